@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs'
+import { UsageError, integer, parse, printJson, progressBar, required, withWorkbench } from '../cli-support'
+
+export async function modelsCommand(argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv
+  switch (sub) {
+    case 'list': {
+      const v = parse(rest, { json: { type: 'boolean' } })
+      await withWorkbench(async (wb) => {
+        const models = wb.listModels()
+        if (v.json) return printJson(models)
+        for (const m of models) {
+          const acc = m.verification ? ` LFW ${(m.verification.accuracy * 100).toFixed(2)}%` : ''
+          const dim = m.manifest.embeddingDim ? ` ${m.manifest.embeddingDim}-d` : ''
+          console.log(`${m.manifest.id.padEnd(28)} ${m.manifest.role.padEnd(10)}${dim}${acc}  sha256 ${m.manifest.sha256.slice(0, 16)}…  ${m.bundled ? 'bundled' : 'user'}`)
+        }
+      })
+      return
+    }
+    case 'register': {
+      const v = parse(rest, { model: { type: 'string' }, manifest: { type: 'string' }, json: { type: 'boolean' } })
+      const manifestFile = required(v, 'manifest')
+      let manifest: unknown
+      try {
+        manifest = JSON.parse(readFileSync(manifestFile, 'utf8'))
+      } catch (err) {
+        throw new UsageError(`cannot read manifest ${manifestFile}: ${(err as Error).message}`)
+      }
+      await withWorkbench(async (wb) => {
+        const entry = await wb.registerModel(required(v, 'model'), manifest)
+        if (v.json) return printJson(entry)
+        console.log(`registered ${entry.manifest.id} (${entry.manifest.role}, sha256 ${entry.manifest.sha256})`)
+      })
+      return
+    }
+    case 'verify': {
+      const v = parse(rest, { model: { type: 'string' }, pairs: { type: 'string' }, json: { type: 'boolean' } })
+      const id = required(v, 'model')
+      await withWorkbench(async (wb) => {
+        const bar = progressBar(`verifying ${id}`)
+        const off = wb.onJobProgress((p) => bar(p.step, p.totalSteps))
+        const jobId = wb.verifyModel(id, { pairs: integer(v, 'pairs') })
+        const run = await wb.jobs.wait(jobId)
+        off()
+        if (run.status !== 'succeeded') throw new Error(`verification ${run.status}: ${run.error ?? ''}`)
+        if (v.json) return printJson(run.summary)
+        const s = run.summary as { accuracy: number; pairs: number; genuineMean: number; impostorMean: number; threshold: number; seconds: number; undetected: number }
+        console.log(
+          `${id}: LFW verification accuracy ${(s.accuracy * 100).toFixed(2)}% on ${s.pairs} pairs ` +
+            `(genuine mean ${s.genuineMean.toFixed(3)}, impostor mean ${s.impostorMean.toFixed(3)}, threshold ${s.threshold.toFixed(3)}, ` +
+            `${s.undetected} images without a detected face, ${s.seconds.toFixed(1)} s)`
+        )
+      })
+      return
+    }
+    case 'unregister': {
+      const v = parse(rest, { model: { type: 'string' } })
+      await withWorkbench(async (wb) => wb.registry.unregister(required(v, 'model')))
+      return
+    }
+    default:
+      throw new UsageError('usage: unveil models list|register|verify|unregister')
+  }
+}

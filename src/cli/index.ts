@@ -1,0 +1,60 @@
+import { auditCommand } from './commands/audit'
+import { caseCommand } from './commands/case'
+import { enrollCommand } from './commands/enroll'
+import { modelsCommand } from './commands/models'
+import { UsageError } from './cli-support'
+import { softwareVersion } from '../core/workbench/software-version'
+
+const HELP = `unveil — face template inversion workbench (${softwareVersion()})
+
+  unveil models list [--json]
+  unveil models register --model FILE.onnx --manifest FILE.json
+  unveil models verify --model ID [--pairs N]         LFW verification accuracy (needs UNVEIL_DATA)
+  unveil enroll --image FILE [--encoder ID] [--face N] [--case DIR] [--label TEXT] --out FILE.json
+  unveil case create --dir DIR --name NAME [--number N] [--examiner NAME] [--notes TEXT]
+  unveil case list [--json] | unveil case show --case DIR [--json]
+  unveil case import --case DIR --file FILE [--encoder ID]
+  unveil case export --case DIR --template ID [--format json|npy] --out FILE
+  unveil audit verify --case DIR                       exit 0 intact, 3 broken
+
+Environment: UNVEIL_HOME (library folder), UNVEIL_DATA (research data), UNVEIL_PROVIDERS (e.g. cpu).`
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  switch (command) {
+    case 'models':
+      await modelsCommand(rest)
+      return 0
+    case 'enroll':
+    case 'enrol':
+      await enrollCommand(rest)
+      return 0
+    case 'case':
+      await caseCommand(rest)
+      return 0
+    case 'audit':
+      return auditCommand(rest)
+    case 'version':
+    case '--version':
+      console.log(softwareVersion())
+      return 0
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(HELP)
+      return 0
+    default:
+      throw new UsageError(`unknown command '${command}' (see unveil --help)`)
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (err: Error) => {
+    process.stderr.write(`unveil: ${err.message.split('\n')[0]}\n`)
+    process.exitCode = err instanceof UsageError ? 2 : 1
+  }
+)

@@ -1,0 +1,32 @@
+import type { ExecutionProvider } from '../../shared/types'
+
+/** A tensor as it crosses the worker boundary (the buffer is transferred, not copied). */
+export interface WireTensor {
+  data: Float32Array
+  dims: number[]
+}
+
+export interface LoadedModelInfo {
+  key: string
+  provider: ExecutionProvider
+  fallbackReason: string | null
+  inputNames: string[]
+  outputNames: string[]
+}
+
+export type EngineRequest =
+  | { id: number; type: 'load'; key: string; model: Uint8Array }
+  | { id: number; type: 'run'; key: string; feeds: Record<string, WireTensor>; outputs?: string[] }
+  | { id: number; type: 'release'; key: string }
+  | { id: number; type: 'cancel'; target: number }
+
+export type EngineResponse =
+  | { id: number; ok: true; type: 'load'; info: LoadedModelInfo }
+  | { id: number; ok: true; type: 'run'; outputs: Record<string, WireTensor>; ms: number }
+  | { id: number; ok: true; type: 'release' | 'cancel' }
+  | { id: number; ok: false; error: string; cancelled?: boolean }
+
+export interface WorkerSettings {
+  providers: ExecutionProvider[]
+  threads: number
+}

@@ -1,0 +1,215 @@
+import { Worker } from 'node:worker_threads'
+import { existsSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { EngineInfo, ExecutionProvider } from '../../shared/types'
+import type { EngineRequest, EngineResponse, LoadedModelInfo, WireTensor, WorkerSettings } from './engine-protocol'
+
+export type { WireTensor, LoadedModelInfo } from './engine-protocol'
+
+export interface EngineOptions {
+  providers?: ExecutionProvider[]
+  threads?: number
+  /** Built worker script; found next to this module or in the project's out/ folders otherwise. */
+  workerPath?: string
+}
+
+export class CancelledError extends Error {
+  constructor(message = 'cancelled') {
+    super(message)
+    this.name = 'AbortError'
+  }
+}
+
+/** A request before it is numbered (Omit distributed over the union's members). */
+type RequestBody = EngineRequest extends infer R ? (R extends EngineRequest ? Omit<R, 'id'> : never) : never
+
+interface Pending {
+  resolve: (r: EngineResponse) => void
+  reject: (e: Error) => void
+}
+
+function defaultProviders(): ExecutionProvider[] {
+  const env = process.env.UNVEIL_PROVIDERS
+  if (env) return env.split(',').map((p) => p.trim()) as ExecutionProvider[]
+  // CUDA first where a GPU build of ONNX Runtime could exist; the CPU retry covers the rest.
+  return process.platform === 'darwin' ? ['cpu'] : ['cuda', 'cpu']
+}
+
+/** Finds the bundled worker: beside the built module (app, CLI) or in out/ (tests run sources). */
+export function resolveWorkerPath(): string {
+  if (process.env.UNVEIL_WORKER_PATH) return process.env.UNVEIL_WORKER_PATH
+  const here = dirname(fileURLToPath(import.meta.url))
+  const candidates = [join(here, 'inference-worker.js')]
+  for (let dir = here, i = 0; i < 6; i++, dir = dirname(dir)) {
+    candidates.push(join(dir, 'out', 'cli', 'inference-worker.js'), join(dir, 'out', 'main', 'inference-worker.js'))
+  }
+  const found = candidates.find((p) => existsSync(p))
+  if (!found) throw new Error('inference worker not built: run `npm run build` first')
+  return resolve(found)
+}
+
+/**
+ * Client side of the inference worker: loads models once per content hash, runs them with
+ * cancellation, and splits large batches into the model's batch limit.
+ */
+export class InferenceEngine {
+  private readonly worker: Worker
+  private readonly pending = new Map<number, Pending>()
+  private readonly loaded = new Map<string, Promise<LoadedModelInfo>>()
+  private nextId = 1
+  private lastInfo: LoadedModelInfo | null = null
+  private closed = false
+  readonly settings: WorkerSettings
+
+  constructor(options: EngineOptions = {}) {
+    this.settings = { providers: options.providers ?? defaultProviders(), threads: options.threads ?? 0 }
+    this.worker = new Worker(options.workerPath ?? resolveWorkerPath(), { workerData: this.settings })
+    this.worker.on('message', (msg: EngineResponse) => {
+      const p = this.pending.get(msg.id)
+      if (!p) return
+      this.settle(msg.id)
+      if (msg.ok) p.resolve(msg)
+      else p.reject(msg.cancelled ? new CancelledError() : new Error(msg.error))
+    })
+    this.worker.on('error', (err) => this.failAll(err))
+    this.worker.on('exit', (code) => {
+      if (!this.closed) this.failAll(new Error(`inference worker exited with code ${code}`))
+    })
+    // An idle worker must not keep a CLI process alive, but a busy one must: a process that
+    // exits while ONNX Runtime is mid-run aborts natively.
+    this.worker.unref()
+  }
+
+  private track(id: number, p: Pending): void {
+    if (this.pending.size === 0) this.worker.ref()
+    this.pending.set(id, p)
+  }
+
+  private settle(id: number): void {
+    this.pending.delete(id)
+    if (this.pending.size === 0) this.worker.unref()
+  }
+
+  private failAll(err: Error): void {
+    for (const p of this.pending.values()) p.reject(err)
+    this.pending.clear()
+    this.worker.unref()
+  }
+
+  private send(req: RequestBody, transfer: ArrayBuffer[] = [], signal?: AbortSignal): Promise<EngineResponse> {
+    if (this.closed) return Promise.reject(new Error('inference engine is closed'))
+    if (signal?.aborted) return Promise.reject(new CancelledError())
+    const id = this.nextId++
+    return new Promise<EngineResponse>((resolve, reject) => {
+      const onAbort = (): void => {
+        if (!this.pending.has(id)) return
+        this.settle(id)
+        this.worker.postMessage({ id: this.nextId++, type: 'cancel', target: id } satisfies EngineRequest)
+        reject(new CancelledError())
+      }
+      this.track(id, {
+        resolve: (r) => {
+          signal?.removeEventListener('abort', onAbort)
+          resolve(r)
+        },
+        reject: (e) => {
+          signal?.removeEventListener('abort', onAbort)
+          reject(e)
+        }
+      })
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.worker.postMessage({ ...req, id } as EngineRequest, transfer)
+    })
+  }
+
+  /** Loads a model under a key (its sha256); later calls with the same key reuse the session. */
+  load(key: string, model: Uint8Array | (() => Promise<Uint8Array>)): Promise<LoadedModelInfo> {
+    let p = this.loaded.get(key)
+    if (!p) {
+      p = (async () => {
+        const bytes = typeof model === 'function' ? await model() : model
+        const r = await this.send({ type: 'load', key, model: bytes })
+        if (r.ok && r.type === 'load') {
+          this.lastInfo = r.info
+          return r.info
+        }
+        throw new Error('unexpected worker reply to load')
+      })()
+      this.loaded.set(key, p)
+      p.catch(() => this.loaded.delete(key))
+    }
+    return p
+  }
+
+  isLoaded(key: string): boolean {
+    return this.loaded.has(key)
+  }
+
+  async release(key: string): Promise<void> {
+    if (!this.loaded.delete(key)) return
+    await this.send({ type: 'release', key })
+  }
+
+  async run(
+    key: string,
+    feeds: Record<string, WireTensor>,
+    options: { signal?: AbortSignal; outputs?: string[] } = {}
+  ): Promise<{ outputs: Record<string, WireTensor>; ms: number }> {
+    if (!this.loaded.has(key)) throw new Error(`model ${key} is not loaded`)
+    await this.loaded.get(key)
+    const r = await this.send({ type: 'run', key, feeds, outputs: options.outputs }, [], options.signal)
+    if (r.ok && r.type === 'run') return { outputs: r.outputs, ms: r.ms }
+    throw new Error('unexpected worker reply to run')
+  }
+
+  /**
+   * Runs N samples of one input through a model in batches of at most maxBatch, returning one
+   * output row per sample. Samples are concatenated into one transferable buffer per batch.
+   */
+  async runBatched(
+    key: string,
+    input: { name: string; sampleDims: number[]; samples: Float32Array[] },
+    output: string,
+    options: { maxBatch: number; signal?: AbortSignal; onBatch?: (done: number, total: number) => void }
+  ): Promise<Float32Array[]> {
+    const sampleSize = input.sampleDims.reduce((a, b) => a * b, 1)
+    const results: Float32Array[] = []
+    const total = input.samples.length
+    for (let start = 0; start < total; start += options.maxBatch) {
+      const chunk = input.samples.slice(start, start + options.maxBatch)
+      const data = new Float32Array(chunk.length * sampleSize)
+      chunk.forEach((s, i) => {
+        if (s.length !== sampleSize) throw new Error(`sample ${start + i} has ${s.length} values, expected ${sampleSize}`)
+        data.set(s, i * sampleSize)
+      })
+      const { outputs } = await this.run(
+        key,
+        { [input.name]: { data, dims: [chunk.length, ...input.sampleDims] } },
+        { signal: options.signal, outputs: [output] }
+      )
+      const out = outputs[output]
+      if (!out) throw new Error(`model did not return output '${output}'`)
+      const rowSize = out.data.length / chunk.length
+      for (let i = 0; i < chunk.length; i++) results.push(out.data.slice(i * rowSize, (i + 1) * rowSize))
+      options.onBatch?.(Math.min(start + chunk.length, total), total)
+    }
+    return results
+  }
+
+  info(): EngineInfo {
+    return {
+      provider: this.lastInfo?.provider ?? 'cpu',
+      requestedProviders: this.settings.providers,
+      fallbackReason: this.lastInfo?.fallbackReason ?? null,
+      threads: this.settings.threads
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.failAll(new Error('inference engine is closed'))
+    await this.worker.terminate()
+  }
+}

@@ -1,0 +1,85 @@
+// Worker-thread host for ONNX Runtime sessions: inference never runs on the thread that
+// serves the UI or the CLI's event loop.
+import { parentPort, workerData } from 'node:worker_threads'
+import * as ort from 'onnxruntime-node'
+import { openSession } from './onnx-session'
+import type { EngineRequest, EngineResponse, WireTensor, WorkerSettings } from './engine-protocol'
+
+const settings = workerData as WorkerSettings
+const sessions = new Map<string, ort.InferenceSession>()
+const cancelled = new Set<number>()
+const port = parentPort!
+
+function reply(msg: EngineResponse, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(msg, transfer)
+}
+
+async function handle(req: EngineRequest): Promise<void> {
+  switch (req.type) {
+    case 'load': {
+      const existing = sessions.get(req.key)
+      if (existing) await existing.release()
+      const opened = await openSession(req.model, settings)
+      sessions.set(req.key, opened.session)
+      reply({
+        id: req.id,
+        ok: true,
+        type: 'load',
+        info: {
+          key: req.key,
+          provider: opened.provider,
+          fallbackReason: opened.fallbackReason,
+          inputNames: [...opened.session.inputNames],
+          outputNames: [...opened.session.outputNames]
+        }
+      })
+      return
+    }
+    case 'run': {
+      if (cancelled.delete(req.id)) {
+        reply({ id: req.id, ok: false, error: 'cancelled', cancelled: true })
+        return
+      }
+      const session = sessions.get(req.key)
+      if (!session) throw new Error(`model ${req.key} is not loaded`)
+      const feeds: Record<string, ort.Tensor> = {}
+      for (const [name, t] of Object.entries(req.feeds)) feeds[name] = new ort.Tensor('float32', t.data, t.dims)
+      const t0 = performance.now()
+      const result = req.outputs ? await session.run(feeds, req.outputs) : await session.run(feeds)
+      const ms = performance.now() - t0
+      const outputs: Record<string, WireTensor> = {}
+      const transfer: ArrayBuffer[] = []
+      for (const [name, tensor] of Object.entries(result)) {
+        const data = tensor.data as Float32Array
+        outputs[name] = { data, dims: [...tensor.dims] }
+        transfer.push(data.buffer as ArrayBuffer)
+      }
+      reply({ id: req.id, ok: true, type: 'run', outputs, ms }, transfer)
+      return
+    }
+    case 'release': {
+      await sessions.get(req.key)?.release()
+      sessions.delete(req.key)
+      reply({ id: req.id, ok: true, type: 'release' })
+      return
+    }
+    case 'cancel': {
+      cancelled.add(req.target)
+      reply({ id: req.id, ok: true, type: 'cancel' })
+      return
+    }
+  }
+}
+
+// Requests are served in arrival order; a cancel can overtake queued runs because it is handled
+// as soon as it arrives, before the queued run's turn comes.
+let chain: Promise<void> = Promise.resolve()
+port.on('message', (req: EngineRequest) => {
+  if (req.type === 'cancel') {
+    void handle(req)
+    return
+  }
+  chain = chain.then(() =>
+    handle(req).catch((err: Error) => reply({ id: req.id, ok: false, error: err.message }))
+  )
+})

@@ -1,0 +1,80 @@
+import * as ort from 'onnxruntime-node'
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import type { ExecutionProvider } from '../../shared/types'
+
+export interface SessionSettings {
+  providers: ExecutionProvider[]
+  /** Intra-op threads; 0 lets ONNX Runtime pick (one per physical core). */
+  threads: number
+}
+
+export interface OpenedSession {
+  session: ort.InferenceSession
+  provider: ExecutionProvider
+  /** Why a preferred provider was skipped, when one was. */
+  fallbackReason: string | null
+}
+
+function sessionOptions(provider: ExecutionProvider, threads: number): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [provider],
+    graphOptimizationLevel: 'all',
+    ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    logSeverityLevel: 3,
+    // Denormals produced at run time (not only in weights) also slow x86 CPUs down.
+    extra: { session: { set_denormal_as_zero: '1' } }
+  }
+}
+
+const PROVIDER_LIBRARIES: Partial<Record<ExecutionProvider, string[]>> = {
+  cuda: ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so']
+}
+
+/**
+ * Why a provider cannot load, or null if it may. Asking ONNX Runtime for CUDA when its provider
+ * libraries are absent aborts the whole process (a native terminate, not a JS exception), so
+ * their presence is checked before any attempt.
+ */
+export function providerUnavailableReason(provider: ExecutionProvider): string | null {
+  const libs = PROVIDER_LIBRARIES[provider]
+  if (!libs) return null
+  if (process.platform !== 'linux' && process.platform !== 'win32') return `${provider} is not supported on ${process.platform}`
+  const require = createRequire(import.meta.url)
+  const binDir = join(dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch)
+  const names = process.platform === 'win32' ? libs.map((l) => l.replace(/^lib/, '').replace(/\.so$/, '.dll')) : libs
+  const missing = names.filter((l) => !existsSync(join(binDir, l)))
+  return missing.length ? `${provider} provider libraries are not installed (${missing.join(', ')})` : null
+}
+
+/**
+ * Opens a session on the first provider that loads. ONNX Runtime does not fall back by itself:
+ * asking for ['cuda', 'cpu'] without the CUDA libraries throws, so each provider is tried alone.
+ */
+export async function openSession(model: Uint8Array, settings: SessionSettings): Promise<OpenedSession> {
+  const providers: ExecutionProvider[] = settings.providers.includes('cpu')
+    ? settings.providers
+    : [...settings.providers, 'cpu']
+  const failures: string[] = []
+  for (const provider of providers) {
+    const unavailable = providerUnavailableReason(provider)
+    if (unavailable) {
+      failures.push(unavailable)
+      continue
+    }
+    try {
+      const session = await ort.InferenceSession.create(model, sessionOptions(provider, settings.threads))
+      return { session, provider, fallbackReason: failures.length ? failures.join('; ') : null }
+    } catch (err) {
+      const message = (err as Error).message.split('\n')[0]
+      if (provider === 'cpu') {
+        throw new Error(`ONNX Runtime could not load the model: ${message}`)
+      }
+      failures.push(`${provider} unavailable (${message})`)
+    }
+  }
+  throw new Error('no execution provider could load the model')
+}

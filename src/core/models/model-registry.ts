@@ -1,0 +1,189 @@
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import type { ModelEntry, ModelManifest, VerificationRecord } from '../../shared/types'
+import { ValidationError, validateManifest } from '../../shared/validation'
+import { mkdirSync } from 'node:fs'
+import { writeFileAtomic } from '../fs/atomic-write'
+import { sha256Hex } from '../fs/sha256'
+import { BUNDLED_MANIFESTS, DEFAULT_DETECTOR_ID, DEFAULT_ENCODER_ID, DEFAULT_LANDMARKER_ID, bundledModelDir } from './bundled-models'
+import { modelSignature, parseModel } from './onnx-patch'
+
+const MAX_MODEL_BYTES = 2 * 1024 * 1024 * 1024
+
+interface RegistryFile {
+  version: 1
+  models: { manifest: ModelManifest; file: string; registeredAt: string }[]
+  verifications: Record<string, VerificationRecord>
+}
+
+export class ModelRegistryError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'ModelRegistryError'
+  }
+}
+
+/** Checks that a manifest describes the ONNX graph it sits beside; throws naming the mismatch. */
+export function checkManifestAgainstModel(manifest: ModelManifest, bytes: Uint8Array): void {
+  const sig = modelSignature(parseModel(bytes, `model '${manifest.id}'`))
+  const input = sig.inputs.find((i) => i.name === manifest.input.name)
+  if (!input) {
+    throw new ModelRegistryError(
+      `manifest input '${manifest.input.name}' is not in the model; its inputs are: ${sig.inputs.map((i) => i.name).join(', ')}`
+    )
+  }
+  const compare = (what: string, declared: number[], actual: number[]): void => {
+    if (actual.length === 0) return
+    if (declared.length !== actual.length) {
+      throw new ModelRegistryError(`${what} has ${actual.length} dimensions in the model but ${declared.length} in the manifest`)
+    }
+    declared.forEach((d, i) => {
+      const a = actual[i]
+      // The batch dimension may be fixed at 1 in the file: it is freed at load time.
+      if (d === -1 || a === -1 || (i === 0 && a === 1)) return
+      if (d !== a) throw new ModelRegistryError(`${what} dimension ${i} is ${a} in the model but ${d} in the manifest`)
+    })
+  }
+  compare(`input '${input.name}'`, manifest.input.shape, input.shape)
+  const output = sig.outputs.find((o) => o.name === manifest.output.name)
+  if (!output) {
+    throw new ModelRegistryError(
+      `manifest output '${manifest.output.name}' is not in the model; its outputs are: ${sig.outputs.map((o) => o.name).join(', ')}`
+    )
+  }
+  compare(`output '${output.name}'`, manifest.output.shape, output.shape)
+  if (manifest.role === 'encoder') {
+    const last = output.shape[output.shape.length - 1]
+    if (last !== undefined && last !== -1 && last !== manifest.embeddingDim) {
+      throw new ModelRegistryError(`the model's output has ${last} values but the manifest says embeddingDim ${manifest.embeddingDim}`)
+    }
+  }
+}
+
+/**
+ * The models Unveil knows: the bundled ones (from the npm dependency) and those the user
+ * registered, which are copied into the library folder under their sha256.
+ */
+export class ModelRegistry {
+  private readonly file: string
+  private readonly modelDir: string
+  private data: RegistryFile
+
+  constructor(libraryDir: string) {
+    this.modelDir = join(libraryDir, 'models')
+    this.file = join(this.modelDir, 'registry.json')
+    this.data = this.read()
+  }
+
+  private read(): RegistryFile {
+    if (!existsSync(this.file)) return { version: 1, models: [], verifications: {} }
+    try {
+      const parsed = JSON.parse(readFileSync(this.file, 'utf8')) as RegistryFile
+      if (parsed.version !== 1 || !Array.isArray(parsed.models)) throw new Error('unknown layout')
+      return { ...parsed, verifications: parsed.verifications ?? {} }
+    } catch (err) {
+      throw new ModelRegistryError(`model registry ${this.file} is unreadable: ${(err as Error).message}`)
+    }
+  }
+
+  private write(): void {
+    mkdirSync(this.modelDir, { recursive: true })
+    writeFileAtomic(this.file, JSON.stringify(this.data, null, 2))
+  }
+
+  list(): ModelEntry[] {
+    const dir = bundledModelDir()
+    const bundled: ModelEntry[] = BUNDLED_MANIFESTS.map((manifest) => ({
+      manifest,
+      path: join(dir, manifest.file),
+      bundled: true,
+      verification: this.data.verifications[manifest.id],
+      registeredAt: 'bundled'
+    }))
+    const user: ModelEntry[] = this.data.models.map((m) => ({
+      manifest: m.manifest,
+      path: join(this.modelDir, m.file),
+      bundled: false,
+      verification: this.data.verifications[m.manifest.id],
+      registeredAt: m.registeredAt
+    }))
+    return [...bundled, ...user]
+  }
+
+  get(id: string): ModelEntry {
+    const entry = this.list().find((e) => e.manifest.id === id)
+    if (!entry) {
+      throw new ModelRegistryError(`unknown model '${id}'; registered: ${this.list().map((e) => e.manifest.id).join(', ')}`)
+    }
+    return entry
+  }
+
+  byRole(role: ModelManifest['role']): ModelEntry[] {
+    return this.list().filter((e) => e.manifest.role === role)
+  }
+
+  defaults(): { encoder: string; detector: string; landmarker: string } {
+    return { encoder: DEFAULT_ENCODER_ID, detector: DEFAULT_DETECTOR_ID, landmarker: DEFAULT_LANDMARKER_ID }
+  }
+
+  /** Reads a model file and checks it is still the file whose sha256 the manifest records. */
+  readModel(entry: ModelEntry): Uint8Array {
+    if (!existsSync(entry.path)) throw new ModelRegistryError(`model file for '${entry.manifest.id}' is missing: ${entry.path}`)
+    const bytes = new Uint8Array(readFileSync(entry.path))
+    const sha = sha256Hex(bytes)
+    if (sha !== entry.manifest.sha256) {
+      throw new ModelRegistryError(
+        `model file for '${entry.manifest.id}' has changed (sha256 ${sha.slice(0, 12)}…, expected ${entry.manifest.sha256.slice(0, 12)}…)`
+      )
+    }
+    return bytes
+  }
+
+  /**
+   * Validates a user model and its manifest without storing anything. Returns the manifest
+   * completed with the file's sha256, and the bytes for a trial run.
+   */
+  prepareRegistration(modelPath: string, manifestInput: unknown): { manifest: ModelManifest; bytes: Uint8Array } {
+    const manifest = validateManifest(manifestInput)
+    if (this.list().some((e) => e.manifest.id === manifest.id)) {
+      throw new ModelRegistryError(`a model with id '${manifest.id}' is already registered`)
+    }
+    if (!existsSync(modelPath)) throw new ModelRegistryError(`model file not found: ${modelPath}`)
+    const size = statSync(modelPath).size
+    if (size > MAX_MODEL_BYTES) throw new ModelRegistryError(`model file is ${(size / 2 ** 30).toFixed(1)} GiB; the limit is 2 GiB`)
+    const bytes = new Uint8Array(readFileSync(modelPath))
+    const sha = sha256Hex(bytes)
+    if (manifest.sha256 && manifest.sha256 !== sha) {
+      throw new ValidationError(`manifest sha256 ${manifest.sha256.slice(0, 12)}… does not match the file (${sha.slice(0, 12)}…)`)
+    }
+    manifest.sha256 = sha
+    checkManifestAgainstModel(manifest, bytes)
+    return { manifest, bytes }
+  }
+
+  /** Stores a model that passed prepareRegistration (and the caller's trial run). */
+  commitRegistration(manifest: ModelManifest, modelPath: string): ModelEntry {
+    const file = `${manifest.sha256}.onnx`
+    const dest = join(this.modelDir, file)
+    mkdirSync(this.modelDir, { recursive: true })
+    if (!existsSync(dest)) writeFileAtomic(dest, readFileSync(modelPath))
+    const stored = { ...manifest, file }
+    this.data.models.push({ manifest: stored, file, registeredAt: new Date().toISOString() })
+    this.write()
+    return this.get(manifest.id)
+  }
+
+  unregister(id: string): void {
+    const entry = this.get(id)
+    if (entry.bundled) throw new ModelRegistryError(`'${id}' is bundled with Unveil and cannot be removed`)
+    this.data.models = this.data.models.filter((m) => m.manifest.id !== id)
+    delete this.data.verifications[id]
+    this.write()
+  }
+
+  setVerification(id: string, record: VerificationRecord): void {
+    this.get(id)
+    this.data.verifications[id] = record
+    this.write()
+  }
+}

@@ -1,0 +1,115 @@
+// The IPC handler table: validates every argument the renderer sends, then calls the
+// workbench. It imports nothing from electron so tests can drive the real handlers in Node.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { ApiHandlers, FilePayload } from '../shared/ipc-contract'
+import {
+  ValidationError,
+  optionalString,
+  requireId,
+  requireInteger,
+  requireObject,
+  requireSha256,
+  requireString,
+  requireUuid,
+  validateCaseCreate
+} from '../shared/validation'
+import type { Workbench } from '../core/workbench/workbench'
+
+const MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+
+export interface HandlerDeps {
+  workbench: Workbench
+  chooseFolder: (title: string) => Promise<string | null>
+}
+
+function requireFile(v: unknown, field: string, maxBytes = 64 * 1024 * 1024): FilePayload {
+  const o = requireObject(v, field)
+  const name = requireString(o.name, `${field}.name`, { max: 500 })
+  if (!(o.bytes instanceof Uint8Array)) throw new ValidationError(`${field}.bytes must be file contents`)
+  if (o.bytes.byteLength === 0) throw new ValidationError(`${name} is empty`)
+  if (o.bytes.byteLength > maxBytes) throw new ValidationError(`${name} is larger than ${Math.round(maxBytes / 1048576)} MiB`)
+  return { name, bytes: o.bytes }
+}
+
+function requireRecord(v: unknown, field: string): Record<string, number | string> {
+  const o = requireObject(v, field)
+  for (const [k, val] of Object.entries(o)) {
+    if (typeof val !== 'number' && typeof val !== 'string') throw new ValidationError(`${field}.${k} must be a number or text`)
+  }
+  return o as Record<string, number | string>
+}
+
+export function createApiHandlers({ workbench: wb, chooseFolder }: HandlerDeps): ApiHandlers {
+  return {
+    appInfo: async () => wb.appInfo(),
+    listCases: async () => wb.listCases(),
+    createCase: async (input) => wb.createCase(validateCaseCreate(input)),
+    openCaseFolder: async (dir) => wb.openCaseFolder(requireString(dir, 'case folder', { max: 1000 })),
+    createSampleCase: async () => wb.createSampleCase(),
+    getCase: async (caseId) => wb.getCase(requireUuid(caseId, 'case id')),
+    chooseFolder: async (title) => chooseFolder(requireString(title, 'dialog title', { max: 200 })),
+    detectFaces: async (image) => {
+      const f = requireFile(image, 'photo')
+      return wb.detectFaces(f.bytes, f.name)
+    },
+    enrolFromPhoto: async (caseId, image, options) => {
+      const f = requireFile(image, 'photo')
+      const o = requireObject(options, 'enrolment options')
+      return wb.enrolFromPhoto(requireUuid(caseId, 'case id'), f.bytes, f.name, {
+        encoderId: requireId(o.encoderId, 'encoder'),
+        faceIndex: requireInteger(o.faceIndex ?? 0, 'face index', 0, 1000),
+        label: optionalString(o.label, 'label', 200) ?? undefined
+      })
+    },
+    importTemplates: async (caseId, file, encoderId) => {
+      const f = requireFile(file, 'template file')
+      return wb.importTemplates(requireUuid(caseId, 'case id'), f.bytes, f.name, requireId(encoderId, 'encoder'))
+    },
+    exportTemplate: async (caseId, templateId, format) => {
+      if (format !== 'json' && format !== 'npy') throw new ValidationError('export format must be json or npy')
+      return wb.exportTemplate(requireUuid(caseId, 'case id'), requireUuid(templateId, 'template id'), format)
+    },
+    deleteTemplate: async (caseId, templateId) => wb.deleteTemplate(requireUuid(caseId, 'case id'), requireUuid(templateId, 'template id')),
+    getImage: async (caseId, sha) => wb.getImage(requireUuid(caseId, 'case id'), requireSha256(sha, 'image sha256')),
+    listModels: async () => wb.listModels(),
+    registerModel: async (input) => {
+      const o = requireObject(input, 'model registration')
+      const model = requireFile(o.model, 'model file', MAX_UPLOAD_BYTES)
+      let manifest: unknown
+      try {
+        manifest = JSON.parse(requireString(o.manifestJson, 'manifest', { max: 1_000_000 }))
+      } catch (err) {
+        if (err instanceof ValidationError) throw err
+        throw new ValidationError(`manifest is not valid JSON: ${(err as Error).message}`)
+      }
+      // The registry reads models from disk (they may be large); stage the upload in a temp folder.
+      const dir = mkdtempSync(join(tmpdir(), 'unveil-model-'))
+      try {
+        const path = join(dir, 'model.onnx')
+        writeFileSync(path, model.bytes)
+        return await wb.registerModel(path, manifest)
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    },
+    engineInfo: async () => wb.engineInfo(),
+    listMethods: async () => wb.listMethods(),
+    startRun: async (input) => {
+      const o = requireObject(input, 'run')
+      return wb.startRun({
+        caseId: requireUuid(o.caseId, 'case id'),
+        method: requireId(o.method, 'method'),
+        templateId: o.templateId === null || o.templateId === undefined ? null : requireUuid(o.templateId, 'template id'),
+        parameters: requireRecord(o.parameters ?? {}, 'parameters'),
+        seed: requireInteger(o.seed, 'seed', 0, 2 ** 31 - 1)
+      })
+    },
+    cancelRun: async (runId) => wb.cancelRun(requireUuid(runId, 'run id')),
+    listJobs: async () => wb.listJobs(),
+    verifyModel: async (modelId) => ({ jobId: wb.verifyModel(requireId(modelId, 'model id')) }),
+    auditLog: async (caseId) => wb.auditLog(requireUuid(caseId, 'case id')),
+    verifyAudit: async (caseId) => wb.verifyAudit(requireUuid(caseId, 'case id'))
+  }
+}

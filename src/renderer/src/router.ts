@@ -1,0 +1,18 @@
+import { createRouter, createWebHashHistory, type Router } from 'vue-router'
+import CasesPage from './pages/CasesPage.vue'
+import CasePage from './pages/CasePage.vue'
+import ModelsPage from './pages/ModelsPage.vue'
+
+// Hash history: the app is loaded from file:// where path-based routes cannot resolve.
+export function createAppRouter(): Router {
+  return createRouter({
+    history: createWebHashHistory(),
+    routes: [
+      { path: '/', redirect: '/cases' },
+      { path: '/cases', name: 'cases', component: CasesPage },
+      { path: '/cases/:id', name: 'case', component: CasePage, props: true },
+      { path: '/models', name: 'models', component: ModelsPage },
+      { path: '/:pathMatch(.*)*', redirect: '/cases' }
+    ]
+  })
+}

@@ -1,0 +1,47 @@
+import { defineStore } from 'pinia'
+import { ref } from 'vue'
+import type { JobProgress, RunStatus } from '@shared/types'
+import { api } from '../api'
+
+export const FINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled']
+export const isFinal = (status: RunStatus): boolean => FINAL_STATUSES.includes(status)
+
+/** Live progress of every job (reconstruction runs and model verifications), keyed by run id. */
+export const useJobs = defineStore('jobs', () => {
+  const jobs = ref<Record<string, JobProgress>>({})
+  const finishedListeners = new Set<(p: JobProgress) => void>()
+  let unsubscribe: (() => void) | null = null
+
+  function apply(p: JobProgress): void {
+    const before = jobs.value[p.runId]
+    jobs.value[p.runId] = p
+    if (isFinal(p.status) && (!before || !isFinal(before.status))) {
+      for (const listener of finishedListeners) listener(p)
+    }
+  }
+
+  /** Subscribes to the push channel (once) and fetches what is already running. */
+  async function start(): Promise<void> {
+    if (unsubscribe) return
+    unsubscribe = api().onJobProgress(apply)
+    const current = await api().listJobs()
+    for (const p of current) if (!jobs.value[p.runId]) jobs.value[p.runId] = p
+  }
+
+  function stop(): void {
+    unsubscribe?.()
+    unsubscribe = null
+  }
+
+  /** Called once per job when it reaches succeeded, failed or cancelled. */
+  function onFinished(listener: (p: JobProgress) => void): () => void {
+    finishedListeners.add(listener)
+    return () => finishedListeners.delete(listener)
+  }
+
+  async function cancel(runId: string): Promise<void> {
+    await api().cancelRun(runId)
+  }
+
+  return { jobs, start, stop, apply, onFinished, cancel }
+})

@@ -1,0 +1,142 @@
+// The one definition of what the renderer may ask of the main process. The preload exposes
+// exactly these functions (named, never ipcRenderer itself); main registers one handler each
+// and validates every argument before it reaches src/core.
+import type {
+  AuditEntry,
+  AuditVerification,
+  CaseCreateInput,
+  CaseInfo,
+  DetectedFace,
+  EngineInfo,
+  ImageRecord,
+  JobProgress,
+  MethodInfo,
+  ModelEntry,
+  RunRecord,
+  TemplateRecord
+} from './types'
+
+/** A file the user picked or dropped, read in the renderer. */
+export interface FilePayload {
+  name: string
+  bytes: Uint8Array
+}
+
+export interface AppInfo {
+  version: string
+  libraryDir: string
+  engine: EngineInfo
+  /** Whether the sample photos of @vladmandic/face-api are installed (for the sample case). */
+  sampleAvailable: boolean
+  defaultCaseRoot: string
+}
+
+export interface CaseDetail {
+  info: CaseInfo
+  templates: TemplateRecord[]
+  images: ImageRecord[]
+  runs: RunRecord[]
+}
+
+export interface FaceDetectionResult {
+  width: number
+  height: number
+  faces: DetectedFace[]
+}
+
+export interface EnrolOptions {
+  encoderId: string
+  /** Which detected face (0 = largest). */
+  faceIndex: number
+  label?: string
+}
+
+export interface StartRunInput {
+  caseId: string
+  method: string
+  templateId: string | null
+  parameters: Record<string, number | string>
+  seed: number
+}
+
+export interface ModelRegistrationInput {
+  model: FilePayload
+  /** The manifest as the user wrote it (JSON text); validated in main. */
+  manifestJson: string
+}
+
+export interface UnveilApi {
+  appInfo(): Promise<AppInfo>
+  listCases(): Promise<CaseInfo[]>
+  createCase(input: CaseCreateInput): Promise<CaseInfo>
+  /** Adds an existing case folder to the case list. */
+  openCaseFolder(dir: string): Promise<CaseInfo>
+  createSampleCase(): Promise<CaseDetail>
+  getCase(caseId: string): Promise<CaseDetail>
+  /** Native folder picker; null when the user cancels. */
+  chooseFolder(title: string): Promise<string | null>
+  detectFaces(image: FilePayload): Promise<FaceDetectionResult>
+  enrolFromPhoto(caseId: string, image: FilePayload, options: EnrolOptions): Promise<TemplateRecord>
+  importTemplates(caseId: string, file: FilePayload, encoderId: string): Promise<TemplateRecord[]>
+  exportTemplate(caseId: string, templateId: string, format: 'json' | 'npy'): Promise<FilePayload>
+  deleteTemplate(caseId: string, templateId: string): Promise<void>
+  getImage(caseId: string, sha256: string): Promise<{ mime: string; bytes: Uint8Array }>
+  listModels(): Promise<ModelEntry[]>
+  registerModel(input: ModelRegistrationInput): Promise<ModelEntry>
+  engineInfo(): Promise<EngineInfo>
+  listMethods(): Promise<MethodInfo[]>
+  startRun(input: StartRunInput): Promise<RunRecord>
+  cancelRun(runId: string): Promise<void>
+  listJobs(): Promise<JobProgress[]>
+  /** Starts a job measuring an encoder's verification accuracy on LFW pairs (needs UNVEIL_DATA). */
+  verifyModel(modelId: string): Promise<{ jobId: string }>
+  auditLog(caseId: string): Promise<AuditEntry[]>
+  verifyAudit(caseId: string): Promise<AuditVerification>
+}
+
+export type ApiMethod = keyof UnveilApi
+
+/** Method names, in one list, so preload and main iterate over the same set. */
+export const API_METHODS = [
+  'appInfo',
+  'listCases',
+  'createCase',
+  'openCaseFolder',
+  'createSampleCase',
+  'getCase',
+  'chooseFolder',
+  'detectFaces',
+  'enrolFromPhoto',
+  'importTemplates',
+  'exportTemplate',
+  'deleteTemplate',
+  'getImage',
+  'listModels',
+  'registerModel',
+  'engineInfo',
+  'listMethods',
+  'startRun',
+  'cancelRun',
+  'listJobs',
+  'verifyModel',
+  'auditLog',
+  'verifyAudit'
+] as const satisfies readonly ApiMethod[]
+
+// Compile-time check that API_METHODS lists every method of UnveilApi.
+type Missing = Exclude<ApiMethod, (typeof API_METHODS)[number]>
+const _complete: Missing extends never ? true : Missing = true
+void _complete
+
+export const channelFor = (method: ApiMethod): string => `unveil:${method}`
+
+/** Main → renderer push events. */
+export const JOB_PROGRESS_CHANNEL = 'unveil:job-progress'
+
+/** What the preload puts on window.unveil. */
+export interface UnveilBridge extends UnveilApi {
+  onJobProgress(listener: (p: JobProgress) => void): () => void
+}
+
+/** Handler table main registers; the same table backs the CLI-free end-to-end bridge. */
+export type ApiHandlers = { [K in ApiMethod]: (...args: unknown[]) => ReturnType<UnveilApi[K]> }

@@ -1,0 +1,192 @@
+// Plain, serialisable records shared by core, main, preload, renderer and CLI.
+// Everything here must survive structured clone (IPC) and JSON: no class instances.
+
+export type ModelRole = 'encoder' | 'generator' | 'decoder' | 'detector' | 'landmarker'
+export type ColorOrder = 'RGB' | 'BGR' | 'GRAY'
+export type ExecutionProvider = 'cuda' | 'cpu'
+
+/** Per-channel affine normalisation applied to 0..255 pixel values: (p/scale - mean)/std. */
+export interface Normalisation {
+  scale: number
+  mean: [number, number, number] | [number]
+  std: [number, number, number] | [number]
+}
+
+export interface ModelManifest {
+  id: string
+  name: string
+  role: ModelRole
+  /** Model file name, relative to the manifest's folder. */
+  file: string
+  sha256: string
+  input: {
+    name: string
+    /** e.g. [-1, 3, 112, 112]; -1 marks a dynamic dimension. */
+    shape: number[]
+    layout: 'NCHW' | 'NHWC' | 'NC'
+    colorOrder?: ColorOrder
+    normalisation?: Normalisation
+  }
+  output: { name: string; shape: number[] }
+  /** Encoders: dimension of the template the model produces. */
+  embeddingDim?: number
+  /** Encoders and decoders: the face alignment the model expects (5 points, image coordinates). */
+  alignment?: { size: [number, number]; points: [number, number][] }
+  licence: string
+  source: string
+  notes?: string
+}
+
+export interface VerificationRecord {
+  dataset: string
+  pairs: number
+  accuracy: number
+  threshold: number
+  genuineMean: number
+  impostorMean: number
+  measuredAt: string
+  seconds: number
+}
+
+export interface ModelEntry {
+  manifest: ModelManifest
+  /** Absolute path of the (patched, load-ready) model file. */
+  path: string
+  bundled: boolean
+  verification?: VerificationRecord
+  registeredAt: string
+}
+
+export interface CaseInfo {
+  id: string
+  dir: string
+  name: string
+  number: string | null
+  examiner: string | null
+  notes: string | null
+  createdAt: string
+  templateCount: number
+  imageCount: number
+  runCount: number
+}
+
+export interface CaseCreateInput {
+  dir: string
+  name: string
+  number?: string | null
+  examiner?: string | null
+  notes?: string | null
+}
+
+export type TemplateFormat = 'json' | 'npy' | 'csv' | 'bin'
+export type TemplateOrigin = 'import' | 'enrolment'
+
+export interface TemplateRecord {
+  id: string
+  label: string
+  encoderId: string
+  encoderSha256: string
+  dimension: number
+  norm: number
+  vector: number[]
+  origin: TemplateOrigin
+  /** Format of the imported file (imports only). */
+  format: TemplateFormat | null
+  /** sha256 of the file the template came from (the template file, or the enrolled photo). */
+  sourceFileSha256: string
+  sourceFileName: string | null
+  /** Content-store sha256 of the photo the template was enrolled from: the ground truth. */
+  imageSha256: string | null
+  /** Enrolment only: which detected face, and where it was. */
+  face?: { index: number; box: [number, number, number, number]; score: number } | null
+  createdAt: string
+}
+
+export interface ImageRecord {
+  sha256: string
+  mime: string
+  width: number
+  height: number
+  originalName: string | null
+  addedAt: string
+}
+
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled'
+
+export interface RunRecord {
+  id: string
+  method: string
+  status: RunStatus
+  parameters: Record<string, unknown>
+  seed: number | null
+  modelSha256s: Record<string, string>
+  softwareVersion: string
+  templateId: string | null
+  createdAt: string
+  startedAt: string | null
+  finishedAt: string | null
+  seconds: number | null
+  error: string | null
+  summary: Record<string, unknown> | null
+}
+
+export interface JobProgress {
+  runId: string
+  caseDir: string
+  status: RunStatus
+  step: number
+  totalSteps: number
+  bestScore: number | null
+  etaSeconds: number | null
+  message: string | null
+}
+
+export interface AuditEntry {
+  seq: number
+  at: string
+  actor: string
+  action: string
+  details: Record<string, unknown>
+  prevHash: string
+  hash: string
+}
+
+export interface AuditVerification {
+  ok: boolean
+  entries: number
+  /** First entry (sequence number) whose content, link or presence does not verify. */
+  firstBrokenSeq: number | null
+  reason: string | null
+}
+
+export interface DetectedFace {
+  box: [number, number, number, number]
+  score: number
+  /** Five points: left eye, right eye, nose tip, left and right mouth corners. */
+  landmarks: [number, number][]
+}
+
+export interface MethodParameterSpec {
+  key: string
+  label: string
+  type: 'integer' | 'number' | 'string' | 'model'
+  default: number | string
+  min?: number
+  max?: number
+  role?: ModelRole
+  help?: string
+}
+
+export interface MethodInfo {
+  id: string
+  name: string
+  description: string
+  parameters: MethodParameterSpec[]
+}
+
+export interface EngineInfo {
+  provider: ExecutionProvider
+  requestedProviders: ExecutionProvider[]
+  fallbackReason: string | null
+  threads: number
+}

@@ -1,0 +1,158 @@
+// Input validation shared by the IPC handlers, the CLI and core: every value that crosses a
+// trust boundary is checked here and rejected with a message naming the field.
+import type { CaseCreateInput, ModelManifest, ModelRole, Normalisation } from './types'
+
+export class ValidationError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'ValidationError'
+  }
+}
+
+type Obj = Record<string, unknown>
+
+export function isObject(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+export function requireObject(v: unknown, field: string): Obj {
+  if (!isObject(v)) throw new ValidationError(`${field} must be an object`)
+  return v
+}
+
+export function requireString(v: unknown, field: string, opts: { max?: number; allowEmpty?: boolean } = {}): string {
+  if (typeof v !== 'string') throw new ValidationError(`${field} must be a string`)
+  if (!opts.allowEmpty && v.trim() === '') throw new ValidationError(`${field} must not be empty`)
+  const max = opts.max ?? 4096
+  if (v.length > max) throw new ValidationError(`${field} is longer than ${max} characters`)
+  if (v.includes('\0')) throw new ValidationError(`${field} contains a NUL character`)
+  return v
+}
+
+export function optionalString(v: unknown, field: string, max = 4096): string | null {
+  if (v === undefined || v === null || v === '') return null
+  return requireString(v, field, { max })
+}
+
+export function requireInteger(v: unknown, field: string, min = -Infinity, max = Infinity): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new ValidationError(`${field} must be an integer`)
+  if (v < min || v > max) throw new ValidationError(`${field} must be between ${min} and ${max}`)
+  return v
+}
+
+export function requireNumber(v: unknown, field: string, min = -Infinity, max = Infinity): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ValidationError(`${field} must be a finite number`)
+  if (v < min || v > max) throw new ValidationError(`${field} must be between ${min} and ${max}`)
+  return v
+}
+
+const ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,79}$/
+const SHA256_PATTERN = /^[0-9a-f]{64}$/
+const ROLES: ModelRole[] = ['encoder', 'generator', 'decoder', 'detector', 'landmarker']
+
+export function requireId(v: unknown, field: string): string {
+  const s = requireString(v, field, { max: 80 })
+  if (!ID_PATTERN.test(s)) {
+    throw new ValidationError(`${field} '${s}' must be lower-case letters, digits, '.', '_' or '-' (at most 80)`)
+  }
+  return s
+}
+
+export function requireSha256(v: unknown, field: string): string {
+  const s = requireString(v, field, { max: 64 })
+  if (!SHA256_PATTERN.test(s)) throw new ValidationError(`${field} must be 64 lower-case hex digits`)
+  return s
+}
+
+export function requireUuid(v: unknown, field: string): string {
+  const s = requireString(v, field, { max: 36 })
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(s)) {
+    throw new ValidationError(`${field} must be an id`)
+  }
+  return s
+}
+
+function requireShape(v: unknown, field: string): number[] {
+  if (!Array.isArray(v) || v.length === 0 || v.length > 8) throw new ValidationError(`${field} must be a list of 1 to 8 dimensions`)
+  return v.map((d, i) => {
+    const n = requireInteger(d, `${field}[${i}]`, -1, 1 << 20)
+    if (n === 0) throw new ValidationError(`${field}[${i}] must be positive, or -1 for a dynamic dimension`)
+    return n
+  })
+}
+
+function requireTriple(v: unknown, field: string): [number, number, number] | [number] {
+  if (!Array.isArray(v) || (v.length !== 1 && v.length !== 3)) throw new ValidationError(`${field} must hold 1 or 3 numbers`)
+  return v.map((x, i) => requireNumber(x, `${field}[${i}]`)) as [number, number, number] | [number]
+}
+
+function validateNormalisation(v: unknown, field: string): Normalisation {
+  const o = requireObject(v, field)
+  const std = requireTriple(o.std, `${field}.std`)
+  if (std.some((s) => s === 0)) throw new ValidationError(`${field}.std must not contain 0`)
+  return { scale: requireNumber(o.scale, `${field}.scale`, 1e-9), mean: requireTriple(o.mean, `${field}.mean`), std }
+}
+
+/** Structural validation of a model manifest (what a user writes next to their ONNX file). */
+export function validateManifest(v: unknown): ModelManifest {
+  const o = requireObject(v, 'manifest')
+  const role = requireString(o.role, 'manifest.role') as ModelRole
+  if (!ROLES.includes(role)) throw new ValidationError(`manifest.role must be one of ${ROLES.join(', ')}`)
+  const input = requireObject(o.input, 'manifest.input')
+  const output = requireObject(o.output, 'manifest.output')
+  const layout = requireString(input.layout, 'manifest.input.layout') as ModelManifest['input']['layout']
+  if (!['NCHW', 'NHWC', 'NC'].includes(layout)) throw new ValidationError('manifest.input.layout must be NCHW, NHWC or NC')
+  const colorOrder = input.colorOrder === undefined ? undefined : requireString(input.colorOrder, 'manifest.input.colorOrder')
+  if (colorOrder !== undefined && !['RGB', 'BGR', 'GRAY'].includes(colorOrder)) {
+    throw new ValidationError('manifest.input.colorOrder must be RGB, BGR or GRAY')
+  }
+  const manifest: ModelManifest = {
+    id: requireId(o.id, 'manifest.id'),
+    name: requireString(o.name, 'manifest.name', { max: 200 }),
+    role,
+    file: requireString(o.file ?? 'model.onnx', 'manifest.file', { max: 400 }),
+    sha256: o.sha256 === undefined ? '' : requireSha256(o.sha256, 'manifest.sha256'),
+    input: {
+      name: requireString(input.name, 'manifest.input.name', { max: 200 }),
+      shape: requireShape(input.shape, 'manifest.input.shape'),
+      layout,
+      colorOrder: colorOrder as ModelManifest['input']['colorOrder'],
+      normalisation: input.normalisation === undefined ? undefined : validateNormalisation(input.normalisation, 'manifest.input.normalisation')
+    },
+    output: {
+      name: requireString(output.name, 'manifest.output.name', { max: 200 }),
+      shape: requireShape(output.shape, 'manifest.output.shape')
+    },
+    licence: requireString(o.licence, 'manifest.licence', { max: 400 }),
+    source: requireString(o.source, 'manifest.source', { max: 1000 }),
+    notes: optionalString(o.notes, 'manifest.notes') ?? undefined
+  }
+  if (role === 'encoder') {
+    manifest.embeddingDim = requireInteger(o.embeddingDim, 'manifest.embeddingDim', 2, 65536)
+    if (!manifest.input.normalisation) throw new ValidationError('manifest.input.normalisation is required for an encoder')
+    if (!manifest.input.colorOrder) throw new ValidationError('manifest.input.colorOrder is required for an encoder')
+  }
+  if (o.alignment !== undefined) {
+    const a = requireObject(o.alignment, 'manifest.alignment')
+    const size = requireShape(a.size, 'manifest.alignment.size')
+    if (size.length !== 2 || size.some((s) => s < 8)) throw new ValidationError('manifest.alignment.size must be [width, height]')
+    if (!Array.isArray(a.points) || a.points.length !== 5) throw new ValidationError('manifest.alignment.points must hold 5 [x, y] points')
+    const points = a.points.map((p, i) => {
+      if (!Array.isArray(p) || p.length !== 2) throw new ValidationError(`manifest.alignment.points[${i}] must be [x, y]`)
+      return [requireNumber(p[0], `manifest.alignment.points[${i}][0]`), requireNumber(p[1], `manifest.alignment.points[${i}][1]`)] as [number, number]
+    })
+    manifest.alignment = { size: [size[0], size[1]], points }
+  }
+  return manifest
+}
+
+export function validateCaseCreate(v: unknown): CaseCreateInput {
+  const o = requireObject(v, 'case')
+  return {
+    dir: requireString(o.dir, 'case folder', { max: 1000 }),
+    name: requireString(o.name, 'case name', { max: 200 }),
+    number: optionalString(o.number, 'case number', 100),
+    examiner: optionalString(o.examiner, 'examiner', 200),
+    notes: optionalString(o.notes, 'notes', 20000)
+  }
+}
