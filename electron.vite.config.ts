@@ -39,7 +39,7 @@ export default defineConfig({
       rollupOptions: {
         input: { index: resolve(root, 'src/preload/index.ts') },
         // Sandboxed preloads are loaded as classic scripts: CommonJS, one file.
-        output: { format: 'cjs', entryFileNames: '[name].cjs', inlineDynamicImports: true }
+        output: { format: 'cjs', entryFileNames: '[name].cjs' }
       }
     }
   },

@@ -3,9 +3,9 @@ import vue from '@vitejs/plugin-vue'
 import { resolve } from 'node:path'
 
 const alias = {
-  '@shared': resolve(__dirname, 'src/shared'),
-  '@renderer': resolve(__dirname, 'src/renderer/src'),
-  '@core': resolve(__dirname, 'src/core')
+  '@shared': resolve(import.meta.dirname, 'src/shared'),
+  '@renderer': resolve(import.meta.dirname, 'src/renderer/src'),
+  '@core': resolve(import.meta.dirname, 'src/core')
 }
 
 export default defineConfig({

@@ -1,7 +1,10 @@
 import { auditCommand } from './commands/audit'
 import { caseCommand } from './commands/case'
+import { datasetCommand } from './commands/dataset'
 import { enrollCommand } from './commands/enroll'
 import { modelsCommand } from './commands/models'
+import { invertCommand } from './commands/invert'
+import { priorCommand } from './commands/prior'
 import { UsageError } from './cli-support'
 import { softwareVersion } from '../core/workbench/software-version'
 
@@ -16,6 +19,11 @@ const HELP = `unveil — face template inversion workbench (${softwareVersion()}
   unveil case import --case DIR --file FILE [--encoder ID]
   unveil case export --case DIR --template ID [--format json|npy] --out FILE
   unveil audit verify --case DIR                       exit 0 intact, 3 broken
+  unveil prior build --data DIR[,DIR] [--components K] --out DIR   eigenface prior from aligned datasets
+  unveil invert --template FILE --method ga|random [--encoder ID] [--generator ID] [--population N
+         --generations N --patience N --threads N --budget N] --seed N [--truth PHOTO]
+         [--same-person PHOTO]… --out DIR                 writes best.png, trace.csv, result.json
+  unveil dataset align --in DIR --out DIR [--limit N] [--workers N]   ArcFace 112x112 crops + manifest.json
 
 Environment: UNVEIL_HOME (library folder), UNVEIL_DATA (research data), UNVEIL_PROVIDERS (e.g. cpu).`
 
@@ -32,8 +40,17 @@ async function main(argv: string[]): Promise<number> {
     case 'case':
       await caseCommand(rest)
       return 0
+    case 'invert':
+      await invertCommand(rest)
+      return 0
+    case 'prior':
+      await priorCommand(rest)
+      return 0
     case 'audit':
       return auditCommand(rest)
+    case 'dataset':
+      await datasetCommand(rest)
+      return 0
     case 'version':
     case '--version':
       console.log(softwareVersion())

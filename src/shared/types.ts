@@ -30,6 +30,10 @@ export interface ModelManifest {
   output: { name: string; shape: number[] }
   /** Encoders: dimension of the template the model produces. */
   embeddingDim?: number
+  /** Generators: length of the latent vector z (standard normal prior). */
+  latentDim?: number
+  /** Generators and decoders: value range of the RGB image output, e.g. [0, 1]. */
+  outputRange?: [number, number]
   /** Encoders and decoders: the face alignment the model expects (5 points, image coordinates). */
   alignment?: { size: [number, number]; points: [number, number][] }
   licence: string
@@ -48,12 +52,23 @@ export interface VerificationRecord {
   seconds: number
 }
 
+/** An encoder's decision thresholds, from impostor scores of different-person pairs. */
+export interface ThresholdRecord {
+  dataset: string
+  images: number
+  identities: number
+  impostorPairs: number
+  fars: { far: number; threshold: number }[]
+  measuredAt: string
+}
+
 export interface ModelEntry {
   manifest: ModelManifest
-  /** Absolute path of the (patched, load-ready) model file. */
+  /** Absolute path of the model file as registered (patching happens in memory). */
   path: string
   bundled: boolean
   verification?: VerificationRecord
+  thresholds?: ThresholdRecord
   registeredAt: string
 }
 
@@ -139,6 +154,8 @@ export interface JobProgress {
   bestScore: number | null
   etaSeconds: number | null
   message: string | null
+  /** Method-specific live data, e.g. {generation, best, mean, queries, previewPng (base64)}. */
+  detail?: Record<string, unknown> | null
 }
 
 export interface AuditEntry {

@@ -132,6 +132,14 @@ export function validateManifest(v: unknown): ModelManifest {
     if (!manifest.input.normalisation) throw new ValidationError('manifest.input.normalisation is required for an encoder')
     if (!manifest.input.colorOrder) throw new ValidationError('manifest.input.colorOrder is required for an encoder')
   }
+  if (role === 'generator' || role === 'decoder') {
+    if (role === 'generator') manifest.latentDim = requireInteger(o.latentDim, 'manifest.latentDim', 1, 65536)
+    if (!Array.isArray(o.outputRange) || o.outputRange.length !== 2) throw new ValidationError('manifest.outputRange must be [low, high]')
+    const lo = requireNumber(o.outputRange[0], 'manifest.outputRange[0]')
+    const hi = requireNumber(o.outputRange[1], 'manifest.outputRange[1]')
+    if (hi <= lo) throw new ValidationError('manifest.outputRange must be increasing')
+    manifest.outputRange = [lo, hi]
+  }
   if (o.alignment !== undefined) {
     const a = requireObject(o.alignment, 'manifest.alignment')
     const size = requireShape(a.size, 'manifest.alignment.size')

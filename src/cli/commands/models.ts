@@ -1,6 +1,30 @@
 import { readFileSync } from 'node:fs'
 import { UsageError, integer, parse, printJson, progressBar, required, withWorkbench } from '../cli-support'
 
+interface VerificationSummary {
+  accuracy: number
+  pairs: number
+  genuineMean: number
+  impostorMean: number
+  threshold: number
+  seconds: number
+  undetected: number
+}
+
+/** Below this, an encoder's manifest most likely has the wrong colour order or normalisation. */
+const SUSPICIOUS_ACCURACY = 0.9
+
+function printVerification(id: string, s: VerificationSummary): void {
+  console.log(
+    `${id}: LFW verification accuracy ${(s.accuracy * 100).toFixed(2)}% on ${s.pairs} pairs ` +
+      `(genuine mean ${s.genuineMean.toFixed(3)}, impostor mean ${s.impostorMean.toFixed(3)}, threshold ${s.threshold.toFixed(3)}, ` +
+      `${s.undetected} images without a detected face, ${s.seconds.toFixed(1)} s)`
+  )
+  if (s.accuracy < SUSPICIOUS_ACCURACY) {
+    console.error(`warning: ${id} verifies poorly; check its manifest's colour order and normalisation`)
+  }
+}
+
 export async function modelsCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv
   switch (sub) {
@@ -18,7 +42,7 @@ export async function modelsCommand(argv: string[]): Promise<void> {
       return
     }
     case 'register': {
-      const v = parse(rest, { model: { type: 'string' }, manifest: { type: 'string' }, json: { type: 'boolean' } })
+      const v = parse(rest, { model: { type: 'string' }, manifest: { type: 'string' }, json: { type: 'boolean' }, 'no-verify': { type: 'boolean' } })
       const manifestFile = required(v, 'manifest')
       let manifest: unknown
       try {
@@ -27,9 +51,17 @@ export async function modelsCommand(argv: string[]): Promise<void> {
         throw new UsageError(`cannot read manifest ${manifestFile}: ${(err as Error).message}`)
       }
       await withWorkbench(async (wb) => {
-        const entry = await wb.registerModel(required(v, 'model'), manifest)
-        if (v.json) return printJson(entry)
-        console.log(`registered ${entry.manifest.id} (${entry.manifest.role}, sha256 ${entry.manifest.sha256})`)
+        const entry = await wb.registerModel(required(v, 'model'), manifest, { verify: !v['no-verify'] })
+        if (!v.json) console.log(`registered ${entry.manifest.id} (${entry.manifest.role}, sha256 ${entry.manifest.sha256})`)
+        if (entry.verificationJobId) {
+          const bar = progressBar(`checking ${entry.manifest.id} on LFW`)
+          const off = wb.onJobProgress((p) => bar(p.step, p.totalSteps))
+          const run = await wb.jobs.wait(entry.verificationJobId)
+          off()
+          if (run.status !== 'succeeded') throw new Error(`LFW check ${run.status}: ${run.error ?? ''}`)
+          if (!v.json) printVerification(entry.manifest.id, run.summary as unknown as VerificationSummary)
+        }
+        if (v.json) printJson(wb.registry.get(entry.manifest.id))
       })
       return
     }
@@ -44,12 +76,7 @@ export async function modelsCommand(argv: string[]): Promise<void> {
         off()
         if (run.status !== 'succeeded') throw new Error(`verification ${run.status}: ${run.error ?? ''}`)
         if (v.json) return printJson(run.summary)
-        const s = run.summary as { accuracy: number; pairs: number; genuineMean: number; impostorMean: number; threshold: number; seconds: number; undetected: number }
-        console.log(
-          `${id}: LFW verification accuracy ${(s.accuracy * 100).toFixed(2)}% on ${s.pairs} pairs ` +
-            `(genuine mean ${s.genuineMean.toFixed(3)}, impostor mean ${s.impostorMean.toFixed(3)}, threshold ${s.threshold.toFixed(3)}, ` +
-            `${s.undetected} images without a detected face, ${s.seconds.toFixed(1)} s)`
-        )
+        printVerification(id, run.summary as unknown as VerificationSummary)
       })
       return
     }

@@ -117,7 +117,9 @@ function mimeExtension(mime: string): string {
 }
 
 function openDatabase(file: string, mustExist: boolean): Database.Database {
-  const db = new Database(file, { fileMustExist: mustExist })
+  // Inside Electron the Node-ABI build cannot load; the app points at an Electron-ABI copy.
+  const nativeBinding = process.env.UNVEIL_SQLITE_BINDING || undefined
+  const db = new Database(file, { fileMustExist: mustExist, nativeBinding })
   try {
     db.pragma('journal_mode = WAL')
     // Per-connection settings: foreign keys are off by default in SQLite; the timeout lets the

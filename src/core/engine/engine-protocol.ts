@@ -29,4 +29,6 @@ export type EngineResponse =
 export interface WorkerSettings {
   providers: ExecutionProvider[]
   threads: number
+  /** Flush denormals produced at run time (on by default; benchmarks turn it off to compare). */
+  denormalAsZero: boolean
 }

@@ -8,6 +8,7 @@ export interface SessionSettings {
   providers: ExecutionProvider[]
   /** Intra-op threads; 0 lets ONNX Runtime pick (one per physical core). */
   threads: number
+  denormalAsZero: boolean
 }
 
 export interface OpenedSession {
@@ -17,7 +18,8 @@ export interface OpenedSession {
   fallbackReason: string | null
 }
 
-function sessionOptions(provider: ExecutionProvider, threads: number): ort.InferenceSession.SessionOptions {
+function sessionOptions(provider: ExecutionProvider, settings: SessionSettings): ort.InferenceSession.SessionOptions {
+  const { threads } = settings
   return {
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
@@ -26,7 +28,7 @@ function sessionOptions(provider: ExecutionProvider, threads: number): ort.Infer
     executionMode: 'sequential',
     logSeverityLevel: 3,
     // Denormals produced at run time (not only in weights) also slow x86 CPUs down.
-    extra: { session: { set_denormal_as_zero: '1' } }
+    extra: { session: { set_denormal_as_zero: settings.denormalAsZero ? '1' : '0' } }
   }
 }
 
@@ -66,7 +68,7 @@ export async function openSession(model: Uint8Array, settings: SessionSettings):
       continue
     }
     try {
-      const session = await ort.InferenceSession.create(model, sessionOptions(provider, settings.threads))
+      const session = await ort.InferenceSession.create(model, sessionOptions(provider, settings))
       return { session, provider, fallbackReason: failures.length ? failures.join('; ') : null }
     } catch (err) {
       const message = (err as Error).message.split('\n')[0]

@@ -38,3 +38,21 @@ export function chwToImage(chw: Float32Array, width: number, height: number, lo 
   }
   return { data: out, width, height }
 }
+
+/**
+ * Planar RGB in [0, 1] (a generator's output) to an encoder's planar input, applying the
+ * encoder's colour order and normalisation exactly as imageToChw does for 8-bit pixels.
+ */
+export function planarToModelInput(planar: Float32Array, plane: number, colorOrder: ColorOrder, norm: Normalisation): Float32Array {
+  const out = new Float32Array(planar.length)
+  const order = colorOrder === 'BGR' ? [2, 1, 0] : [0, 1, 2]
+  for (let c = 0; c < 3; c++) {
+    const src = order[c] * plane
+    const m = norm.mean.length === 3 ? norm.mean[c] : norm.mean[0]
+    const s = norm.std.length === 3 ? norm.std[c] : norm.std[0]
+    const k = 255 / norm.scale
+    const base = c * plane
+    for (let i = 0; i < plane; i++) out[base + i] = (planar[src + i] * k - m) / s
+  }
+  return out
+}

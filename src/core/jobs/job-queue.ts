@@ -10,6 +10,8 @@ export interface ProgressUpdate {
   totalSteps?: number
   bestScore?: number | null
   message?: string | null
+  /** Method-specific live data passed through to listeners (latest value wins). */
+  detail?: Record<string, unknown> | null
 }
 
 export interface JobContext {
@@ -63,6 +65,7 @@ interface Job {
   totalSteps: number
   bestScore: number | null
   message: string | null
+  detail: Record<string, unknown> | null
   controller: AbortController
   startedAtMs: number | null
   lastEmitMs: number
@@ -142,6 +145,7 @@ export class JobQueue extends EventEmitter<JobQueueEvents> {
       totalSteps,
       bestScore: null,
       message: null,
+      detail: null,
       controller: new AbortController(),
       startedAtMs: null,
       lastEmitMs: Number.NEGATIVE_INFINITY,
@@ -237,6 +241,7 @@ export class JobQueue extends EventEmitter<JobQueueEvents> {
     job.totalSteps = totalSteps
     if (update.bestScore !== undefined) job.bestScore = update.bestScore
     if (update.message !== undefined) job.message = update.message
+    if (update.detail !== undefined) job.detail = update.detail
 
     const sinceLast = this.clock() - job.lastEmitMs
     if (sinceLast >= this.progressIntervalMs) {
@@ -337,7 +342,8 @@ export class JobQueue extends EventEmitter<JobQueueEvents> {
       totalSteps: job.totalSteps,
       bestScore: job.bestScore,
       etaSeconds: this.eta(job),
-      message: job.message
+      message: job.message,
+      detail: job.detail
     }
   }
 

@@ -1,15 +1,22 @@
-import type { MethodInfo, TemplateRecord } from '../../shared/types'
+import type { MethodInfo } from '../../shared/types'
 import type { InferenceEngine } from '../engine/inference-engine'
-import type { RgbImage } from '../imaging/image-io'
 import type { ModelLoader } from '../models/model-loader'
 import type { ModelRegistry } from '../models/model-registry'
 import type { ProgressUpdate } from '../jobs/job-queue'
+import type { GenerationRecord } from './ga-search'
+
+/** What a method may know of the template it inverts. */
+export interface TargetTemplate {
+  vector: number[]
+  encoderId: string
+  encoderSha256: string
+}
 
 export interface MethodContext {
   engine: InferenceEngine
   registry: ModelRegistry
   loader: ModelLoader
-  template: TemplateRecord
+  template: TargetTemplate
   /** Parameters after validation against the method's parameter specs, defaults filled in. */
   parameters: Record<string, number | string>
   seed: number
@@ -18,12 +25,15 @@ export interface MethodContext {
 }
 
 export interface MethodOutput {
-  /** The reconstruction, aligned in the target encoder's frame. */
-  image: RgbImage
+  /** The reconstruction: planar RGB in [0, 1], 112x112 in the ArcFace-aligned frame. */
+  image: Float32Array
   /** Cosine similarity between the target template and the reconstruction's template. */
   similarity: number
   /** sha256 of every model the method used, by role or id. */
   modelSha256s: Record<string, string>
+  queries: number
+  /** One row per generation (or batch): thread, generation, best, mean, queries, seconds. */
+  trace: GenerationRecord[]
   summary: Record<string, unknown>
 }
 

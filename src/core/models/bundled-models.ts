@@ -1,5 +1,8 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { validateManifest } from '../../shared/validation'
 import type { ModelManifest } from '../../shared/types'
 import { ARCFACE_112 } from '../imaging/alignment'
 
@@ -52,6 +55,30 @@ export const BUNDLED_MANIFESTS: ModelManifest[] = [
     source: `npm:${PACKAGE}@${PACKAGE_VERSION}/model/fr_landmark.onnx`
   }
 ]
+
+/** resources/models of the source tree, the CLI bundle or the packaged app, if any. */
+export function resourceModelDir(): string | null {
+  if (process.env.UNVEIL_RESOURCES) return join(process.env.UNVEIL_RESOURCES, 'models')
+  let dir = dirname(fileURLToPath(import.meta.url))
+  for (let i = 0; i < 6; i++, dir = dirname(dir)) {
+    const candidate = join(dir, 'resources', 'models')
+    if (existsSync(candidate)) return candidate
+  }
+  return null
+}
+
+/** Models trained or built by Unveil itself and shipped in resources/models (manifest + ONNX). */
+export function resourceModels(): { manifest: ModelManifest; path: string }[] {
+  const dir = resourceModelDir()
+  if (!dir) return []
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => {
+      const manifest = validateManifest(JSON.parse(readFileSync(join(dir, f), 'utf8')))
+      return { manifest, path: join(dir, manifest.file) }
+    })
+}
 
 export function bundledModelDir(): string {
   const require = createRequire(import.meta.url)

@@ -1,11 +1,11 @@
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import type { ModelEntry, ModelManifest, VerificationRecord } from '../../shared/types'
+import type { ModelEntry, ModelManifest, ThresholdRecord, VerificationRecord } from '../../shared/types'
 import { ValidationError, validateManifest } from '../../shared/validation'
 import { mkdirSync } from 'node:fs'
 import { writeFileAtomic } from '../fs/atomic-write'
 import { sha256Hex } from '../fs/sha256'
-import { BUNDLED_MANIFESTS, DEFAULT_DETECTOR_ID, DEFAULT_ENCODER_ID, DEFAULT_LANDMARKER_ID, bundledModelDir } from './bundled-models'
+import { BUNDLED_MANIFESTS, DEFAULT_DETECTOR_ID, DEFAULT_ENCODER_ID, DEFAULT_LANDMARKER_ID, bundledModelDir, resourceModels } from './bundled-models'
 import { modelSignature, parseModel } from './onnx-patch'
 
 const MAX_MODEL_BYTES = 2 * 1024 * 1024 * 1024
@@ -14,6 +14,7 @@ interface RegistryFile {
   version: 1
   models: { manifest: ModelManifest; file: string; registeredAt: string }[]
   verifications: Record<string, VerificationRecord>
+  thresholds: Record<string, ThresholdRecord>
 }
 
 export class ModelRegistryError extends Error {
@@ -76,11 +77,11 @@ export class ModelRegistry {
   }
 
   private read(): RegistryFile {
-    if (!existsSync(this.file)) return { version: 1, models: [], verifications: {} }
+    if (!existsSync(this.file)) return { version: 1, models: [], verifications: {}, thresholds: {} }
     try {
       const parsed = JSON.parse(readFileSync(this.file, 'utf8')) as RegistryFile
       if (parsed.version !== 1 || !Array.isArray(parsed.models)) throw new Error('unknown layout')
-      return { ...parsed, verifications: parsed.verifications ?? {} }
+      return { ...parsed, verifications: parsed.verifications ?? {}, thresholds: parsed.thresholds ?? {} }
     } catch (err) {
       throw new ModelRegistryError(`model registry ${this.file} is unreadable: ${(err as Error).message}`)
     }
@@ -93,11 +94,13 @@ export class ModelRegistry {
 
   list(): ModelEntry[] {
     const dir = bundledModelDir()
-    const bundled: ModelEntry[] = BUNDLED_MANIFESTS.map((manifest) => ({
+    const shipped = [...BUNDLED_MANIFESTS.map((manifest) => ({ manifest, path: join(dir, manifest.file) })), ...resourceModels()]
+    const bundled: ModelEntry[] = shipped.map(({ manifest, path }) => ({
       manifest,
-      path: join(dir, manifest.file),
+      path,
       bundled: true,
       verification: this.data.verifications[manifest.id],
+      thresholds: this.data.thresholds[manifest.id],
       registeredAt: 'bundled'
     }))
     const user: ModelEntry[] = this.data.models.map((m) => ({
@@ -105,6 +108,7 @@ export class ModelRegistry {
       path: join(this.modelDir, m.file),
       bundled: false,
       verification: this.data.verifications[m.manifest.id],
+      thresholds: this.data.thresholds[m.manifest.id],
       registeredAt: m.registeredAt
     }))
     return [...bundled, ...user]
@@ -178,6 +182,13 @@ export class ModelRegistry {
     if (entry.bundled) throw new ModelRegistryError(`'${id}' is bundled with Unveil and cannot be removed`)
     this.data.models = this.data.models.filter((m) => m.manifest.id !== id)
     delete this.data.verifications[id]
+    delete this.data.thresholds[id]
+    this.write()
+  }
+
+  setThresholds(id: string, record: ThresholdRecord): void {
+    this.get(id)
+    this.data.thresholds[id] = record
     this.write()
   }
 

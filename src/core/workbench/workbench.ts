@@ -22,8 +22,14 @@ import { balancedSubset, readLfwPairs } from '../datasets/lfw-pairs'
 import { InferenceEngine } from '../engine/inference-engine'
 import { measureVerification } from '../evaluation/encoder-verification'
 import { findFaces } from '../imaging/face-finder'
-import { decodeImage, encodePng } from '../imaging/image-io'
-import { JobQueue } from '../jobs/job-queue'
+import { decodeImage, encodePng, type RgbImage } from '../imaging/image-io'
+import { chwToImage } from '../imaging/image-tensor'
+import { JobQueue, type ProgressUpdate } from '../jobs/job-queue'
+import { registerBuiltinMethods } from '../methods/builtin-methods'
+import type { GenerationRecord } from '../methods/ga-search'
+import type { TargetTemplate } from '../methods/reconstruction-method'
+import { measureThresholds } from '../evaluation/encoder-thresholds'
+import { scoreAcrossEncoders, type EncoderScore } from '../evaluation/cross-encoder-scoring'
 import { recoverInterrupted } from '../jobs/recover-interrupted'
 import { getMethod, listMethods, resolveParameters } from '../methods/method-registry'
 import { ModelLoader, type PreparedModel } from '../models/model-loader'
@@ -42,6 +48,52 @@ export interface WorkbenchOptions {
   caseRoot: string
   providers?: ExecutionProvider[]
   threads?: number
+}
+
+/** Images whose different-person pairs set each encoder's FAR thresholds (issue: >= 2,000). */
+const THRESHOLD_IMAGES = 2000
+
+export interface InversionRequest {
+  template: TargetTemplate
+  method: string
+  parameters: Record<string, unknown>
+  seed: number
+  signal?: AbortSignal
+  progress?: (update: ProgressUpdate) => void
+  groundTruth?: RgbImage | null
+  sameIdentity?: RgbImage[]
+}
+
+export interface InversionResult {
+  method: string
+  parameters: Record<string, number | string>
+  seed: number
+  modelSha256s: Record<string, string>
+  softwareVersion: string
+  queries: number
+  seconds: number
+  similarity: number
+  image: RgbImage
+  png: Uint8Array
+  trace: GenerationRecord[]
+  scores: EncoderScore[]
+  summary: Record<string, unknown>
+}
+
+/** What is stored and written as result.json: everything needed to reproduce and audit the run. */
+export function inversionRecord(r: InversionResult): Record<string, unknown> {
+  return {
+    method: r.method,
+    parameters: r.parameters,
+    seed: r.seed,
+    modelSha256s: r.modelSha256s,
+    softwareVersion: r.softwareVersion,
+    queries: r.queries,
+    seconds: r.seconds,
+    similarity: r.similarity,
+    scores: r.scores,
+    summary: r.summary
+  }
 }
 
 export interface VerifyOptions {
@@ -72,6 +124,7 @@ export class Workbench {
   }
 
   static async open(options: WorkbenchOptions): Promise<Workbench> {
+    registerBuiltinMethods()
     return new Workbench(options)
   }
 
@@ -279,8 +332,13 @@ export class Workbench {
     return this.registry.list()
   }
 
-  /** Registers a user model: manifest checked against the graph, then a trial inference. */
-  async registerModel(modelPath: string, manifestInput: unknown): Promise<ModelEntry> {
+  /**
+   * Registers a user model: manifest checked against the graph, then a trial inference. An
+   * encoder's preprocessing is then checked on LFW pairs when the research data is present
+   * (a wrong colour order or normalisation still yields vectors, just worse ones); the job id
+   * is returned so callers can follow it.
+   */
+  async registerModel(modelPath: string, manifestInput: unknown, options: { verify?: boolean } = {}): Promise<ModelEntry & { verificationJobId?: string }> {
     const { manifest } = this.registry.prepareRegistration(modelPath, manifestInput)
     const entry = this.registry.commitRegistration(manifest, modelPath)
     try {
@@ -290,7 +348,11 @@ export class Workbench {
       this.registry.unregister(entry.manifest.id)
       throw new ValidationError(`model '${manifest.id}' does not run as its manifest describes: ${(err as Error).message}`)
     }
-    return this.registry.get(entry.manifest.id)
+    const registered = this.registry.get(entry.manifest.id)
+    if ((options.verify ?? true) && manifest.role === 'encoder' && resolveDataDir()) {
+      return { ...registered, verificationJobId: this.verifyModel(manifest.id) }
+    }
+    return registered
   }
 
   private async trialRun(model: PreparedModel): Promise<void> {
@@ -347,6 +409,81 @@ export class Workbench {
     return listMethods()
   }
 
+  /** Thresholds for the given encoders, measuring missing ones on LFW when the data is present. */
+  async ensureThresholds(encoderIds: string[], options: { signal?: AbortSignal; onProgress?: (message: string) => void } = {}): Promise<void> {
+    const missing = encoderIds.filter((id) => !this.registry.get(id).thresholds)
+    const data = resolveDataDir()
+    if (missing.length === 0 || !data) return
+    const d = this.registry.defaults()
+    const records = await measureThresholds(
+      this.engine,
+      {
+        detector: await this.loader.prepare(d.detector),
+        landmarker: await this.loader.prepare(d.landmarker),
+        encoders: await Promise.all(missing.map((id) => this.loader.prepare(id)))
+      },
+      join(data, 'datasets', 'lfw', 'images'),
+      THRESHOLD_IMAGES,
+      { signal: options.signal, onProgress: (done, total, phase) => options.onProgress?.(`thresholds: ${phase} ${done}/${total}`) }
+    )
+    for (const [id, record] of records) this.registry.setThresholds(id, record)
+  }
+
+  /**
+   * Runs a method on a template and scores the reconstruction with every registered encoder:
+   * against the target template, the ground-truth photo (type I) and other photos of the
+   * person (type II), each with pass/fail at the encoder's FAR thresholds.
+   */
+  async invert(request: InversionRequest): Promise<InversionResult> {
+    const method = getMethod(request.method)
+    const parameters = resolveParameters(method.info, request.parameters)
+    const t0 = performance.now()
+    const out = await method.run({
+      engine: this.engine,
+      registry: this.registry,
+      loader: this.loader,
+      template: request.template,
+      parameters,
+      seed: request.seed,
+      signal: request.signal ?? new AbortController().signal,
+      progress: request.progress ?? (() => {})
+    })
+    const searchSeconds = (performance.now() - t0) / 1000
+    const encoderIds = this.registry.byRole('encoder').map((e) => e.manifest.id)
+    await this.ensureThresholds(encoderIds, { signal: request.signal, onProgress: (message) => request.progress?.({ step: out.queries, message }) })
+    const encoders = await Promise.all(encoderIds.map(async (id) => ({ model: await this.loader.prepare(id), thresholds: this.registry.get(id).thresholds ?? null })))
+    const scores = await scoreAcrossEncoders(
+      this.engine,
+      encoders,
+      { reconstruction: out.image, target: request.template, groundTruth: request.groundTruth ?? null, sameIdentity: request.sameIdentity ?? [] },
+      request.signal
+    )
+    const image = chwToImage(out.image, 112, 112)
+    return {
+      method: method.info.id,
+      parameters,
+      seed: request.seed,
+      modelSha256s: { ...out.modelSha256s, ...Object.fromEntries(encoders.map((e) => [`encoder:${e.model.entry.manifest.id}`, e.model.entry.manifest.sha256])) },
+      softwareVersion: this.version,
+      queries: out.queries,
+      seconds: searchSeconds,
+      similarity: out.similarity,
+      image,
+      png: await encodePng(image),
+      trace: out.trace,
+      scores,
+      summary: out.summary
+    }
+  }
+
+  /** The aligned crop of a template's ground-truth photo (the face it was enrolled from). */
+  async groundTruthCrop(store: CaseStore, template: TemplateRecord): Promise<RgbImage | null> {
+    if (!template.imageSha256) return null
+    const img = await decodeImage(new Uint8Array(readFileSync(store.imagePath(template.imageSha256))))
+    const models = await this.pipeline(template.encoderId)
+    return (await enrolFace(this.engine, models, img, template.face?.index ?? 0)).aligned
+  }
+
   startRun(input: StartRunInput): RunRecord {
     const store = this.store(input.caseId)
     const method = getMethod(input.method)
@@ -363,23 +500,26 @@ export class Workbench {
       templateId: template.id,
       totalSteps: method.totalSteps(parameters),
       run: async (ctx) => {
-        const out = await method.run({
-          engine: this.engine,
-          registry: this.registry,
-          loader: this.loader,
-          template,
+        const result = await this.invert({
+          template: { vector: template.vector, encoderId: template.encoderId, encoderSha256: template.encoderSha256 },
+          method: method.info.id,
           parameters,
           seed: input.seed,
           signal: ctx.signal,
-          progress: (u) => ctx.progress(u)
+          progress: (u) => ctx.progress(u),
+          groundTruth: await this.groundTruthCrop(store, template)
         })
-        const png = await encodePng(out.image)
-        const image = store.addImage(png, { mime: 'image/png', width: out.image.width, height: out.image.height, originalName: `${method.info.id}-${ctx.runId}.png` })
-        store.addResult({ runId: ctx.runId, kind: 'reconstruction', data: { similarity: out.similarity, modelSha256s: out.modelSha256s, ...out.summary }, imageSha256: image.sha256 })
-        return { similarity: out.similarity, imageSha256: image.sha256, modelSha256s: out.modelSha256s, ...out.summary }
+        const image = store.addImage(result.png, { mime: 'image/png', width: 112, height: 112, originalName: `${method.info.id}-${ctx.runId}.png` })
+        const record = inversionRecord(result)
+        store.addResult({ runId: ctx.runId, kind: 'reconstruction', data: record, imageSha256: image.sha256 })
+        return { similarity: result.similarity, queries: result.queries, imageSha256: image.sha256, modelSha256s: result.modelSha256s, scores: result.scores }
       }
     })
     return store.getRun(runId)!
+  }
+
+  listResults(caseId: string, runId: string): ReturnType<CaseStore['listResults']> {
+    return this.store(caseId).listResults(runId)
   }
 
   cancelRun(runId: string): void {

@@ -48,7 +48,7 @@ describe('JobQueue', () => {
     expect(run.seconds).toBeGreaterThan(0)
     expect(Date.parse(run.finishedAt as string)).toBeGreaterThanOrEqual(Date.parse(run.startedAt as string))
     expect(store.getRun(runId)).toEqual(run)
-    expect(events[0]).toEqual({ runId, caseDir: store.dir, status: 'queued', step: 0, totalSteps: 10, bestScore: null, etaSeconds: null, message: null })
+    expect(events[0]).toEqual({ runId, caseDir: store.dir, status: 'queued', step: 0, totalSteps: 10, bestScore: null, etaSeconds: null, message: null, detail: null })
     expect(events[1]).toMatchObject({ status: 'running', step: 0 })
     expect(events.filter((e) => e.status === 'running').map((e) => e.step)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
     expect(events.at(-1)).toMatchObject({ status: 'succeeded', step: 10, bestScore: 1, etaSeconds: 0, message: 'step 10' })

@@ -29,6 +29,9 @@ export const useModels = defineStore('models', () => {
 
   async function register(input: ModelRegistrationInput): Promise<ModelEntry> {
     const entry = await api().registerModel(input)
+    // Core starts an LFW verification of a new encoder when the data is available.
+    const jobId = (entry as ModelEntry & { verificationJobId?: unknown }).verificationJobId
+    if (typeof jobId === 'string') verifyJobs.value[entry.manifest.id] = jobId
     await load()
     return entry
   }

@@ -1,0 +1,13 @@
+import { gaMethod } from './ga-method'
+import { registerMethod } from './method-registry'
+import { randomSearchMethod } from './random-search-method'
+
+let registered = false
+
+/** Registers the methods that ship with Unveil (idempotent: the app and tests may both call it). */
+export function registerBuiltinMethods(): void {
+  if (registered) return
+  registered = true
+  registerMethod(gaMethod)
+  registerMethod(randomSearchMethod)
+}

@@ -1,0 +1,69 @@
+import { ValidationError } from '../../shared/validation'
+import { encodePng } from '../imaging/image-io'
+import { chwToImage } from '../imaging/image-tensor'
+import { generateFaces } from './face-generator'
+import type { GenerationRecord, SearchInput } from './ga-search'
+import type { MethodContext } from './reconstruction-method'
+import { TemplateOracle } from './template-oracle'
+
+/** The generator to search over unless the user picks another. */
+export const DEFAULT_GENERATOR_ID = 'eigenface-celeba-utk-128'
+
+export interface LatentSearchSetup {
+  input: SearchInput
+  oracle: TemplateOracle
+  modelSha256s: Record<string, string>
+  generate: (latents: Float32Array[]) => Promise<Float32Array[]>
+}
+
+/**
+ * Prepares a black-box latent search: the generator runs freely, the target engine is reached
+ * only through a counting oracle, and each generation is reported with a preview of the best.
+ */
+export async function setupLatentSearch(ctx: MethodContext, budget: number): Promise<LatentSearchSetup> {
+  const generatorId = String(ctx.parameters.generator || DEFAULT_GENERATOR_ID)
+  const generatorEntry = ctx.registry.get(generatorId)
+  if (generatorEntry.manifest.role !== 'generator') throw new ValidationError(`model '${generatorId}' is a ${generatorEntry.manifest.role}, not a generator`)
+  const encoderEntry = ctx.registry.get(ctx.template.encoderId)
+  if (encoderEntry.manifest.sha256 !== ctx.template.encoderSha256) {
+    throw new ValidationError(`the template was made by ${ctx.template.encoderId} with sha256 ${ctx.template.encoderSha256.slice(0, 12)}…, which is not the registered model`)
+  }
+  const [generator, encoder] = await Promise.all([ctx.loader.prepare(generatorId), ctx.loader.prepare(ctx.template.encoderId)])
+  const oracle = new TemplateOracle(ctx.engine, encoder, budget > 0 ? budget : Infinity)
+  const generate = (latents: Float32Array[]): Promise<Float32Array[]> => generateFaces(ctx.engine, generator, latents, ctx.signal)
+  const latentDim = generatorEntry.manifest.latentDim ?? generatorEntry.manifest.input.shape[1]
+  return {
+    oracle,
+    generate,
+    modelSha256s: { generator: generatorEntry.manifest.sha256, target: encoderEntry.manifest.sha256 },
+    input: {
+      generate,
+      oracle,
+      target: ctx.template.vector,
+      latentDim,
+      seed: ctx.seed,
+      signal: ctx.signal,
+      onGeneration: (record: GenerationRecord, improved) => {
+        void reportGeneration(ctx, record, improved ? generate([improved.latent]) : null)
+      }
+    }
+  }
+}
+
+async function reportGeneration(ctx: MethodContext, record: GenerationRecord, preview: Promise<Float32Array[]> | null): Promise<void> {
+  let previewPng: string | undefined
+  if (preview) {
+    try {
+      const [img] = await preview
+      previewPng = Buffer.from(await encodePng(chwToImage(img, 112, 112))).toString('base64')
+    } catch {
+      // A preview is a nicety; a cancelled run may abort it.
+    }
+  }
+  ctx.progress({
+    step: record.queries,
+    bestScore: record.best,
+    message: `thread ${record.thread + 1}, generation ${record.generation + 1}: best ${record.best.toFixed(4)}`,
+    detail: { ...record, ...(previewPng ? { previewPng } : {}) }
+  })
+}

@@ -1,0 +1,214 @@
+// A recording stand-in for the parts of Electron that src/main uses, plus a driver that, once
+// the main process has opened its window, exercises what it registered and prints a report:
+// IPC channels and their sender check, window preferences, permission, request, navigation
+// and window-open policies, the menu, and a clean shutdown. Paths come from UNVEIL_FAKE_HOME.
+import { EventEmitter } from 'node:events'
+import { join } from 'node:path'
+
+const home = process.env.UNVEIL_FAKE_HOME
+if (!home) throw new Error('UNVEIL_FAKE_HOME is not set')
+
+const handlers = new Map()
+const windows = []
+const sent = []
+let menuTemplate = null
+let quitCalls = 0
+const sessionHooks = {}
+
+class FakeApp extends EventEmitter {
+  isPackaged = false
+  setName(name) {
+    this.name = name
+  }
+  getName() {
+    return this.name ?? 'fake'
+  }
+  getVersion() {
+    return '0.0.0-fake'
+  }
+  enableSandbox() {
+    this.sandboxed = true
+  }
+  requestSingleInstanceLock() {
+    return true
+  }
+  whenReady() {
+    return Promise.resolve()
+  }
+  getPath(name) {
+    if (name === 'userData') return join(home, 'userData')
+    if (name === 'documents') return join(home, 'Documents')
+    throw new Error(`fake getPath(${name})`)
+  }
+  quit() {
+    quitCalls += 1
+    const event = { defaultPrevented: false, preventDefault() { this.defaultPrevented = true } }
+    this.emit('before-quit', event)
+    if (!event.defaultPrevented) this.emit('will-quit')
+  }
+  exit(code) {
+    report.exitCode = code
+    finish()
+  }
+}
+
+export const app = new FakeApp()
+
+export class BrowserWindow extends EventEmitter {
+  constructor(options) {
+    super()
+    this.options = options
+    this.loadedUrl = null
+    this.webContents = Object.assign(new EventEmitter(), {
+      send: (channel, payload) => sent.push({ channel, payload }),
+      executeJavaScript: async (code) => {
+        this.executed = code
+      }
+    })
+    windows.push(this)
+  }
+  async loadURL(url) {
+    this.loadedUrl = url
+  }
+  isDestroyed() {
+    return false
+  }
+  isMinimized() {
+    return false
+  }
+  show() {}
+  focus() {}
+  restore() {}
+}
+
+export const ipcMain = {
+  handle(channel, fn) {
+    if (handlers.has(channel)) throw new Error(`second handler for ${channel}`)
+    handlers.set(channel, fn)
+  }
+}
+
+export const Menu = {
+  buildFromTemplate(template) {
+    return { template }
+  },
+  setApplicationMenu(menu) {
+    menuTemplate = menu.template
+  }
+}
+
+export const dialog = {
+  async showOpenDialog() {
+    return { canceled: true, filePaths: [] }
+  },
+  showErrorBox(title, content) {
+    report.errorBoxes.push(`${title}: ${content}`)
+  },
+  async showMessageBox() {
+    return { response: 0 }
+  }
+}
+
+export const session = {
+  defaultSession: {
+    setPermissionRequestHandler(fn) {
+      sessionHooks.permissionRequest = fn
+    },
+    setPermissionCheckHandler(fn) {
+      sessionHooks.permissionCheck = fn
+    },
+    webRequest: {
+      onBeforeRequest(fn) {
+        sessionHooks.beforeRequest = fn
+      },
+      onHeadersReceived(fn) {
+        sessionHooks.headersReceived = fn
+      }
+    }
+  }
+}
+
+export default { app, BrowserWindow, ipcMain, Menu, dialog, session }
+
+const report = { errorBoxes: [] }
+
+function finish() {
+  process.stdout.write(`FAKE_ELECTRON_REPORT ${JSON.stringify(report)}\n`)
+  process.exit(0)
+}
+
+const callback = (fn, ...args) => new Promise((done) => fn(...args, done))
+const outcome = (p) =>
+  Promise.resolve()
+    .then(p)
+    .then(
+      (value) => ({ ok: true, value }),
+      (err) => ({ ok: false, error: err.message })
+    )
+
+async function drive() {
+  const t0 = Date.now()
+  while (windows.length === 0 || handlers.size === 0) {
+    if (Date.now() - t0 > 60_000) throw new Error('the main process opened no window within 60 s')
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  const win = windows[0]
+  const entry = win.loadedUrl
+  const frame = (url) => ({ senderFrame: url === null ? null : { url } })
+
+  report.sandboxed = app.sandboxed === true
+  report.entryUrl = entry
+  report.webPreferences = win.options.webPreferences
+  report.channels = [...handlers.keys()]
+  report.appInfo = await outcome(() => handlers.get('unveil:appInfo')(frame(`${entry}#/cases`)))
+  report.foreignFrame = await outcome(() => handlers.get('unveil:listCases')(frame('https://evil.example/')))
+  report.noFrame = await outcome(() => handlers.get('unveil:listCases')(frame(null)))
+  report.badArgument = await outcome(() => handlers.get('unveil:getCase')(frame(entry), 42))
+
+  report.permission = await callback(sessionHooks.permissionRequest, {}, 'media')
+  report.permissionCheck = sessionHooks.permissionCheck({}, 'clipboard-read')
+  const request = async (url) => (await callback(sessionHooks.beforeRequest, { url })).cancel
+  report.requests = {
+    entry: await request(entry),
+    asset: await request(entry.replace(/index\.html$/, 'assets/index.js')),
+    blob: await request('blob:file:///0c1d'),
+    remote: await request('https://example.com/x.js'),
+    otherFile: await request('file:///etc/passwd')
+  }
+  const headers = await callback(sessionHooks.headersReceived, { responseHeaders: {} })
+  report.cspHeader = headers.responseHeaders['Content-Security-Policy']
+
+  const contents = Object.assign(new EventEmitter(), {
+    setWindowOpenHandler(fn) {
+      this.openHandler = fn
+    }
+  })
+  app.emit('web-contents-created', {}, contents)
+  const navigation = (url) => {
+    let prevented = false
+    contents.emit('will-navigate', { preventDefault: () => (prevented = true) }, url)
+    return prevented
+  }
+  report.navigationBlocked = { app: navigation(`${entry}#/models`), remote: navigation('https://example.com/') }
+  report.windowOpen = contents.openHandler({ url: 'https://example.com/' })
+  let webviewPrevented = false
+  contents.emit('will-attach-webview', { preventDefault: () => (webviewPrevented = true) })
+  report.webviewBlocked = webviewPrevented
+
+  report.menu = menuTemplate.map((m) => m.label ?? m.role)
+  report.fileMenu = menuTemplate.find((m) => m.label === 'File').submenu.map((i) => i.label ?? i.role ?? i.type)
+  menuTemplate.find((m) => m.label === 'File').submenu[0].click()
+  report.newCaseNavigation = win.executed ?? null
+
+  // Quit: main must close the workbench first, then quit for real.
+  app.quit()
+  const t1 = Date.now()
+  while (quitCalls < 2 && Date.now() - t1 < 30_000) await new Promise((r) => setTimeout(r, 20))
+  report.quitCalls = quitCalls
+  finish()
+}
+
+drive().catch((err) => {
+  report.driverError = err.stack ?? String(err)
+  finish()
+})

@@ -1,0 +1,53 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createApiHandlers } from '../../../src/main/api-handlers'
+import { Workbench } from '../../../src/core/workbench/workbench'
+import { API_METHODS } from '../../../src/shared/ipc-contract'
+import type { CaseInfo } from '../../../src/shared/types'
+
+describe('IPC handlers validate every input before it reaches core', () => {
+  let wb: Workbench
+  let handlers: ReturnType<typeof createApiHandlers>
+  let caseId: string
+  const root = mkdtempSync(join(tmpdir(), 'unveil-ipc-'))
+
+  beforeAll(async () => {
+    wb = await Workbench.open({ libraryDir: mkdtempSync(join(tmpdir(), 'unveil-lib-')), caseRoot: root })
+    handlers = createApiHandlers({ workbench: wb, chooseFolder: async () => null })
+    caseId = ((await handlers.createCase({ dir: join(root, 'c'), name: 'IPC case' })) as CaseInfo).id
+  })
+  afterAll(async () => wb.close())
+
+  it('has one handler per contract method', () => {
+    expect(Object.keys(handlers).sort()).toEqual([...API_METHODS].sort())
+  })
+
+  it('refuses malformed arguments with messages naming the field', async () => {
+    const bad: [keyof typeof handlers, unknown[], RegExp][] = [
+      ['createCase', [{ dir: join(root, 'x'), name: '' }], /case name must not be empty/],
+      ['createCase', [null], /case must be an object/],
+      ['getCase', ['../../etc'], /case id must be an id/],
+      ['detectFaces', [{ name: 'a.jpg', bytes: 'not bytes' }], /photo.bytes must be file contents/],
+      ['detectFaces', [{ name: 'a.jpg', bytes: new Uint8Array(0) }], /a.jpg is empty/],
+      ['enrolFromPhoto', [caseId, { name: 'a.jpg', bytes: new Uint8Array(3) }, { encoderId: 'x', faceIndex: -1 }], /face index must be between 0/],
+      ['importTemplates', [caseId, { name: 't.json', bytes: new Uint8Array([1]) }, 'Not An Id'], /encoder 'Not An Id' must be lower-case/],
+      ['exportTemplate', [caseId, '00000000-0000-0000-0000-000000000000', 'xml'], /export format must be json or npy/],
+      ['getImage', [caseId, 'abc'], /image sha256 must be 64/],
+      ['registerModel', [{ model: { name: 'm.onnx', bytes: new Uint8Array([1, 2]) }, manifestJson: '{oops' }], /manifest is not valid JSON/],
+      ['startRun', [{ caseId, method: 'ga', templateId: null, parameters: { a: {} }, seed: 1 }], /parameters.a must be a number or text/],
+      ['startRun', [{ caseId, method: 'ga', templateId: null, parameters: {}, seed: -5 }], /seed must be between 0/],
+      ['startRun', [{ caseId, method: 'no-such-method', templateId: null, parameters: {}, seed: 1 }], /unknown method 'no-such-method'/]
+    ]
+    for (const [method, args, msg] of bad) await expect(handlers[method](...args), method).rejects.toThrow(msg)
+    expect(wb.getCase(caseId).templates).toHaveLength(0)
+  })
+
+  it('serves the app info and the case list', async () => {
+    const info = (await handlers.appInfo()) as { version: string; sampleAvailable: boolean }
+    expect(info.version).toMatch(/^unveil@\d/)
+    expect(info.sampleAvailable).toBe(true)
+    expect(((await handlers.listCases()) as CaseInfo[]).map((c) => c.name)).toContain('IPC case')
+  })
+})
