@@ -13,6 +13,7 @@ const HELP = `unveil — face template inversion workbench (${softwareVersion()}
   unveil models list [--json]
   unveil models register --model FILE.onnx --manifest FILE.json
   unveil models verify --model ID [--pairs N]         LFW verification accuracy (needs UNVEIL_DATA)
+  unveil models thresholds [--model ID]…              FAR 1e-2/1e-3/1e-4 thresholds from LFW impostor pairs
   unveil enroll --image FILE [--encoder ID] [--face N] [--case DIR] [--label TEXT] --out FILE.json
   unveil case create --dir DIR --name NAME [--number N] [--examiner NAME] [--notes TEXT]
   unveil case list [--json] | unveil case show --case DIR [--json]
@@ -65,6 +66,12 @@ async function main(argv: string[]): Promise<number> {
       throw new UsageError(`unknown command '${command}' (see unveil --help)`)
   }
 }
+
+// `unveil … | head` closes stdout early; that is not an error worth a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0)
+  throw err
+})
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -106,6 +106,7 @@ export function createApiHandlers({ workbench: wb, chooseFolder }: HandlerDeps):
         seed: requireInteger(o.seed, 'seed', 0, 2 ** 31 - 1)
       })
     },
+    getRunResults: async (caseId, runId) => wb.listResults(requireUuid(caseId, 'case id'), requireUuid(runId, 'run id')),
     cancelRun: async (runId) => wb.cancelRun(requireUuid(runId, 'run id')),
     listJobs: async () => wb.listJobs(),
     verifyModel: async (modelId) => ({ jobId: wb.verifyModel(requireId(modelId, 'model id')) }),

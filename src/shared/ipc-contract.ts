@@ -12,6 +12,7 @@ import type {
   JobProgress,
   MethodInfo,
   ModelEntry,
+  ResultRecord,
   RunRecord,
   TemplateRecord
 } from './types'
@@ -82,10 +83,13 @@ export interface UnveilApi {
   deleteTemplate(caseId: string, templateId: string): Promise<void>
   getImage(caseId: string, sha256: string): Promise<{ mime: string; bytes: Uint8Array }>
   listModels(): Promise<ModelEntry[]>
-  registerModel(input: ModelRegistrationInput): Promise<ModelEntry>
+  /** The entry, and the id of the LFW check job started for an encoder when the data is present. */
+  registerModel(input: ModelRegistrationInput): Promise<ModelEntry & { verificationJobId?: string }>
   engineInfo(): Promise<EngineInfo>
   listMethods(): Promise<MethodInfo[]>
   startRun(input: StartRunInput): Promise<RunRecord>
+  /** Stored results of a run (for reconstructions: image sha256 and the scores per encoder). */
+  getRunResults(caseId: string, runId: string): Promise<ResultRecord[]>
   cancelRun(runId: string): Promise<void>
   listJobs(): Promise<JobProgress[]>
   /** Starts a job measuring an encoder's verification accuracy on LFW pairs (needs UNVEIL_DATA). */
@@ -116,6 +120,7 @@ export const API_METHODS = [
   'engineInfo',
   'listMethods',
   'startRun',
+  'getRunResults',
   'cancelRun',
   'listJobs',
   'verifyModel',

@@ -145,6 +145,16 @@ export interface RunRecord {
   summary: Record<string, unknown> | null
 }
 
+/** A stored outcome of a run; for reconstructions `data` is the run's result.json content. */
+export interface ResultRecord {
+  id: string
+  runId: string
+  kind: string
+  data: unknown
+  imageSha256: string | null
+  createdAt: string
+}
+
 export interface JobProgress {
   runId: string
   caseDir: string

@@ -1,54 +1,18 @@
 // End-to-end: the built renderer in Chromium, wired to the real API handlers and the real core
 // (no Electron binary here). The page's window.unveil is the harness of ./bridge-codec.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createServer, type Server } from 'node:http'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
+import type { Server } from 'node:http'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { extname, join, normalize, resolve, sep } from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
-import { API_METHODS, type ApiHandlers } from '../../src/shared/ipc-contract'
+import { join } from 'node:path'
+import type { Browser, Page } from 'playwright-core'
+import type { ApiHandlers } from '../../src/shared/ipc-contract'
 import { Workbench } from '../../src/core/workbench/workbench'
 import { createApiHandlers } from '../../src/main/api-handlers'
-import { PROGRESS_HOOK, EXPOSED_PREFIX, bridgeInitScript, exposedHandler } from './bridge-codec'
+import { SAMPLE_PHOTO, SHOTS, openBridgedPage, rendererSkipReason, serveRenderer, serverUrl } from './renderer-harness'
 
-const ROOT = resolve(import.meta.dirname, '../..')
-const CHROMIUM = '/usr/bin/chromium'
-const RENDERER_DIR = join(ROOT, 'out/renderer')
-const SAMPLE_PHOTO = join(ROOT, 'node_modules/@vladmandic/face-api/demo/sample1.jpg')
-const SHOTS = join(ROOT, 'test-results/e2e')
-
-function skipReason(): string | null {
-  if (!existsSync(CHROMIUM)) return `${CHROMIUM} is missing (apt-get install chromium)`
-  if (!existsSync(join(RENDERER_DIR, 'index.html'))) return 'out/renderer/index.html is not built (npx electron-vite build)'
-  if (!existsSync(SAMPLE_PHOTO)) return `${SAMPLE_PHOTO} is missing (npm install)`
-  return null
-}
-const reason = skipReason()
+const reason = rendererSkipReason()
 if (reason) console.log(`SKIP end-to-end workflow: ${reason}`)
-
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png'
-}
-
-/** Serves out/renderer read-only, nothing outside it. */
-function serveRenderer(): Promise<Server> {
-  const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)
-    const file = normalize(join(RENDERER_DIR, path === '/' ? 'index.html' : path))
-    if (!file.startsWith(RENDERER_DIR + sep) || !existsSync(file) || !statSync(file).isFile()) {
-      res.writeHead(404).end()
-      return
-    }
-    res.writeHead(200, { 'Content-Type': MIME[extname(file)] ?? 'application/octet-stream' })
-    res.end(readFileSync(file))
-  })
-  return new Promise((done) => server.listen(0, '127.0.0.1', () => done(server)))
-}
 
 describe.skipIf(reason !== null)('end-to-end workflow in Chromium', () => {
   let tmp: string
@@ -59,7 +23,7 @@ describe.skipIf(reason !== null)('end-to-end workflow in Chromium', () => {
   let browser: Browser
   let page: Page
   let baseUrl: string
-  const consoleErrors: string[] = []
+  let consoleErrors: string[] = []
   let shot = 0
 
   const screenshot = async (name: string): Promise<void> => {
@@ -79,36 +43,8 @@ describe.skipIf(reason !== null)('end-to-end workflow in Chromium', () => {
     handlers = createApiHandlers({ workbench, chooseFolder: async () => chosenFolder })
 
     server = await serveRenderer()
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync'
-      ]
-    })
-    const context = await browser.newContext({ viewport: { width: 1360, height: 860 } })
-    page = await context.newPage()
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') consoleErrors.push(msg.text())
-    })
-    page.on('pageerror', (err) => consoleErrors.push(`pageerror: ${err.message}`))
-
-    for (const m of API_METHODS) {
-      await page.exposeFunction(EXPOSED_PREFIX + m, exposedHandler(m, (...args) => handlers[m](...args)))
-    }
-    await page.addInitScript(bridgeInitScript(API_METHODS))
-    workbench.onJobProgress((p) => {
-      page
-        .evaluate(([hook, progress]) => (globalThis as unknown as Record<string, (p: unknown) => void>)[hook as string](progress), [PROGRESS_HOOK, p] as const)
-        .catch(() => undefined)
-    })
+    baseUrl = serverUrl(server)
+    ;({ browser, page, consoleErrors } = await openBridgedPage(handlers, (listener) => workbench.onJobProgress(listener)))
   })
 
   afterAll(async () => {

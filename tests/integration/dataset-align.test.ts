@@ -81,6 +81,7 @@ describe('dataset alignment', () => {
       }
       expect(it.faces).toBeGreaterThanOrEqual(1)
       expect(it.score).toBeGreaterThan(0.5)
+      expect(it.padded).toBe(false)
     }
     // sample1 is a group photo: the largest of its faces is the one aligned.
     expect(m.items[0].faces).toBeGreaterThanOrEqual(3)
@@ -181,7 +182,7 @@ describe('dataset alignment', () => {
     const errors: number[] = []
     for (const it of m.items) {
       const crop = await decodeImage(readFileSync(join(outDir, it.file)), it.file)
-      const [face] = await detectWithContext(wb.engine, models.detector, models.landmarker, crop)
+      const [face] = (await detectWithContext(wb.engine, models.detector, models.landmarker, crop)).faces
       if (!face) continue
       errors.push(face.landmarks.reduce((s, [x, y], k) => s + Math.hypot(x - ARCFACE_112[k][0], y - ARCFACE_112[k][1]), 0) / 5)
     }

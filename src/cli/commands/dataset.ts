@@ -55,10 +55,11 @@ export async function datasetCommand(argv: string[]): Promise<void> {
       if (limit !== undefined && limit < 1) throw new UsageError('--limit must be 1 or more')
       const workers = integer(v, 'workers', 2)!
       if (workers < 1 || workers > 16) throw new UsageError('--workers must be between 1 and 16')
-      // Ctrl-C stops after the images in flight and saves the manifest, so a rerun resumes.
+      // Ctrl-C (or kill) stops after the images in flight and saves the manifest, so a rerun resumes.
       const controller = new AbortController()
-      const onSigint = (): void => controller.abort(new Error('interrupted; run the same command again to continue'))
-      process.once('SIGINT', onSigint)
+      const onSignal = (): void => controller.abort(new Error('interrupted; run the same command again to continue'))
+      process.once('SIGINT', onSignal)
+      process.once('SIGTERM', onSignal)
       try {
         await withWorkbench(async (wb) => {
           const d = wb.registry.defaults()
@@ -87,7 +88,8 @@ export async function datasetCommand(argv: string[]): Promise<void> {
           for (const [reason, n] of commonReasons(m.failures, 5)) console.log(`  ${n} × ${reason}`)
         })
       } finally {
-        process.off('SIGINT', onSigint)
+        process.off('SIGINT', onSignal)
+        process.off('SIGTERM', onSignal)
       }
       return
     }

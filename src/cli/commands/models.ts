@@ -80,12 +80,28 @@ export async function modelsCommand(argv: string[]): Promise<void> {
       })
       return
     }
+    case 'thresholds': {
+      const v = parse(rest, { model: { type: 'string', multiple: true }, json: { type: 'boolean' } })
+      await withWorkbench(async (wb) => {
+        const ids = (v.model as string[] | undefined) ?? wb.registry.byRole('encoder').map((e) => e.manifest.id)
+        const bar = progressBar('measuring thresholds')
+        await wb.ensureThresholds(ids, { onProgress: (m) => process.stderr.isTTY && process.stderr.write(`\r${m.padEnd(60)}`) })
+        bar(1, 1)
+        const records = Object.fromEntries(ids.map((id) => [id, wb.registry.get(id).thresholds ?? null]))
+        if (v.json) return printJson(records)
+        for (const [id, t] of Object.entries(records)) {
+          if (!t) console.log(`${id}: no thresholds (the LFW data folder is not available)`)
+          else console.log(`${id}: ${t.fars.map((f) => `FAR ${f.far}: ${f.threshold.toFixed(4)}`).join(', ')} (${t.impostorPairs} impostor pairs, ${t.images} images, ${t.identities} people)`)
+        }
+      })
+      return
+    }
     case 'unregister': {
       const v = parse(rest, { model: { type: 'string' } })
       await withWorkbench(async (wb) => wb.registry.unregister(required(v, 'model')))
       return
     }
     default:
-      throw new UsageError('usage: unveil models list|register|verify|unregister')
+      throw new UsageError('usage: unveil models list|register|verify|thresholds|unregister')
   }
 }

@@ -1,3 +1,4 @@
+export type { ResultRecord } from '../../shared/types'
 import type { CaseInfo, ModelManifest, ModelRole, RunRecord } from '../../shared/types'
 
 // Records a case holds beyond the shared ones in src/shared/types.ts, and the inputs of its writes.
@@ -39,11 +40,3 @@ export interface ResultInput {
   imageSha256?: string | null
 }
 
-export interface ResultRecord {
-  id: string
-  runId: string
-  kind: string
-  data: unknown
-  imageSha256: string | null
-  createdAt: string
-}

@@ -30,6 +30,8 @@ export interface AlignedItem {
   score: number
   /** Faces detected in the photo; the largest was aligned. */
   faces: number
+  /** True when the face was found only after a border was added to the photo (see detectWithContext). */
+  padded: boolean
 }
 
 export interface AlignFailure {
@@ -114,12 +116,16 @@ export function padImage(img: RgbImage, pad: number): RgbImage {
 
 /** Border added, as a fraction of the longer side, when a first detection finds nothing. */
 const RETRY_PAD = 0.3
+/** Smallest face a retry accepts, as a fraction of the photo's shorter side. */
+const RETRY_MIN_FACE = 0.25
 
 /**
- * Faces of `img`, largest first. Pre-cropped datasets (CelebA aligned, UTKFace) frame the face
- * so tightly that the detector misses some (12 of the first 500 of each; all 12 were found
- * once the photo had a 30% border), so a miss is retried that way and the result mapped back
- * to the photo's own coordinates.
+ * Faces of `img`, largest first, and whether they were found only with a border added.
+ * Pre-cropped datasets (CelebA aligned, UTKFace) frame the face so tightly that the detector
+ * misses some (12 of the first 500 of each, all found again once the photo had a 30% border),
+ * so a miss is retried that way and the result mapped back to the photo's own coordinates.
+ * The retry exists for faces that fill the frame, so it keeps only large ones: in the CelebA
+ * misses it also "found" a 12-pixel face in a photo whose face is hidden under a hat.
  */
 export async function detectWithContext(
   engine: InferenceEngine,
@@ -127,17 +133,24 @@ export async function detectWithContext(
   landmarker: PreparedModel,
   img: RgbImage,
   signal?: AbortSignal
-): Promise<DetectedFace[]> {
+): Promise<{ faces: DetectedFace[]; padded: boolean }> {
   const faces = await findFaces(engine, detector, landmarker, img, signal)
-  if (faces.length > 0) return faces
+  if (faces.length > 0) return { faces, padded: false }
   const pad = Math.round(Math.max(img.width, img.height) * RETRY_PAD)
+  const minSide = RETRY_MIN_FACE * Math.min(img.width, img.height)
   const clampX = (v: number): number => Math.min(img.width, Math.max(0, v - pad))
   const clampY = (v: number): number => Math.min(img.height, Math.max(0, v - pad))
-  return (await findFaces(engine, detector, landmarker, padImage(img, pad), signal)).map((f) => ({
-    box: [clampX(f.box[0]), clampY(f.box[1]), clampX(f.box[2]), clampY(f.box[3])],
-    score: f.score,
-    landmarks: f.landmarks.map(([x, y]) => [x - pad, y - pad] as [number, number])
-  }))
+  const found = await findFaces(engine, detector, landmarker, padImage(img, pad), signal)
+  return {
+    faces: found
+      .filter((f) => Math.min(f.box[2] - f.box[0], f.box[3] - f.box[1]) >= minSide)
+      .map((f) => ({
+        box: [clampX(f.box[0]), clampY(f.box[1]), clampX(f.box[2]), clampY(f.box[3])],
+        score: f.score,
+        landmarks: f.landmarks.map(([x, y]) => [x - pad, y - pad] as [number, number])
+      })),
+    padded: true
+  }
 }
 
 /** Reads the manifest of an earlier run, or null when there is none. */
@@ -270,7 +283,7 @@ export async function alignDataset(options: AlignDatasetOptions): Promise<Aligne
       if (err instanceof ImageDecodeError) return fail(`unreadable image: ${err.message}`)
       throw err
     }
-    const faces = await detectWithContext(engine, detector, landmarker, img, signal)
+    const { faces, padded } = await detectWithContext(engine, detector, landmarker, img, signal)
     if (faces.length === 0) return fail('no face detected')
     const face: DetectedFace = faces[0]
     let crop: RgbImage
@@ -297,7 +310,8 @@ export async function alignDataset(options: AlignDatasetOptions): Promise<Aligne
         landmarks: face.landmarks.map(([x, y]) => [round2(x), round2(y)] as [number, number]),
         box: face.box.map(round2) as [number, number, number, number],
         score: Math.round(face.score * 10000) / 10000,
-        faces: faces.length
+        faces: faces.length,
+        padded
       },
       skipped: false
     }

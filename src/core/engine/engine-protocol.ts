@@ -31,4 +31,6 @@ export interface WorkerSettings {
   threads: number
   /** Flush denormals produced at run time (on by default; benchmarks turn it off to compare). */
   denormalAsZero: boolean
+  /** Let idle ORT threads spin-wait (fast for one session, wasteful when sessions alternate). */
+  spinning: boolean
 }

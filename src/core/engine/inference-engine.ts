@@ -11,6 +11,7 @@ export interface EngineOptions {
   providers?: ExecutionProvider[]
   threads?: number
   denormalAsZero?: boolean
+  spinning?: boolean
   /** Built worker script; found next to this module or in the project's out/ folders otherwise. */
   workerPath?: string
 }
@@ -64,7 +65,7 @@ export class InferenceEngine {
   readonly settings: WorkerSettings
 
   constructor(options: EngineOptions = {}) {
-    this.settings = { providers: options.providers ?? defaultProviders(), threads: options.threads ?? 0, denormalAsZero: options.denormalAsZero ?? true }
+    this.settings = { providers: options.providers ?? defaultProviders(), threads: options.threads ?? 0, denormalAsZero: options.denormalAsZero ?? true, spinning: options.spinning ?? true }
     this.worker = new Worker(options.workerPath ?? resolveWorkerPath(), { workerData: this.settings })
     this.worker.on('message', (msg: EngineResponse) => {
       const p = this.pending.get(msg.id)

@@ -9,6 +9,7 @@ export interface SessionSettings {
   /** Intra-op threads; 0 lets ONNX Runtime pick (one per physical core). */
   threads: number
   denormalAsZero: boolean
+  spinning: boolean
 }
 
 export interface OpenedSession {
@@ -28,7 +29,12 @@ function sessionOptions(provider: ExecutionProvider, settings: SessionSettings):
     executionMode: 'sequential',
     logSeverityLevel: 3,
     // Denormals produced at run time (not only in weights) also slow x86 CPUs down.
-    extra: { session: { set_denormal_as_zero: settings.denormalAsZero ? '1' : '0' } }
+    extra: {
+      session: {
+        set_denormal_as_zero: settings.denormalAsZero ? '1' : '0',
+        intra_op: { allow_spinning: settings.spinning ? '1' : '0' }
+      }
+    }
   }
 }
 

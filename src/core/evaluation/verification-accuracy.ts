@@ -19,6 +19,8 @@ function bestThreshold(pairs: ScoredPair[]): { threshold: number; correct: numbe
   let best = { threshold: sorted[0].score - 1e-6, correct }
   for (let i = 0; i < sorted.length; i++) {
     correct += sorted[i].same ? -1 : 1
+    // No threshold falls between equal scores: tied pairs are decided together.
+    if (i + 1 < sorted.length && sorted[i + 1].score === sorted[i].score) continue
     const threshold = i + 1 < sorted.length ? (sorted[i].score + sorted[i + 1].score) / 2 : sorted[i].score + 1e-6
     if (correct > best.correct) best = { threshold, correct }
   }

@@ -36,13 +36,13 @@ export class TemplateOracle {
   }
 
   /** Templates of planar RGB [0, 1] images of the encoder's input size (112x112 aligned). */
-  async templates(images: Float32Array[], signal?: AbortSignal): Promise<Float32Array[]> {
+  async templates(images: Float32Array[], signal?: AbortSignal, maxBatch = 64): Promise<Float32Array[]> {
     if (this.used + images.length > this.budget) throw new QueryBudgetExceeded(this.budget)
     const m = this.encoder.entry.manifest
     const [, c, h, w] = m.input.shape
     const inputs = images.map((img) => planarToModelInput(img, h * w, m.input.colorOrder ?? 'RGB', m.input.normalisation!))
     const out = await this.engine.runBatched(this.encoder.key, { name: m.input.name, sampleDims: [c, h, w], samples: inputs }, m.output.name, {
-      maxBatch: Math.min(this.encoder.maxBatch, 64),
+      maxBatch: Math.min(this.encoder.maxBatch, maxBatch),
       signal
     })
     this.used += images.length

@@ -41,7 +41,8 @@ function sampleManifest(items: number): AlignedDatasetManifest {
       landmarks: [[1.5, 2], [3, 4], [5, 6], [7, 8], [9, -1e-7]],
       box: [0, 0, 10.25, 12],
       score: 0.9876,
-      faces: 1
+      faces: 1,
+      padded: i === 2
     })),
     failures: [{ source: 'bad.jpg', reason: 'unreadable image: bad.jpg is "odd" [x]' }]
   }

@@ -46,3 +46,9 @@ export function formatBytes(bytes: number): string {
 export function capitalise(s: string): string {
   return s.length === 0 ? s : s[0].toUpperCase() + s.slice(1)
 }
+
+/** Whole numbers with thousands separators, independent of the system locale: 12,345. */
+export function formatCount(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '—'
+  return Math.round(value).toLocaleString('en-US')
+}

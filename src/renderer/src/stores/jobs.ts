@@ -2,6 +2,7 @@ import { defineStore } from 'pinia'
 import { ref } from 'vue'
 import type { JobProgress, RunStatus } from '@shared/types'
 import { api } from '../api'
+import { isLaterPreview, mergeTracePoint, previewFrom, tracePointFrom, type TracePoint, type TracePreview } from '../lib/trace'
 
 export const FINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled']
 export const isFinal = (status: RunStatus): boolean => FINAL_STATUSES.includes(status)
@@ -9,12 +10,31 @@ export const isFinal = (status: RunStatus): boolean => FINAL_STATUSES.includes(s
 /** Live progress of every job (reconstruction runs and model verifications), keyed by run id. */
 export const useJobs = defineStore('jobs', () => {
   const jobs = ref<Record<string, JobProgress>>({})
+  /**
+   * Per run, the generations reported so far. Only the latest event of a job is kept in `jobs`,
+   * and core does not store the trace, so the chart's history exists only here, for this session.
+   */
+  const traces = ref<Record<string, TracePoint[]>>({})
+  /** Per run, the best face so far (base64 PNG). */
+  const previews = ref<Record<string, TracePreview>>({})
   const finishedListeners = new Set<(p: JobProgress) => void>()
   let unsubscribe: (() => void) | null = null
+
+  function record(p: JobProgress): void {
+    const point = tracePointFrom(p.detail)
+    if (point) {
+      const list = traces.value[p.runId]
+      if (list) mergeTracePoint(list, point)
+      else traces.value[p.runId] = [point]
+    }
+    const preview = previewFrom(p.detail)
+    if (preview && isLaterPreview(preview, previews.value[p.runId])) previews.value[p.runId] = preview
+  }
 
   function apply(p: JobProgress): void {
     const before = jobs.value[p.runId]
     jobs.value[p.runId] = p
+    record(p)
     if (isFinal(p.status) && (!before || !isFinal(before.status))) {
       for (const listener of finishedListeners) listener(p)
     }
@@ -25,7 +45,12 @@ export const useJobs = defineStore('jobs', () => {
     if (unsubscribe) return
     unsubscribe = api().onJobProgress(apply)
     const current = await api().listJobs()
-    for (const p of current) if (!jobs.value[p.runId]) jobs.value[p.runId] = p
+    for (const p of current) {
+      if (!jobs.value[p.runId]) {
+        jobs.value[p.runId] = p
+        record(p)
+      }
+    }
   }
 
   function stop(): void {
@@ -43,5 +68,5 @@ export const useJobs = defineStore('jobs', () => {
     await api().cancelRun(runId)
   }
 
-  return { jobs, start, stop, apply, onFinished, cancel }
+  return { jobs, traces, previews, start, stop, apply, onFinished, cancel }
 })

@@ -1,0 +1,103 @@
+// Reconstruction quality: GA vs random search at the same query budget on LFW development
+// people with two photos. The template comes from photo 1 with the bundled encoder; type I
+// compares the reconstruction with photo 1, type II with photo 2, under every encoder, at
+// each encoder's FAR 1e-3 threshold (transfer = encoders other than the target).
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Workbench, type InversionResult } from '../src/core/workbench/workbench'
+import { resolveDataDir } from '../src/core/datasets/data-dir'
+import { readLfwPairs } from '../src/core/datasets/lfw-pairs'
+import { decodeImage, type RgbImage } from '../src/core/imaging/image-io'
+import { enrolFace } from '../src/core/templates/enrolment'
+import { DEFAULT_ENCODER_ID } from '../src/core/models/bundled-models'
+import { machineLine, markdownTable } from './bench-support'
+
+const PEOPLE = Number(process.env.BENCH_PEOPLE ?? 20)
+const BUDGET = Number(process.env.BENCH_BUDGET ?? 5000)
+const SHARED_ENCODERS = [
+  ['mobilefacenet-foamliu.onnx', 'mobilefacenet-foamliu.json'],
+  ['mobileface-v2.onnx', 'mobileface-v2.json']
+]
+
+export async function gaQuality(): Promise<string> {
+  const data = resolveDataDir()
+  if (!data) return '### GA vs random search\n\nSkipped: the research data folder is not available (UNVEIL_DATA).'
+  const wb = await Workbench.open({ libraryDir: process.env.BENCH_LIBRARY ?? mkdtempSync(join(tmpdir(), 'unveil-bench-')), caseRoot: tmpdir() })
+  try {
+    for (const [model, manifest] of SHARED_ENCODERS) {
+      const id = manifest.replace('.json', '')
+      if (wb.listModels().some((m) => m.manifest.id === id)) continue
+      await wb.registerModel(join(data, 'models', 'encoders', model), JSON.parse(readFileSync(join('resources', 'manifests', manifest), 'utf8')), { verify: false })
+    }
+    const encoders = wb.registry.byRole('encoder').map((e) => e.manifest.id)
+    await wb.ensureThresholds(encoders)
+    const lfw = join(data, 'datasets', 'lfw')
+    const seen = new Set<string>()
+    const picks = readLfwPairs(join(lfw, 'pairsDevTrain.txt')).filter((p) => p.same && !seen.has(p.a.split('/')[0]) && seen.add(p.a.split('/')[0])).slice(0, PEOPLE)
+    const models = await wb.pipeline(DEFAULT_ENCODER_ID)
+    const align = async (file: string): Promise<{ aligned: RgbImage; vector: Float32Array }> =>
+      enrolFace(wb.engine, models, await decodeImage(readFileSync(join(lfw, 'images', file)), file))
+    const results: Record<string, InversionResult[]> = { ga: [], random: [] }
+    for (const [i, pair] of picks.entries()) {
+      const a = await align(pair.a)
+      const b = await align(pair.b)
+      for (const method of ['ga', 'random'] as const) {
+        const parameters = method === 'ga' ? { population: 256, threads: 1, budget: BUDGET } : { budget: BUDGET }
+        const r = await wb.invert({
+          template: { vector: Array.from(a.vector), encoderId: DEFAULT_ENCODER_ID, encoderSha256: models.encoder.entry.manifest.sha256 },
+          method,
+          parameters,
+          seed: 1000 + i,
+          groundTruth: a.aligned,
+          sameIdentity: [b.aligned]
+        })
+        results[method].push(r)
+        process.stderr.write(`${i + 1}/${picks.length} ${pair.a.split('/')[0]} ${method}: ${r.similarity.toFixed(3)} (${r.queries} queries, ${r.seconds.toFixed(0)} s)\n`)
+      }
+    }
+    const far = 1e-3
+    const fi = (rs: InversionResult[]): number => rs[0].scores[0].thresholds?.fars.findIndex((f) => f.far === far) ?? -1
+    const rows: string[][] = []
+    for (const method of ['ga', 'random']) {
+      const rs = results[method]
+      const k = fi(rs)
+      const mean = (xs: number[]): number => xs.reduce((x, y) => x + y, 0) / Math.max(1, xs.length)
+      const rate = (enc: string, kind: 'typeI' | 'typeII'): string => {
+        const passes = rs.map((r) => {
+          const s = r.scores.find((x) => x.encoderId === enc)!
+          return kind === 'typeI' ? s.pass.typeI?.[k] ?? false : s.pass.typeII[0]?.[k] ?? false
+        })
+        return `${((passes.filter(Boolean).length / rs.length) * 100).toFixed(0)}%`
+      }
+      for (const enc of encoders) {
+        const sims = rs.map((r) => r.scores.find((x) => x.encoderId === enc)!)
+        rows.push([
+          method,
+          enc + (enc === DEFAULT_ENCODER_ID ? ' (target)' : ''),
+          enc === DEFAULT_ENCODER_ID ? mean(rs.map((r) => r.similarity)).toFixed(3) : '—',
+          mean(sims.map((s) => s.typeI ?? 0)).toFixed(3),
+          rate(enc, 'typeI'),
+          mean(sims.map((s) => s.typeII[0] ?? 0)).toFixed(3),
+          rate(enc, 'typeII'),
+          mean(rs.map((r) => r.queries)).toFixed(0),
+          mean(rs.map((r) => r.seconds)).toFixed(1)
+        ])
+      }
+    }
+    const th = wb.registry.get(DEFAULT_ENCODER_ID).thresholds!
+    return [
+      '### GA vs random search (reconstruction quality)',
+      '',
+      machineLine(),
+      `${picks.length} LFW development people (first genuine pair of each in pairsDevTrain.txt); template from photo 1 with ${DEFAULT_ENCODER_ID}; ` +
+        `generator: eigenface prior; budget ${BUDGET} queries per template for both methods (the paper's population 256, selection 0.3, mutation 0.3, ` +
+        `one thread instead of three and a query budget instead of 1000 generations, to fit this 2-core machine); seeds 1000+i. ` +
+        `Thresholds from ${th.impostorPairs.toLocaleString('en')} impostor pairs of ${th.images} LFW images (${th.identities} people).`,
+      '',
+      markdownTable(['method', 'encoder', 'sim. to target', 'type I sim.', 'SAR-I @1e-3', 'type II sim.', 'SAR-II @1e-3', 'queries', 's / template'], rows)
+    ].join('\n')
+  } finally {
+    await wb.close()
+  }
+}

@@ -1,0 +1,187 @@
+// End-to-end: a GA reconstruction from the Runs tab, in Chromium against the real core: the
+// live chart and best face while it runs, then the result view with the per-encoder scores.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Server } from 'node:http'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Browser, Page } from 'playwright-core'
+import type { ApiHandlers } from '../../src/shared/ipc-contract'
+import { Workbench } from '../../src/core/workbench/workbench'
+import { createApiHandlers } from '../../src/main/api-handlers'
+import { ROOT, SAMPLE_PHOTO, SHOTS, openBridgedPage, rendererSkipReason, serveRenderer, serverUrl } from './renderer-harness'
+
+const GENERATOR_ID = 'eigenface-celeba-utk-128'
+// Core looks for shipped models in $UNVEIL_RESOURCES/models, else resources/models.
+const GENERATOR = join(process.env.UNVEIL_RESOURCES ?? join(ROOT, 'resources'), 'models', `${GENERATOR_ID}.onnx`)
+const TARGET_ENCODER = 'faceplugin-fr-feature'
+
+function skipReason(): string | null {
+  const base = rendererSkipReason()
+  if (base) return base
+  if (!existsSync(GENERATOR)) return `the generator ${GENERATOR} is not built yet (unveil prior build)`
+  return null
+}
+const reason = skipReason()
+if (reason) console.log(`SKIP end-to-end reconstruction: ${reason}`)
+
+describe.skipIf(reason !== null)('end-to-end reconstruction in Chromium', () => {
+  let tmp: string
+  let workbench: Workbench
+  let handlers: ApiHandlers
+  let server: Server
+  let browser: Browser
+  let page: Page
+  let consoleErrors: string[] = []
+  let savedDataEnv: string | undefined
+  let shot = 0
+
+  const screenshot = async (name: string): Promise<void> => {
+    shot += 1
+    await page.screenshot({ path: join(SHOTS, `recon-${String(shot).padStart(2, '0')}-${name}.png`), fullPage: true })
+  }
+
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'unveil-e2e-recon-'))
+    mkdirSync(SHOTS, { recursive: true })
+    // Without the research data, runs skip measuring FAR thresholds on 2,000 LFW images
+    // (minutes here); the score table then says "no thresholds". Set before the workbench opens.
+    savedDataEnv = process.env.UNVEIL_DATA
+    process.env.UNVEIL_DATA = join(tmp, 'no-research-data')
+
+    workbench = await Workbench.open({ libraryDir: join(tmp, 'library'), caseRoot: join(tmp, 'cases') })
+    handlers = createApiHandlers({ workbench, chooseFolder: async () => null })
+    server = await serveRenderer()
+    ;({ browser, page, consoleErrors } = await openBridgedPage(handlers, (listener) => workbench.onJobProgress(listener)))
+    await page.goto(`${serverUrl(server)}/index.html`)
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    // Closing the engine under a running search takes the process down: stop the runs first.
+    if (workbench) {
+      for (const job of workbench.listJobs()) workbench.cancelRun(job.runId)
+      for (let i = 0; i < 600 && workbench.listJobs().length > 0; i++) await new Promise((r) => setTimeout(r, 100))
+    }
+    await new Promise((done) => (server ? server.close(done) : done(undefined)))
+    await workbench?.close()
+    if (savedDataEnv === undefined) delete process.env.UNVEIL_DATA
+    else process.env.UNVEIL_DATA = savedDataEnv
+    if (tmp) rmSync(tmp, { recursive: true, force: true })
+  })
+
+  it('runs a GA search with live progress and shows the scored result', async () => {
+    // 1. A case with one enrolled template.
+    await page.getByTestId('cases-empty').waitFor()
+    await page.getByTestId('new-case-button').click()
+    await page.getByTestId('case-name-input').fill('Reconstruction case')
+    await page.getByTestId('case-number-input').fill('E2E-REC-1')
+    await page.getByTestId('create-case-submit').click()
+    await page.getByTestId('case-title').waitFor()
+    await page.getByTestId('enrol-open').click()
+    await page.getByTestId('enrol-file-input').setInputFiles(SAMPLE_PHOTO)
+    await page.getByTestId('faces-found').waitFor({ timeout: 120_000 })
+    await page.getByTestId('enrol-submit').click()
+    await page.getByTestId('template-row').first().waitFor({ timeout: 120_000 })
+
+    // 2. Runs tab: the form comes from listMethods, prefilled with the method's defaults.
+    await page.getByTestId('tab-runs').click()
+    const form = page.getByTestId('run-form')
+    await form.waitFor()
+    await page.getByTestId('method-select').selectOption('ga')
+    expect(await page.getByTestId('param-population').inputValue()).toBe('256')
+    expect(await page.getByTestId('param-generations').inputValue()).toBe('1000')
+    expect(await page.getByTestId('param-generator').inputValue()).toBe(GENERATOR_ID)
+    expect(await page.getByTestId('run-target-encoder').inputValue()).toBe(TARGET_ENCODER)
+    expect(Number(await page.getByTestId('run-seed').inputValue())).toBeGreaterThanOrEqual(0)
+    await screenshot('run-form')
+
+    // 3. Core's validation message is shown as written, next to the form.
+    await page.getByTestId('param-population').fill('2')
+    await page.getByTestId('run-start').click()
+    const refusal = page.getByTestId('run-error')
+    await refusal.waitFor()
+    expect((await refusal.textContent())?.trim()).toBe("parameter 'population' must be between 4 and 4096")
+
+    // 4. A small search that finishes quickly on two cores.
+    await page.getByTestId('param-population').fill('32')
+    await page.getByTestId('param-threads').fill('1')
+    await page.getByTestId('param-generations').fill('5')
+    await page.getByTestId('param-patience').fill('5')
+    await page.getByTestId('run-seed').fill('1234')
+    await page.getByTestId('run-start').click()
+    const detail = page.getByTestId('run-detail')
+    await detail.waitFor()
+    expect(await refusal.count()).toBe(0)
+
+    // 5. Live view: polled every frame, so the state is caught before the search ends.
+    const seen = await page.waitForFunction(
+      () => {
+        type El = { getAttribute(name: string): string | null; naturalWidth?: number }
+        const doc = (globalThis as unknown as { document: { querySelector(selector: string): El | null } }).document
+        const status = doc.querySelector('[data-testid="run-detail"]')?.getAttribute('data-status')
+        if (status === 'succeeded' || status === 'failed' || status === 'cancelled') return `ended ${status}`
+        const points = Number(doc.querySelector('[data-testid="similarity-chart"]')?.getAttribute('data-points') ?? 0)
+        const img = doc.querySelector('[data-testid="run-best-image"]')
+        return points >= 2 && (img?.naturalWidth ?? 0) > 0 ? 'live' : false
+      },
+      undefined,
+      { polling: 'raf', timeout: 120_000 }
+    )
+    expect(await seen.jsonValue()).toBe('live')
+    await screenshot('run-live')
+    expect(await page.getByTestId('run-best-image').getAttribute('src')).toMatch(/^data:image\/png;base64,/)
+    expect(await page.getByTestId('run-queries').textContent()).toMatch(/\d+\s*\/\s*[\d,]+/)
+
+    // 6. Success: the result view opens in place.
+    await expect.poll(() => detail.getAttribute('data-status'), { timeout: 120_000 }).toBe('succeeded')
+    const result = page.getByTestId('run-result')
+    await result.waitFor({ timeout: 30_000 })
+    for (const id of ['result-ground-truth', 'result-reconstruction']) {
+      await expect
+        .poll(() => page.getByTestId(id).evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth), { timeout: 20_000 })
+        .toBeGreaterThan(0)
+    }
+    const similarity = Number(await page.getByTestId('result-similarity').textContent())
+    expect(similarity).toBeGreaterThan(-1)
+    expect(similarity).toBeLessThanOrEqual(1)
+    expect(Number((await page.getByTestId('result-queries').textContent())?.replace(/,/g, ''))).toBeGreaterThanOrEqual(32)
+
+    const targetRow = page.locator(`[data-testid="score-row"][data-encoder-id="${TARGET_ENCODER}"]`)
+    await targetRow.waitFor()
+    expect(await targetRow.textContent()).toContain('target')
+    const targetScore = Number(await targetRow.getByTestId('score-target').textContent())
+    expect(targetScore).toBeCloseTo(similarity, 3)
+    expect((await targetRow.getByTestId('no-thresholds').textContent())?.trim()).toMatch(/^no thresholds/)
+
+    expect((await page.getByTestId('run-seed-value').textContent())?.trim()).toBe('1234')
+    expect(await page.locator('[data-testid="run-parameters"] [data-param="population"]').textContent()).toContain('32')
+    const models = page.getByTestId('run-models')
+    for (const key of ['generator', 'target', `encoder:${TARGET_ENCODER}`]) {
+      expect(await models.locator(`[data-model-key="${key}"] [data-sha]`).getAttribute('data-sha')).toMatch(/^[0-9a-f]{64}$/)
+    }
+    await screenshot('run-result')
+
+    // 7. The run list agrees; reopening the run from it shows the same result.
+    const row = page.locator('[data-testid="run-row"][data-status="succeeded"]')
+    await row.waitFor()
+    await page.getByTestId('detail-close').click()
+    await detail.waitFor({ state: 'detached' })
+    await row.click()
+    await result.waitFor()
+    expect(Number(await page.getByTestId('result-similarity').textContent())).toBe(similarity)
+
+    // 8. Cancel: a default-sized search stops on request and says so.
+    await page.getByTestId('params-reset').click()
+    expect(await page.getByTestId('param-population').inputValue()).toBe('256')
+    await page.getByTestId('run-start').click()
+    await expect.poll(() => detail.getAttribute('data-status'), { timeout: 60_000 }).toBe('running')
+    await page.getByTestId('detail-cancel').click()
+    await page.getByTestId('confirm-ok').click()
+    await expect.poll(() => detail.getAttribute('data-status'), { timeout: 120_000 }).toBe('cancelled')
+    await page.getByTestId('run-cancelled').waitFor()
+    await screenshot('run-cancelled')
+
+    expect(consoleErrors).toEqual([])
+  })
+})

@@ -1,0 +1,97 @@
+// Shared set-up of the Chromium end-to-end tests: the built renderer served read-only over
+// HTTP, and a page whose window.unveil (./bridge-codec.ts) calls the real API handlers.
+import { createServer, type Server } from 'node:http'
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { extname, join, normalize, resolve, sep } from 'node:path'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { API_METHODS, type ApiHandlers } from '../../src/shared/ipc-contract'
+import type { JobProgress } from '../../src/shared/types'
+import { PROGRESS_HOOK, EXPOSED_PREFIX, bridgeInitScript, exposedHandler } from './bridge-codec'
+
+export const ROOT = resolve(import.meta.dirname, '../..')
+export const CHROMIUM = '/usr/bin/chromium'
+export const RENDERER_DIR = join(ROOT, 'out/renderer')
+export const SAMPLE_PHOTO = join(ROOT, 'node_modules/@vladmandic/face-api/demo/sample1.jpg')
+export const SHOTS = join(ROOT, 'test-results/e2e')
+
+/** Why the Chromium tests cannot run here, or null. */
+export function rendererSkipReason(): string | null {
+  if (!existsSync(CHROMIUM)) return `${CHROMIUM} is missing (apt-get install chromium)`
+  if (!existsSync(join(RENDERER_DIR, 'index.html'))) return 'out/renderer/index.html is not built (npx electron-vite build)'
+  if (!existsSync(SAMPLE_PHOTO)) return `${SAMPLE_PHOTO} is missing (npm install)`
+  return null
+}
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png'
+}
+
+/** Serves out/renderer read-only, nothing outside it. */
+export function serveRenderer(): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)
+    const file = normalize(join(RENDERER_DIR, path === '/' ? 'index.html' : path))
+    if (!file.startsWith(RENDERER_DIR + sep) || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404).end()
+      return
+    }
+    res.writeHead(200, { 'Content-Type': MIME[extname(file)] ?? 'application/octet-stream' })
+    res.end(readFileSync(file))
+  })
+  return new Promise((done) => server.listen(0, '127.0.0.1', () => done(server)))
+}
+
+export const serverUrl = (server: Server): string => `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+
+export interface BridgedPage {
+  browser: Browser
+  page: Page
+  /** Console errors and uncaught exceptions of the page. */
+  consoleErrors: string[]
+}
+
+/**
+ * Launches Chromium with a page whose window.unveil forwards to `handlers`; job progress of
+ * `onJobProgress` is pushed to the page as the preload would.
+ */
+export async function openBridgedPage(
+  handlers: ApiHandlers,
+  onJobProgress: (listener: (p: JobProgress) => void) => unknown,
+  viewport = { width: 1360, height: 860 }
+): Promise<BridgedPage> {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync'
+    ]
+  })
+  const context = await browser.newContext({ viewport })
+  const page = await context.newPage()
+  const consoleErrors: string[] = []
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') consoleErrors.push(msg.text())
+  })
+  page.on('pageerror', (err) => consoleErrors.push(`pageerror: ${err.message}`))
+
+  for (const m of API_METHODS) {
+    await page.exposeFunction(EXPOSED_PREFIX + m, exposedHandler(m, (...args) => handlers[m](...args)))
+  }
+  await page.addInitScript(bridgeInitScript(API_METHODS))
+  onJobProgress((p) => {
+    page
+      .evaluate(([hook, progress]) => (globalThis as unknown as Record<string, (p: unknown) => void>)[hook as string](progress), [PROGRESS_HOOK, p] as const)
+      .catch(() => undefined)
+  })
+  return { browser, page, consoleErrors }
+}
