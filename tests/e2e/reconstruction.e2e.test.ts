@@ -2,10 +2,10 @@
 // live chart and best face while it runs, then the result view with the per-encoder scores.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Server } from 'node:http'
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
+import type { Browser, Locator, Page } from 'playwright-core'
 import type { ApiHandlers } from '../../src/shared/ipc-contract'
 import { Workbench } from '../../src/core/workbench/workbench'
 import { createApiHandlers } from '../../src/main/api-handlers'
@@ -36,9 +36,16 @@ describe.skipIf(reason !== null)('end-to-end reconstruction in Chromium', () => 
   let savedDataEnv: string | undefined
   let shot = 0
 
-  const screenshot = async (name: string): Promise<void> => {
+  // The case page scrolls inside the app shell, not the document: for a whole view the window
+  // is made as tall as the content for the shot.
+  const screenshot = async (name: string, element?: Locator): Promise<void> => {
     shot += 1
-    await page.screenshot({ path: join(SHOTS, `recon-${String(shot).padStart(2, '0')}-${name}.png`), fullPage: true })
+    const path = join(SHOTS, `recon-${String(shot).padStart(2, '0')}-${name}.png`)
+    const viewport = page.viewportSize() ?? { width: 1360, height: 860 }
+    const contentHeight = await page.locator('main').evaluate((main) => (main as unknown as { scrollHeight: number }).scrollHeight)
+    await page.setViewportSize({ width: viewport.width, height: Math.max(viewport.height, contentHeight) })
+    await (element ? element.screenshot({ path }) : page.screenshot({ path }))
+    await page.setViewportSize(viewport)
   }
 
   beforeAll(async () => {
@@ -58,10 +65,13 @@ describe.skipIf(reason !== null)('end-to-end reconstruction in Chromium', () => 
 
   afterAll(async () => {
     await browser?.close()
-    // Closing the engine under a running search takes the process down: stop the runs first.
+    // Closing the engine while its worker is still inside an inference takes the process down
+    // (a cancelled run's last batch keeps running there): stop the runs, then let the worker's
+    // queue drain: it serves requests in order, so one more inference returns once it is empty.
     if (workbench) {
       for (const job of workbench.listJobs()) workbench.cancelRun(job.runId)
       for (let i = 0; i < 600 && workbench.listJobs().length > 0; i++) await new Promise((r) => setTimeout(r, 100))
+      await handlers.detectFaces({ name: 'sample1.jpg', bytes: new Uint8Array(readFileSync(SAMPLE_PHOTO)) }).catch(() => undefined)
     }
     await new Promise((done) => (server ? server.close(done) : done(undefined)))
     await workbench?.close()
@@ -129,7 +139,7 @@ describe.skipIf(reason !== null)('end-to-end reconstruction in Chromium', () => 
       { polling: 'raf', timeout: 120_000 }
     )
     expect(await seen.jsonValue()).toBe('live')
-    await screenshot('run-live')
+    await screenshot('run-live', detail)
     expect(await page.getByTestId('run-best-image').getAttribute('src')).toMatch(/^data:image\/png;base64,/)
     expect(await page.getByTestId('run-queries').textContent()).toMatch(/\d+\s*\/\s*[\d,]+/)
 
@@ -160,7 +170,7 @@ describe.skipIf(reason !== null)('end-to-end reconstruction in Chromium', () => 
     for (const key of ['generator', 'target', `encoder:${TARGET_ENCODER}`]) {
       expect(await models.locator(`[data-model-key="${key}"] [data-sha]`).getAttribute('data-sha')).toMatch(/^[0-9a-f]{64}$/)
     }
-    await screenshot('run-result')
+    await screenshot('run-result', detail)
 
     // 7. The run list agrees; reopening the run from it shows the same result.
     const row = page.locator('[data-testid="run-row"][data-status="succeeded"]')
@@ -180,7 +190,7 @@ describe.skipIf(reason !== null)('end-to-end reconstruction in Chromium', () => 
     await page.getByTestId('confirm-ok').click()
     await expect.poll(() => detail.getAttribute('data-status'), { timeout: 120_000 }).toBe('cancelled')
     await page.getByTestId('run-cancelled').waitFor()
-    await screenshot('run-cancelled')
+    await screenshot('run-cancelled', detail)
 
     expect(consoleErrors).toEqual([])
   })

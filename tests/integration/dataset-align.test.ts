@@ -83,7 +83,7 @@ describe('dataset alignment', () => {
       expect(it.score).toBeGreaterThan(0.5)
       expect(it.padded).toBe(false)
     }
-    // sample1 is a group photo: the largest of its faces is the one aligned.
+    // sample1 is a group photo; the manifest says how many faces the chosen one was picked from.
     expect(m.items[0].faces).toBeGreaterThanOrEqual(3)
 
     const reasons = Object.fromEntries(m.failures.map((f) => [f.source, f.reason]))

@@ -28,7 +28,7 @@ export interface AlignedItem {
   landmarks: [number, number][]
   box: [number, number, number, number]
   score: number
-  /** Faces detected in the photo; the largest was aligned. */
+  /** Faces detected in the photo; the one aligned is chosen by subjectFace. */
   faces: number
   /** True when the face was found only after a border was added to the photo (see detectWithContext). */
   padded: boolean
@@ -153,6 +153,21 @@ export async function detectWithContext(
   }
 }
 
+/**
+ * The face a dataset photo is about: the largest of those covering the photo's centre, or the
+ * largest of all when none does. Face datasets centre their subject (LFW by construction,
+ * CelebA and UTKFace by cropping), and the largest face alone was a bystander or a false
+ * detection in 38 of 9,525 LFW photos (Elena_de_Chavez_0001 gave Hugo Chavez).
+ */
+export function subjectFace(faces: DetectedFace[], width: number, height: number): DetectedFace | undefined {
+  const cx = width / 2
+  const cy = height / 2
+  const area = (f: DetectedFace): number => (f.box[2] - f.box[0]) * (f.box[3] - f.box[1])
+  const central = faces.filter((f) => f.box[0] <= cx && cx <= f.box[2] && f.box[1] <= cy && cy <= f.box[3])
+  const pool = central.length > 0 ? central : faces
+  return pool.reduce<DetectedFace | undefined>((best, f) => (!best || area(f) > area(best) ? f : best), undefined)
+}
+
 /** Reads the manifest of an earlier run, or null when there is none. */
 export function readAlignedManifest(outDir: string): AlignedDatasetManifest | null {
   const file = join(outDir, MANIFEST_NAME)
@@ -191,7 +206,7 @@ export function manifestJson(m: AlignedDatasetManifest): string {
 }
 
 /**
- * Detects the largest face in every image of a dataset and writes its ArcFace 112x112 crop as
+ * Detects the subject's face (see subjectFace) in every image of a dataset and writes its ArcFace 112x112 crop as
  * PNG under `outDir` (mirroring the source paths), with `manifest.json` describing each crop.
  * Images that cannot be read or show no face are listed as failures, never dropped. Re-running
  * into the same folder skips images whose crop exists and whose source bytes are unchanged, so
@@ -284,8 +299,8 @@ export async function alignDataset(options: AlignDatasetOptions): Promise<Aligne
       throw err
     }
     const { faces, padded } = await detectWithContext(engine, detector, landmarker, img, signal)
-    if (faces.length === 0) return fail('no face detected')
-    const face: DetectedFace = faces[0]
+    const face = subjectFace(faces, img.width, img.height)
+    if (!face) return fail('no face detected')
     let crop: RgbImage
     try {
       crop = alignFace(img, face.landmarks, ARCFACE_112, ALIGNED_SIZE)

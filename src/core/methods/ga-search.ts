@@ -152,6 +152,8 @@ export async function gaSearch(input: SearchInput, params: GaParameters): Promis
         reason = 'patience'
         break
       }
+      // Children bred now would only be scored in a generation that never comes.
+      if (generation === params.generations - 1) break
       const survivors = selectSurvivors(fitness, params.selection)
       const children: Float32Array[] = []
       const childCount = params.population - survivors.length

@@ -2,11 +2,13 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { DetectedFace } from '../../../src/shared/types'
 import {
   cropNames,
   manifestJson,
   padImage,
   readAlignedManifest,
+  subjectFace,
   type AlignedDatasetManifest
 } from '../../../src/core/datasets/dataset-aligner'
 
@@ -88,5 +90,23 @@ describe('aligned dataset manifest', () => {
     expect(px(2, 1)).toEqual([4, 5, 6])
     expect(px(0, 0)).toEqual([0, 0, 0])
     expect(px(3, 2)).toEqual([0, 0, 0])
+  })
+})
+
+describe('subject face', () => {
+  const face = (box: [number, number, number, number]): DetectedFace => ({ box, score: 0.9, landmarks: [] })
+
+  it('takes the largest face covering the centre, even when a bystander is larger', () => {
+    const bystander = face([0, 0, 120, 120])
+    const small = face([110, 110, 140, 140])
+    const subject = face([90, 90, 160, 160])
+    expect(subjectFace([bystander, small, subject], 250, 250)).toBe(subject)
+  })
+
+  it('falls back to the largest face when none covers the centre', () => {
+    const a = face([0, 0, 50, 50])
+    const b = face([180, 180, 250, 250])
+    expect(subjectFace([a, b], 250, 250)).toBe(b)
+    expect(subjectFace([], 250, 250)).toBeUndefined()
   })
 })

@@ -63,13 +63,13 @@ export function mergeTracePoint(points: TracePoint[], point: TracePoint): void {
 }
 
 export interface ChartPoint extends TracePoint {
-  /** Position on the x axis: generations counted across all threads. */
+  /** Position on the x axis: generations counted across all threads, from 1. */
   x: number
 }
 
 export interface TraceSegment {
   thread: number
-  /** x of the segment's first generation (where a thread-boundary marker goes). */
+  /** x of the thread's first generation (a thread-boundary marker goes just before it). */
   start: number
   points: ChartPoint[]
 }
@@ -100,13 +100,13 @@ export function layoutTrace(points: readonly TracePoint[]): TraceLayout {
   let yMax = -Infinity
   for (const thread of [...byThread.keys()].sort((a, b) => a - b)) {
     const list = (byThread.get(thread) as TracePoint[]).slice().sort(order)
-    const chartPoints = list.map((p) => ({ ...p, x: offset + p.generation }))
+    const chartPoints = list.map((p) => ({ ...p, x: offset + p.generation + 1 }))
     for (const p of chartPoints) {
       xMax = Math.max(xMax, p.x)
       yMin = Math.min(yMin, p.best, p.mean)
       yMax = Math.max(yMax, p.best, p.mean)
     }
-    segments.push({ thread, start: offset, points: chartPoints })
+    segments.push({ thread, start: offset + 1, points: chartPoints })
     offset += list[list.length - 1].generation + 1
   }
   if (segments.length === 0) return { segments, xMax: 0, yMin: 0, yMax: 1 }

@@ -1,0 +1,32 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Workbench } from '../../src/core/workbench/workbench'
+import { dataDirOrSkip } from '../helpers/data'
+
+const data = dataDirOrSkip('FAR thresholds from LFW impostor pairs')
+
+describe.skipIf(!data)('encoder thresholds on LFW', () => {
+  let wb: Workbench
+  beforeAll(async () => {
+    wb = await Workbench.open({ libraryDir: mkdtempSync(join(tmpdir(), 'unveil-lib-')), caseRoot: tmpdir() })
+  })
+  afterAll(async () => wb.close())
+
+  it('measures FAR 1e-2/1e-3/1e-4 thresholds from all different-person pairs of 2,000 images', { timeout: 400_000 }, async () => {
+    await wb.ensureThresholds(['faceplugin-fr-feature'])
+    const t = wb.registry.get('faceplugin-fr-feature').thresholds!
+    expect(t.images).toBe(2000)
+    // 2,000 images give 1,999,000 pairs; the same-person ones are excluded.
+    expect(t.impostorPairs).toBeGreaterThan(1_990_000)
+    expect(t.impostorPairs).toBeLessThan(1_999_000)
+    expect(t.fars.map((f) => f.far)).toEqual([1e-2, 1e-3, 1e-4])
+    const [a, b, c] = t.fars.map((f) => f.threshold)
+    expect(a).toBeLessThan(b)
+    expect(b).toBeLessThan(c)
+    // The LFW verification threshold of this encoder is about 0.29 at equal error: FAR 1e-3 sits above.
+    expect(b).toBeGreaterThan(0.2)
+    expect(c).toBeLessThan(0.8)
+  })
+})
