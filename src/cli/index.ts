@@ -14,7 +14,7 @@ const HELP = `unveil — face template inversion workbench (${softwareVersion()}
   unveil models register --model FILE.onnx --manifest FILE.json
   unveil models verify --model ID [--pairs N]         LFW verification accuracy (needs UNVEIL_DATA)
   unveil models thresholds [--model ID]…              FAR 1e-2/1e-3/1e-4 thresholds from LFW impostor pairs
-  unveil enroll --image FILE [--encoder ID] [--face N] [--case DIR] [--label TEXT] --out FILE.json
+  unveil enroll --image FILE [--encoder ID] [--face N] [--case DIR] [--label TEXT] [--subject NAME] --out FILE.json
   unveil case create --dir DIR --name NAME [--number N] [--examiner NAME] [--notes TEXT]
   unveil case list [--json] | unveil case show --case DIR [--json]
   unveil case import --case DIR --file FILE [--encoder ID]
@@ -26,7 +26,8 @@ const HELP = `unveil — face template inversion workbench (${softwareVersion()}
          [--same-person PHOTO]… --out DIR                 writes best.png, trace.csv, result.json
   unveil dataset align --in DIR --out DIR [--limit N] [--workers N]   ArcFace 112x112 crops + manifest.json
 
-Environment: UNVEIL_HOME (library folder), UNVEIL_DATA (research data), UNVEIL_PROVIDERS (e.g. cpu).`
+Environment: UNVEIL_HOME (library folder), UNVEIL_DATA (research data), UNVEIL_PROVIDERS (e.g. cpu),
+UNVEIL_THREADS (ONNX Runtime threads; default one per core).`
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv

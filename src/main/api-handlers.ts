@@ -60,7 +60,8 @@ export function createApiHandlers({ workbench: wb, chooseFolder }: HandlerDeps):
       return wb.enrolFromPhoto(requireUuid(caseId, 'case id'), f.bytes, f.name, {
         encoderId: requireId(o.encoderId, 'encoder'),
         faceIndex: requireInteger(o.faceIndex ?? 0, 'face index', 0, 1000),
-        label: optionalString(o.label, 'label', 200) ?? undefined
+        label: optionalString(o.label, 'label', 200) ?? undefined,
+        subject: optionalString(o.subject, 'subject', 200) ?? undefined
       })
     },
     importTemplates: async (caseId, file, encoderId) => {

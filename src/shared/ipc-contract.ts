@@ -50,6 +50,8 @@ export interface EnrolOptions {
   /** Which detected face (0 = largest). */
   faceIndex: number
   label?: string
+  /** The person shown, when known (links photos of one person for type II scoring). */
+  subject?: string
 }
 
 export interface StartRunInput {

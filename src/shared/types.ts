@@ -114,6 +114,8 @@ export interface TemplateRecord {
   imageSha256: string | null
   /** Enrolment only: which detected face, and where it was. */
   face?: { index: number; box: [number, number, number, number]; score: number } | null
+  /** The person the template shows, when known: photos of the same subject give type II scores. */
+  subject?: string | null
   createdAt: string
 }
 

@@ -24,7 +24,9 @@ describe.skipIf(!prior)('reconstruction runs', () => {
 
   it('runs GA on a case template through the job queue and stores image, scores and provenance', async () => {
     const info = wb.createCase({ dir: join(root, 'c'), name: 'Runs' })
-    const t = await wb.enrolFromPhoto(info.id, new Uint8Array(readFileSync(sampleImagePaths()[0])), 'sample1.jpg', { encoderId: 'faceplugin-fr-feature', faceIndex: 0 })
+    const t = await wb.enrolFromPhoto(info.id, new Uint8Array(readFileSync(sampleImagePaths()[0])), 'sample1.jpg', { encoderId: 'faceplugin-fr-feature', faceIndex: 0, subject: 'Subject A' })
+    // A second photo recorded as the same person gives the run a type II comparison.
+    await wb.enrolFromPhoto(info.id, new Uint8Array(readFileSync(sampleImagePaths()[2])), 'sample3.jpg', { encoderId: 'faceplugin-fr-feature', faceIndex: 1, subject: 'Subject A' })
     const events: number[] = []
     const off = wb.onJobProgress((p) => p.detail && events.push(Number(p.detail.generation)))
     const run = wb.startRun({ caseId: info.id, method: 'ga', templateId: t.id, parameters: { population: 32, threads: 1, generations: 4, patience: 4 }, seed: 5 })
@@ -35,13 +37,14 @@ describe.skipIf(!prior)('reconstruction runs', () => {
     expect(done.softwareVersion).toMatch(/^unveil@/)
     expect(events.length).toBeGreaterThan(0)
     const [result] = wb.listResults(info.id, run.id)
-    const data = result.data as { similarity: number; queries: number; scores: { encoderId: string; target: number | null; typeI: number | null }[]; modelSha256s: Record<string, string>; parameters: Record<string, number> }
+    const data = result.data as { similarity: number; queries: number; scores: { encoderId: string; target: number | null; typeI: number | null; typeII: number[] }[]; modelSha256s: Record<string, string>; parameters: Record<string, number> }
     expect(data.queries).toBe(32 + 3 * (32 - Math.ceil(0.3 * 32)))
     expect(data.parameters).toMatchObject({ population: 32, selection: 0.3, mutation: 0.3 })
     expect(data.modelSha256s.generator).toBe(wb.registry.get(DEFAULT_GENERATOR_ID).manifest.sha256)
     const target = data.scores.find((s) => s.encoderId === 'faceplugin-fr-feature')!
     expect(target.target).toBeCloseTo(data.similarity, 4)
     expect(target.typeI).not.toBeNull()
+    expect(target.typeII).toHaveLength(1)
     const png = wb.getImage(info.id, result.imageSha256!)
     expect(png.mime).toBe('image/png')
     expect(wb.verifyAudit(info.id).ok).toBe(true)

@@ -13,6 +13,7 @@ export async function enrollCommand(argv: string[]): Promise<void> {
     face: { type: 'string' },
     case: { type: 'string' },
     label: { type: 'string' },
+    subject: { type: 'string' },
     out: { type: 'string' }
   })
   const imagePath = required(v, 'image')
@@ -28,7 +29,7 @@ export async function enrollCommand(argv: string[]): Promise<void> {
     let id: string | undefined
     if (v.case) {
       const info = wb.openCaseFolder(v.case as string)
-      const t = await wb.enrolFromPhoto(info.id, bytes, name, { encoderId, faceIndex, label })
+      const t = await wb.enrolFromPhoto(info.id, bytes, name, { encoderId, faceIndex, label, subject: v.subject as string | undefined })
       vector = t.vector
       id = t.id
       console.error(`added template ${t.id} and its photo to case '${info.name}'`)

@@ -36,6 +36,7 @@ export interface TemplateRow {
   source_file_name: string | null
   image_sha256: string | null
   face: string | null
+  subject: string | null
   created_at: string
 }
 
@@ -92,6 +93,7 @@ export function templateFromRow(row: TemplateRow): TemplateRecord {
     sourceFileName: row.source_file_name,
     imageSha256: row.image_sha256,
     face: row.face ? (JSON.parse(row.face) as TemplateRecord['face']) : null,
+    subject: row.subject ?? null,
     createdAt: row.created_at
   }
 }

@@ -345,8 +345,8 @@ export class CaseStore {
       this.db
         .prepare(
           `INSERT INTO templates (id, label, encoder_id, encoder_sha256, dimension, norm, vector, origin, format,
-             source_file_sha256, source_file_name, image_sha256, face, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+             source_file_sha256, source_file_name, image_sha256, face, subject, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
         )
         .run(
           t.id,
@@ -362,6 +362,7 @@ export class CaseStore {
           t.sourceFileName,
           t.imageSha256,
           t.face ? canonicalJson(t.face) : null,
+          t.subject?.trim() || null,
           t.createdAt
         )
       return {

@@ -108,6 +108,16 @@ export const migrations: readonly Migration[] = [
           BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: DELETE refused'); END;
       `)
     }
+  },
+  {
+    version: 2,
+    description: 'templates record the person (subject) they show, for type II scoring',
+    up(db) {
+      db.exec(`
+        ALTER TABLE templates ADD COLUMN subject TEXT;
+        CREATE INDEX templates_subject ON templates(subject);
+      `)
+    }
   }
 ]
 

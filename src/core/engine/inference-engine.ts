@@ -65,7 +65,7 @@ export class InferenceEngine {
   readonly settings: WorkerSettings
 
   constructor(options: EngineOptions = {}) {
-    this.settings = { providers: options.providers ?? defaultProviders(), threads: options.threads ?? 0, denormalAsZero: options.denormalAsZero ?? true, spinning: options.spinning ?? true }
+    this.settings = { providers: options.providers ?? defaultProviders(), threads: options.threads ?? Number(process.env.UNVEIL_THREADS ?? 0), denormalAsZero: options.denormalAsZero ?? true, spinning: options.spinning ?? true }
     this.worker = new Worker(options.workerPath ?? resolveWorkerPath(), { workerData: this.settings })
     this.worker.on('message', (msg: EngineResponse) => {
       const p = this.pending.get(msg.id)

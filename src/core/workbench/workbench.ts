@@ -254,6 +254,7 @@ export class Workbench {
       sourceFileName: name,
       imageSha256: image.sha256,
       face: { index: e.faceIndex, box: e.face.box, score: e.face.score },
+      subject: options.subject?.trim() || null,
       createdAt: new Date().toISOString()
     })
   }
@@ -484,6 +485,18 @@ export class Workbench {
     return (await enrolFace(this.engine, models, img, template.face?.index ?? 0)).aligned
   }
 
+  /** Aligned photos of the template's subject other than its own ground truth (type II). */
+  async sameSubjectCrops(store: CaseStore, template: TemplateRecord): Promise<RgbImage[]> {
+    if (!template.subject) return []
+    const others = store
+      .listTemplates()
+      .filter((t) => t.subject === template.subject && t.imageSha256 && t.imageSha256 !== template.imageSha256)
+    const unique = [...new Map(others.map((t) => [t.imageSha256, t])).values()]
+    const crops: RgbImage[] = []
+    for (const t of unique) crops.push((await this.groundTruthCrop(store, t))!)
+    return crops
+  }
+
   startRun(input: StartRunInput): RunRecord {
     const store = this.store(input.caseId)
     const method = getMethod(input.method)
@@ -507,7 +520,8 @@ export class Workbench {
           seed: input.seed,
           signal: ctx.signal,
           progress: (u) => ctx.progress(u),
-          groundTruth: await this.groundTruthCrop(store, template)
+          groundTruth: await this.groundTruthCrop(store, template),
+          sameIdentity: await this.sameSubjectCrops(store, template)
         })
         const image = store.addImage(result.png, { mime: 'image/png', width: 112, height: 112, originalName: `${method.info.id}-${ctx.runId}.png` })
         const record = inversionRecord(result)

@@ -193,7 +193,7 @@ describe('CaseStore templates', () => {
     })
     const stored = store.addTemplate(t)
     expect(stored.vector).toEqual([0.1, 0.2, 0.3].map(Math.fround))
-    expect(stored).toEqual({ ...t, vector: stored.vector })
+    expect(stored).toEqual({ ...t, subject: null, vector: stored.vector })
     expect(store.getTemplate(t.id)).toEqual(stored)
     expect(store.listTemplates()).toEqual([stored])
     expect(store.auditLog().at(-1)).toMatchObject({ action: 'template.add', details: { id: 'tpl-1', imageSha256: image.sha256, dimension: 3 } })

@@ -4,9 +4,10 @@ import { mount } from '@vue/test-utils'
 import { createPinia, setActivePinia, type Pinia } from 'pinia'
 import RunsPanel from '../../../src/renderer/src/components/case/RunsPanel.vue'
 import { useCaseDetail } from '../../../src/renderer/src/stores/case-detail'
+import { useConfirm } from '../../../src/renderer/src/stores/confirm'
 import { useJobs } from '../../../src/renderer/src/stores/jobs'
 import type { CaseDetail } from '../../../src/shared/ipc-contract'
-import type { MethodInfo, RunRecord } from '../../../src/shared/types'
+import type { MethodInfo, ModelEntry, RunRecord } from '../../../src/shared/types'
 import { encoderEntry, installFakeBridge, removeFakeBridge, settle, templateRecord } from './fake-bridge'
 
 const CASE_ID = '44444444-4444-4444-8444-444444444444'
@@ -40,6 +41,20 @@ const method: MethodInfo = {
     { key: 'iterations', label: 'Iterations', type: 'integer', default: 200, min: 1, max: 10000 },
     { key: 'encoder', label: 'Encoder', type: 'model', default: 'enc-a', role: 'encoder' }
   ]
+}
+
+const ga: MethodInfo = {
+  id: 'ga',
+  name: 'GA latent search',
+  description: 'Genetic search over a generator latent space.',
+  parameters: [
+    { key: 'generator', label: 'Generator', type: 'model', role: 'generator', default: 'gen-1' },
+    { key: 'population', label: 'Population', type: 'integer', default: 256, min: 4, max: 4096 }
+  ]
+}
+const generatorEntry = (id: string): ModelEntry => {
+  const e = encoderEntry(id)
+  return { ...e, manifest: { ...e.manifest, role: 'generator', name: `Generator ${id}`, latentDim: 128 } }
 }
 
 let pinia: Pinia
@@ -105,5 +120,139 @@ describe('Runs panel', () => {
     expect(row.text()).toContain('0.4321')
     expect(row.text()).toContain('ETA 1 min 30 s')
     expect(row.find('[data-testid="job-cancel"]').exists()).toBe(true)
+  })
+
+  it('starts the run on the template, shows its encoder as the target, and selects the new run', async () => {
+    const started = { ...run, id: 'aaaaaaaa-0000-4000-8000-000000000002', method: 'ga', status: 'queued' as const }
+    let runs: RunRecord[] = []
+    const bridge = installFakeBridge({
+      getCase: async () => detail(runs),
+      listMethods: async () => [ga],
+      listModels: async () => [encoderEntry('enc-a'), generatorEntry('gen-1')],
+      listJobs: async () => [],
+      startRun: async () => {
+        runs = [started]
+        return started
+      }
+    })
+    await useJobs().start()
+    const wrapper = await mountPanel()
+    expect(wrapper.find<HTMLInputElement>('[data-testid="run-target-encoder"]').element.value).toBe('enc-a')
+    expect(wrapper.find<HTMLInputElement>('[data-testid="run-target-encoder"]').element.readOnly).toBe(true)
+    // Generators only, the spec's default preselected.
+    const generator = wrapper.find<HTMLSelectElement>('[data-testid="param-generator"]')
+    expect(generator.findAll('option').map((o) => o.element.value)).toEqual(['gen-1'])
+    expect(generator.element.value).toBe('gen-1')
+    expect(wrapper.find<HTMLInputElement>('[data-testid="param-population"]').element.value).toBe('256')
+    expect(wrapper.text()).toContain('Default 256 · 4 – 4,096')
+
+    await wrapper.find('[data-testid="param-population"]').setValue('32')
+    expect(wrapper.find('[data-testid="param-population"]').classes()).toContain('changed')
+    await wrapper.find('[data-testid="run-seed"]').setValue('99')
+    await wrapper.find('form').trigger('submit')
+    await settle()
+    expect(bridge.startRun).toHaveBeenCalledWith({
+      caseId: CASE_ID,
+      method: 'ga',
+      templateId: templateRecord().id,
+      parameters: { generator: 'gen-1', population: 32 },
+      seed: 99
+    })
+    const panel = wrapper.find('[data-testid="run-detail"]')
+    expect(panel.attributes('data-run-id')).toBe(started.id)
+    expect(panel.find('[data-testid="run-queued"]').exists()).toBe(true)
+    expect(wrapper.find('tr.selected').attributes('data-run-id')).toBe(started.id)
+    // The next run gets a fresh seed; the used one stays with the run.
+    expect(wrapper.find<HTMLInputElement>('[data-testid="run-seed"]').element.value).not.toBe('99')
+
+    await wrapper.find('[data-testid="params-reset"]').trigger('click')
+    expect(wrapper.find<HTMLInputElement>('[data-testid="param-population"]').element.value).toBe('256')
+  })
+
+  it("shows core's refusal next to the form, exactly as written", async () => {
+    installFakeBridge({
+      getCase: async () => detail(),
+      listMethods: async () => [ga],
+      listModels: async () => [encoderEntry('enc-a')],
+      startRun: async () => {
+        throw new Error("Error invoking remote method 'unveil:startRun': ValidationError: parameter 'population' must be between 4 and 4096")
+      }
+    })
+    const wrapper = await mountPanel()
+    // The default generator is not registered: still chosen, and marked.
+    const generator = wrapper.find<HTMLSelectElement>('[data-testid="param-generator"]')
+    expect(generator.element.value).toBe('gen-1')
+    expect(generator.text()).toContain('gen-1 (not registered)')
+    expect(wrapper.text()).toContain('Not registered: add it on the Models page.')
+    await wrapper.find('[data-testid="param-population"]').setValue('')
+    await wrapper.find('form').trigger('submit')
+    await settle()
+    expect(wrapper.find('[data-testid="run-error"]').text()).toBe("parameter 'population' must be between 4 and 4096")
+  })
+
+  it('opens the live view of a running run and cancels it after confirmation', async () => {
+    const bridge = installFakeBridge({
+      getCase: async () => detail([{ ...run, method: 'ga' }]),
+      listMethods: async () => [ga],
+      listModels: async () => [],
+      listJobs: async () => [],
+      cancelRun: async () => undefined
+    })
+    await useJobs().start()
+    const wrapper = await mountPanel()
+    // A run under way is shown when the tab opens.
+    expect(wrapper.find('[data-testid="run-detail"]').attributes('data-run-id')).toBe(run.id)
+    bridge.emitProgress({
+      runId: run.id,
+      caseDir: '/cases/x',
+      status: 'running',
+      step: 64,
+      totalSteps: 640,
+      bestScore: 0.3,
+      etaSeconds: 30,
+      message: 'thread 1, generation 1: best 0.3000',
+      detail: { thread: 0, generation: 0, best: 0.3, mean: 0.1, queries: 64, seconds: 1, previewPng: 'AAAA' }
+    })
+    await settle()
+    expect(wrapper.find('[data-testid="run-best-image"]').attributes('src')).toBe('data:image/png;base64,AAAA')
+    await wrapper.find('[data-testid="detail-cancel"]').trigger('click')
+    useConfirm().answer(true)
+    await settle()
+    expect(bridge.cancelRun).toHaveBeenCalledWith(run.id)
+  })
+
+  it('opens a finished run on click: result, error or cancellation', async () => {
+    const done = { ...run, id: 'aaaaaaaa-0000-4000-8000-000000000003', method: 'ga', status: 'succeeded' as const, summary: { similarity: 0.61, queries: 1200 } }
+    const failed = { ...run, id: 'aaaaaaaa-0000-4000-8000-000000000004', method: 'ga', status: 'failed' as const, error: "model 'gen-1' is not registered" }
+    const cancelled = { ...run, id: 'aaaaaaaa-0000-4000-8000-000000000005', method: 'ga', status: 'cancelled' as const, seconds: 3 }
+    const bridge = installFakeBridge({
+      getCase: async () => detail([done, failed, cancelled]),
+      listMethods: async () => [ga],
+      listModels: async () => [],
+      getRunResults: async () => []
+    })
+    const wrapper = await mountPanel()
+    expect(wrapper.find('[data-testid="run-detail"]').exists()).toBe(false)
+    const row = (id: string) => wrapper.find(`[data-testid="run-row"][data-run-id="${id}"]`)
+    expect(row(done.id).text()).toContain('0.6100')
+    expect(row(done.id).text()).toContain('1,200 queries')
+    expect(row(done.id).text()).toContain('GA latent search')
+
+    await row(done.id).trigger('click')
+    await settle()
+    expect(bridge.getRunResults).toHaveBeenCalledWith(CASE_ID, done.id)
+    expect(wrapper.find('[data-testid="run-result"]').exists()).toBe(true)
+
+    await row(failed.id).trigger('click')
+    await settle()
+    expect(wrapper.find('[data-testid="run-failed"]').text()).toBe("The run failed. model 'gen-1' is not registered")
+
+    await row(cancelled.id).trigger('click')
+    await settle()
+    expect(wrapper.find('[data-testid="run-cancelled"]').text()).toContain('The run was cancelled')
+    expect(wrapper.find('[data-testid="run-seed-value"]').text()).toBe(String(run.seed))
+
+    await wrapper.find('[data-testid="detail-close"]').trigger('click')
+    expect(wrapper.find('[data-testid="run-detail"]').exists()).toBe(false)
   })
 })

@@ -77,6 +77,17 @@ describe('trace accumulation in the jobs store', () => {
     expect(jobs.previews[RUN]).toMatchObject({ png: 'thread-2', thread: 1, generation: 4, best: 0.6 })
   })
 
+  it('reports the best over all threads, not only the one under way', async () => {
+    const bridge = installFakeBridge({ listJobs: async () => [] })
+    const jobs = useJobs()
+    await jobs.start()
+    bridge.emitProgress(generation(0, 7, 0.61, 0.3))
+    bridge.emitProgress(generation(1, 0, 0.2, 0.05))
+    expect(jobs.jobs[RUN].bestScore).toBe(0.2)
+    expect(jobs.bestSoFar(RUN)).toBe(0.61)
+    expect(jobs.bestSoFar('unknown')).toBeNull()
+  })
+
   it('starts the trace of a job already running from its current state', async () => {
     installFakeBridge({ listJobs: async () => [generation(0, 6, 0.4, 0.2, {}, PNG)] })
     const jobs = useJobs()
@@ -164,7 +175,7 @@ describe('RunLiveView', () => {
     await settle()
     expect(wrapper.find('[data-testid="similarity-chart"]').attributes('data-points')).toBe('2')
     expect(wrapper.find('[data-testid="run-best-image"]').attributes('src')).toBe(`data:image/png;base64,${PNG}`)
-    expect(wrapper.find('[data-testid="run-queries"]').text()).toBe('44 / 400 11 %')
+    expect(wrapper.find('[data-testid="run-queries"]').text()).toBe('44 / 400 · 11 %')
     expect(wrapper.find('[data-testid="run-best-score"]').text()).toBe('0.2345')
     expect(wrapper.find('[data-testid="run-eta"]').text()).toBe('1 min 15 s')
     expect(wrapper.find('[data-testid="run-message"]').text()).toBe('thread 1, generation 2: best 0.2345')

@@ -64,9 +64,19 @@ export const useJobs = defineStore('jobs', () => {
     return () => finishedListeners.delete(listener)
   }
 
+  /**
+   * Best similarity of a run so far over all its threads: a GA's progress carries the best of
+   * the thread under way, which starts low again with each new thread.
+   */
+  function bestSoFar(runId: string): number | null {
+    let best = jobs.value[runId]?.bestScore ?? null
+    for (const p of traces.value[runId] ?? []) if (best === null || p.best > best) best = p.best
+    return best
+  }
+
   async function cancel(runId: string): Promise<void> {
     await api().cancelRun(runId)
   }
 
-  return { jobs, traces, previews, start, stop, apply, onFinished, cancel }
+  return { jobs, traces, previews, start, stop, apply, onFinished, bestSoFar, cancel }
 })
