@@ -58,6 +58,9 @@ export function resolveWorkerPath(): string {
 export class InferenceEngine {
   private readonly worker: Worker
   private readonly pending = new Map<number, Pending>()
+  /** Requests the worker has not answered yet, including ones the caller gave up on (cancelled). */
+  private readonly inFlight = new Set<number>()
+  private drained: (() => void) | null = null
   private readonly loaded = new Map<string, Promise<LoadedModelInfo>>()
   private nextId = 1
   private lastInfo: LoadedModelInfo | null = null
@@ -68,9 +71,10 @@ export class InferenceEngine {
     this.settings = { providers: options.providers ?? defaultProviders(), threads: options.threads ?? Number(process.env.UNVEIL_THREADS ?? 0), denormalAsZero: options.denormalAsZero ?? true, spinning: options.spinning ?? true }
     this.worker = new Worker(options.workerPath ?? resolveWorkerPath(), { workerData: this.settings })
     this.worker.on('message', (msg: EngineResponse) => {
+      this.answered(msg.id)
       const p = this.pending.get(msg.id)
       if (!p) return
-      this.settle(msg.id)
+      this.pending.delete(msg.id)
       if (msg.ok) p.resolve(msg)
       else p.reject(msg.cancelled ? new CancelledError() : new Error(msg.error))
     })
@@ -84,19 +88,25 @@ export class InferenceEngine {
   }
 
   private track(id: number, p: Pending): void {
-    if (this.pending.size === 0) this.worker.ref()
+    if (this.inFlight.size === 0) this.worker.ref()
+    this.inFlight.add(id)
     this.pending.set(id, p)
   }
 
-  private settle(id: number): void {
-    this.pending.delete(id)
-    if (this.pending.size === 0) this.worker.unref()
+  private answered(id: number): void {
+    if (!this.inFlight.delete(id)) return
+    if (this.inFlight.size === 0) {
+      this.worker.unref()
+      this.drained?.()
+    }
   }
 
   private failAll(err: Error): void {
     for (const p of this.pending.values()) p.reject(err)
     this.pending.clear()
+    this.inFlight.clear()
     this.worker.unref()
+    this.drained?.()
   }
 
   private send(req: RequestBody, transfer: ArrayBuffer[] = [], signal?: AbortSignal): Promise<EngineResponse> {
@@ -106,7 +116,7 @@ export class InferenceEngine {
     return new Promise<EngineResponse>((resolve, reject) => {
       const onAbort = (): void => {
         if (!this.pending.has(id)) return
-        this.settle(id)
+        this.pending.delete(id)
         this.worker.postMessage({ id: this.nextId++, type: 'cancel', target: id } satisfies EngineRequest)
         reject(new CancelledError())
       }
@@ -208,9 +218,14 @@ export class InferenceEngine {
     }
   }
 
+  /**
+   * Waits for the worker to finish what it was sent (a cancelled run still completes inside
+   * ONNX Runtime), then stops it: terminating a worker mid-run aborts the process natively.
+   */
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    if (this.inFlight.size > 0) await new Promise<void>((resolve) => (this.drained = resolve))
     this.failAll(new Error('inference engine is closed'))
     await this.worker.terminate()
   }

@@ -244,7 +244,9 @@ export class JobQueue extends EventEmitter<JobQueueEvents> {
     if (update.detail !== undefined) job.detail = update.detail
 
     const sinceLast = this.clock() - job.lastEmitMs
-    if (sinceLast >= this.progressIntervalMs) {
+    // Updates with method detail (a chart point, a preview) are each worth delivering; methods
+    // send them at most once per generation, so they bypass the throttle.
+    if (sinceLast >= this.progressIntervalMs || update.detail !== undefined) {
       this.emitProgress(job)
     } else if (!job.trailing) {
       // Throttled: send the latest state once the interval is up, so a pause after a burst is not left stale.

@@ -32,6 +32,8 @@ export async function setupLatentSearch(ctx: MethodContext, budget: number): Pro
   const oracle = new TemplateOracle(ctx.engine, encoder, budget > 0 ? budget : Infinity)
   const generate = (latents: Float32Array[]): Promise<Float32Array[]> => generateFaces(ctx.engine, generator, latents, ctx.signal)
   const latentDim = generatorEntry.manifest.latentDim ?? generatorEntry.manifest.input.shape[1]
+  // Each thread restarts its own best; the job reports the best over all threads so far.
+  let overallBest = -Infinity
   return {
     oracle,
     generate,
@@ -44,13 +46,14 @@ export async function setupLatentSearch(ctx: MethodContext, budget: number): Pro
       seed: ctx.seed,
       signal: ctx.signal,
       onGeneration: (record: GenerationRecord, improved) => {
-        void reportGeneration(ctx, record, improved ? generate([improved.latent]) : null)
+        overallBest = Math.max(overallBest, record.best)
+        void reportGeneration(ctx, record, overallBest, improved ? generate([improved.latent]) : null)
       }
     }
   }
 }
 
-async function reportGeneration(ctx: MethodContext, record: GenerationRecord, preview: Promise<Float32Array[]> | null): Promise<void> {
+async function reportGeneration(ctx: MethodContext, record: GenerationRecord, overallBest: number, preview: Promise<Float32Array[]> | null): Promise<void> {
   let previewPng: string | undefined
   if (preview) {
     try {
@@ -62,7 +65,7 @@ async function reportGeneration(ctx: MethodContext, record: GenerationRecord, pr
   }
   ctx.progress({
     step: record.queries,
-    bestScore: record.best,
+    bestScore: overallBest,
     message: `thread ${record.thread + 1}, generation ${record.generation + 1}: best ${record.best.toFixed(4)}`,
     detail: { ...record, ...(previewPng ? { previewPng } : {}) }
   })

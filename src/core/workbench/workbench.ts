@@ -92,7 +92,8 @@ export function inversionRecord(r: InversionResult): Record<string, unknown> {
     seconds: r.seconds,
     similarity: r.similarity,
     scores: r.scores,
-    summary: r.summary
+    summary: r.summary,
+    trace: r.trace
   }
 }
 
@@ -558,6 +559,8 @@ export class Workbench {
   }
 
   async close(): Promise<void> {
+    for (const job of this.jobs.list()) this.jobs.cancel(job.runId)
+    await this.jobs.idle()
     for (const s of this.stores.values()) if (s.isOpen) s.close()
     this.stores.clear()
     await this.engine.close()
