@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Workbench } from '../../src/core/workbench/workbench'
 import { dataDirOrSkip } from '../helpers/data'
+import { lfwImageSample } from '../../src/core/evaluation/encoder-thresholds'
 
 const data = dataDirOrSkip('FAR thresholds from LFW impostor pairs')
 
@@ -18,9 +19,13 @@ describe.skipIf(!data)('encoder thresholds on LFW', () => {
     await wb.ensureThresholds(['faceplugin-fr-feature'])
     const t = wb.registry.get('faceplugin-fr-feature').thresholds!
     expect(t.images).toBe(2000)
-    // 2,000 images give 1,999,000 pairs; the same-person ones are excluded.
-    expect(t.impostorPairs).toBeGreaterThan(1_990_000)
-    expect(t.impostorPairs).toBeLessThan(1_999_000)
+    // 2,000 images give 1,999,000 pairs; exactly the same-person ones are excluded.
+    const { identities } = lfwImageSample(join(data!, 'datasets', 'lfw', 'images'), 2000)
+    const perPerson = new Map<string, number>()
+    for (const id of identities) perPerson.set(id, (perPerson.get(id) ?? 0) + 1)
+    const samePerson = [...perPerson.values()].reduce((a, n) => a + (n * (n - 1)) / 2, 0)
+    expect(t.impostorPairs).toBe(1_999_000 - samePerson)
+    expect(t.identities).toBe(perPerson.size)
     expect(t.fars.map((f) => f.far)).toEqual([1e-2, 1e-3, 1e-4])
     const [a, b, c] = t.fars.map((f) => f.threshold)
     expect(a).toBeLessThan(b)

@@ -117,12 +117,23 @@ class OnnxGraphModule(nn.Module):
                 hi = float(self._static_values(n.input[2])) if len(n.input) > 2 and n.input[2] else None
             else:
                 lo, hi = a.get("min"), a.get("max")
+            # hardtanh/relu have single-kernel backward passes; clamp's builds masks (slower on CPU).
+            if lo is not None and hi is not None:
+                return lambda x, *_: F.hardtanh(x, lo, hi)
+            if lo == 0 and hi is None:
+                return lambda x, *_: F.relu(x)
             return lambda x, *_: torch.clamp(x, lo, hi)
         if op == "Relu":
             return F.relu
         if op == "Sigmoid":
             return torch.sigmoid
         if op == "PRelu":
+            slope_shape = self._static[n.input[1]].shape if n.input[1] in self._static else None
+            # A scalar or [C,1,1] slope (per channel of an NCHW tensor under ONNX broadcasting) maps
+            # onto F.prelu's fused kernel; any other shape keeps the literal broadcast.
+            if slope_shape is not None and (int(np.prod(slope_shape)) == 1 or
+                                            (len(slope_shape) == 3 and slope_shape[1:] == (1, 1))):
+                return lambda x, s: F.prelu(x, s.reshape(-1))
             return lambda x, s: torch.where(x >= 0, x, x * s)
         if op in ("Add", "Sub", "Mul", "Div"):
             return {"Add": torch.add, "Sub": torch.sub, "Mul": torch.mul, "Div": torch.div}[op]

@@ -139,6 +139,7 @@ def main(argv: list[str] | None = None) -> dict:
     sampler = IndexSampler(train_idx, opt_cfg["batch_size"], args.seed)
     aug_rng = np.random.default_rng(args.seed + 1)
     step, offset = 0, 0.0
+    commands = [command_line(MODULE, argv)]
     ckpt_path = run_dir / "checkpoint.pt"
     if args.resume:
         ck = load_checkpoint(ckpt_path)
@@ -148,6 +149,7 @@ def main(argv: list[str] | None = None) -> dict:
         aug_rng.bit_generator.state = ck["aug_rng"]
         torch.set_rng_state(ck["torch_rng"])
         step, offset = ck["step"], ck["elapsed"]
+        commands = ck["commands"] + commands
         log("resumed", step=step, elapsed=offset)
 
     budget = Budget(args.minutes, args.max_steps, offset)
@@ -155,7 +157,8 @@ def main(argv: list[str] | None = None) -> dict:
     def checkpoint():
         save_checkpoint(ckpt_path, {"model": model.state_dict(), "optimizer": opt.state_dict(), "sampler": sampler.state_dict(),
                                     "aug_rng": aug_rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
-                                    "step": step, "elapsed": budget.elapsed(), "config": vars(cfg), "args": vars(args)})
+                                    "step": step, "elapsed": budget.elapsed(), "commands": commands, "config": vars(cfg),
+                                    "args": vars(args)})
 
     model.train()
     last_ckpt = time.monotonic()
@@ -205,11 +208,11 @@ def main(argv: list[str] | None = None) -> dict:
     report = export_onnx(model, example, out / f"{args.id}.onnx", "template", "image", args.weights)
     names = [d.name for d in data.datasets]
     licence = dataset_licence(names)
-    command = command_line(MODULE, argv)
+    command = " && ".join(commands)
     name = args.name or f"Deep Face Decoder for {encoder.id} ({cfg.size}x{cfg.size}, upsampled to 112x112)"
     manifest = decoder_manifest(
         args.id, name, report, encoder.dim, encoder.describe(), licence,
-        f"trained by Unveil's training/ package: `{command}`",
+        f"trained by `python -m {MODULE}` (Unveil's training/ package, seed {args.seed}); command in {args.id}.md",
         notes=f"Decodes {encoder.id} templates (sha256 {encoder.sha256}) to an ArcFace-aligned 112x112 face; "
               "the template is L2-normalised inside the model.")
     write_manifest(out / f"{args.id}.json", manifest)
@@ -241,8 +244,8 @@ def main(argv: list[str] | None = None) -> dict:
             ("hardware", hardware_description(device)),
             ("software", ", ".join(f"{k} {v}" for k, v in versions.items()) + f", unveil_training {__version__}"),
             ("licence", f"**{licence}**: the model inherits the training data's terms"),
-            ("rebuild", f"`{command}` (seed {args.seed}; bit-identical only with --max-steps as the binding budget "
-                        "and the same thread count and hardware)"),
+            ("rebuild", f"`{command}` (seed {args.seed}; bit-identical only with --max-steps as the binding budget, "
+                        "no resume, and the same thread count and hardware)"),
         ],
         [
             ("validation images", str(metrics["images"])),

@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> dict:
     sampler = IndexSampler(train_idx, preset["batch_size"], args.seed)
     aug_rng = np.random.default_rng(args.seed + 1)
     step, offset = 0, 0.0
+    commands = [command_line(MODULE, argv)]
     ckpt_path = run_dir / "checkpoint.pt"
     if args.resume:
         ck = load_checkpoint(ckpt_path)
@@ -127,6 +128,7 @@ def main(argv: list[str] | None = None) -> dict:
         aug_rng.bit_generator.state = ck["aug_rng"]
         torch.set_rng_state(ck["torch_rng"])
         step, offset = ck["step"], ck["elapsed"]
+        commands = ck["commands"] + commands
         log("resumed", step=step, elapsed=offset)
     budget = Budget(args.minutes, args.max_steps, offset)
 
@@ -135,7 +137,8 @@ def main(argv: list[str] | None = None) -> dict:
                                     "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
                                     "ema": ema.model.state_dict() if ema else None, "sampler": sampler.state_dict(),
                                     "aug_rng": aug_rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
-                                    "step": step, "elapsed": budget.elapsed(), "config": vars(cfg), "args": vars(args)})
+                                    "step": step, "elapsed": budget.elapsed(), "commands": commands, "config": vars(cfg),
+                                    "args": vars(args)})
 
     gen.train()
     disc.train()
@@ -208,9 +211,9 @@ def main(argv: list[str] | None = None) -> dict:
     report = export_onnx(final, example, out / f"{args.id}.onnx", "z", "image", args.weights)
     names = [d.name for d in data.datasets]
     licence = dataset_licence(names)
-    command = command_line(MODULE, argv)
+    command = " && ".join(commands)
     manifest = generator_manifest(args.id, args.name or f"DCGAN face prior ({cfg.latent_dim}-d latent, 64x64)", report,
-                                  cfg.latent_dim, licence, f"trained by Unveil's training/ package: `{command}`",
+                                  cfg.latent_dim, licence, f"trained by `python -m {MODULE}` (Unveil's training/ package, seed {args.seed}); command in {args.id}.md",
                                   notes="z is standard normal; the 64x64 output is upsampled to 112x112 in the graph.")
     write_manifest(out / f"{args.id}.json", manifest)
     wall = time.time() - wall_start
@@ -232,8 +235,8 @@ def main(argv: list[str] | None = None) -> dict:
             ("hardware", hardware_description(device)),
             ("software", ", ".join(f"{k} {v}" for k, v in software_versions().items()) + f", unveil_training {__version__}"),
             ("licence", f"**{licence}**: the model inherits the training data's terms"),
-            ("rebuild", f"`{command}` (seed {args.seed}; bit-identical only with --max-steps as the binding budget "
-                        "and the same thread count and hardware)"),
+            ("rebuild", f"`{command}` (seed {args.seed}; bit-identical only with --max-steps as the binding budget, "
+                        "no resume, and the same thread count and hardware)"),
         ],
         metrics + [
             ("ONNX parity (max abs diff vs torch)", f"{report.parity_max_abs_diff:.2e}"),
