@@ -195,6 +195,22 @@ export interface DetectedFace {
   landmarks: [number, number][]
 }
 
+/** One point of a search trace: a generation (GA) or batch (random search). */
+export interface GenerationRecord {
+  /** Independent search the point belongs to (0-based). */
+  thread: number
+  /** Generation (or batch) within its thread, 0-based. */
+  generation: number
+  /** Best similarity of the thread so far. */
+  best: number
+  /** Mean similarity of the generation's population. */
+  mean: number
+  /** Template queries used so far, over all threads. */
+  queries: number
+  /** Seconds since the search started. */
+  seconds: number
+}
+
 export interface MethodParameterSpec {
   key: string
   label: string

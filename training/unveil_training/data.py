@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .encoders import cached_templates
+
 ALIGNED_FORMAT = "unveil-aligned-dataset"
 ALIGNED_SIZE = 112
 
@@ -145,8 +147,6 @@ class FaceData:
 
     def templates(self, encoder, cache_dir: str | Path | None = None, flip: bool = False, log=print) -> np.ndarray:
         """(count, D) templates of the 112x112 crops from an encoders.OnnxEncoder, cached per dataset."""
-        from .encoders import cached_templates
-
         cache = Path(cache_dir) if cache_dir else self.cache_dir
         imgs = self.images.get(ALIGNED_SIZE) or [load_images(d, ALIGNED_SIZE, self.cache_dir, log) for d in self.datasets]
         return np.concatenate([cached_templates(encoder, d, a, cache, flip=flip, log=log)

@@ -163,7 +163,6 @@ def main(argv: list[str] | None = None) -> dict:
     model.train()
     last_ckpt = time.monotonic()
     window_start, window_images = time.monotonic(), 0
-    parts: dict[str, float] = {}
     while not budget.done(step):
         idx = sampler.next()
         flip = (aug_rng.random(len(idx)) < 0.5) if templates_flip is not None else np.zeros(len(idx), bool)
@@ -194,7 +193,9 @@ def main(argv: list[str] | None = None) -> dict:
     log("trained", step=step, seconds=round(train_seconds, 1))
 
     model.eval()
-    val = val_idx[:args.val_limit] if len(val_idx) else train_idx[:args.val_limit]
+    pool = val_idx if len(val_idx) else train_idx
+    # A seeded subset across all datasets (the indices are grouped by dataset).
+    val = np.sort(np.random.default_rng(args.seed).choice(pool, size=min(args.val_limit, len(pool)), replace=False))
     with torch.no_grad():
         recon = np.concatenate([model(torch.from_numpy(templates[val[i:i + 64]]).to(device)).float().cpu().numpy()
                                 for i in range(0, len(val), 64)])

@@ -193,7 +193,8 @@ def main(argv: list[str] | None = None) -> dict:
         encoder = OnnxEncoder(args.encoder, find_manifest(args.encoder, args.encoder_manifest), args.threads)
         pool = val_idx if len(val_idx) >= 2 else train_idx
         n = min(args.fd_samples, len(pool))
-        real = to_tensor(data.gather(cfg.size, pool[:n]))
+        held_out = np.sort(np.random.default_rng(args.seed + 2).choice(pool, size=n, replace=False))
+        real = to_tensor(data.gather(cfg.size, held_out))
         with torch.no_grad():
             z = torch.randn(n, cfg.latent_dim, generator=gen_z)
             fake = torch.cat([final.native(z[i:i + 64].to(device)).cpu() for i in range(0, n, 64)])

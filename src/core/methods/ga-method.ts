@@ -1,6 +1,6 @@
 import type { MethodInfo } from '../../shared/types'
 import { GA_DEFAULTS, gaSearch, type GaParameters } from './ga-search'
-import { DEFAULT_GENERATOR_ID, setupLatentSearch } from './latent-search-setup'
+import { DEFAULT_GENERATOR_ID, finishLatentSearch, setupLatentSearch } from './latent-search-setup'
 import type { ReconstructionMethod } from './reconstruction-method'
 
 const info: MethodInfo = {
@@ -44,14 +44,6 @@ export const gaMethod: ReconstructionMethod = {
     const params = gaParameters(ctx.parameters)
     const setup = await setupLatentSearch(ctx, params.budget)
     const outcome = await gaSearch(setup.input, params)
-    const [image] = await setup.generate([outcome.latent])
-    return {
-      image,
-      similarity: outcome.similarity,
-      modelSha256s: setup.modelSha256s,
-      queries: outcome.queries,
-      trace: outcome.trace,
-      summary: { threadBest: outcome.threadBest, stoppedBy: outcome.stoppedBy, generations: outcome.trace.length, latent: Array.from(outcome.latent) }
-    }
+    return finishLatentSearch(setup, outcome, { threadBest: outcome.threadBest, stoppedBy: outcome.stoppedBy, generations: outcome.trace.length })
   }
 }

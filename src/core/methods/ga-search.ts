@@ -2,7 +2,10 @@
 // population of latents is scored by the cosine between the target template and the
 // template the target engine returns for each generated face; the fittest share survives,
 // children come from single-point crossover of two survivors plus Gaussian mutation.
+import type { GenerationRecord } from '../../shared/types'
 import { SeededRandom } from './seeded-random'
+
+export type { GenerationRecord }
 import { QueryBudgetExceeded, type TemplateOracle } from './template-oracle'
 import { cosine } from '../templates/vector-math'
 
@@ -34,14 +37,6 @@ export const GA_DEFAULTS: GaParameters = {
   budget: 0
 }
 
-export interface GenerationRecord {
-  thread: number
-  generation: number
-  best: number
-  mean: number
-  queries: number
-  seconds: number
-}
 
 export type StopReason = 'patience' | 'generations' | 'budget'
 

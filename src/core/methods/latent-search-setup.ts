@@ -2,8 +2,8 @@ import { ValidationError } from '../../shared/validation'
 import { encodePng } from '../imaging/image-io'
 import { chwToImage } from '../imaging/image-tensor'
 import { generateFaces } from './face-generator'
-import type { GenerationRecord, SearchInput } from './ga-search'
-import type { MethodContext } from './reconstruction-method'
+import type { GenerationRecord, SearchInput, SearchOutcome } from './ga-search'
+import type { MethodContext, MethodOutput } from './reconstruction-method'
 import { TemplateOracle } from './template-oracle'
 
 /** The generator to search over unless the user picks another. */
@@ -50,6 +50,19 @@ export async function setupLatentSearch(ctx: MethodContext, budget: number): Pro
         void reportGeneration(ctx, record, overallBest, improved ? generate([improved.latent]) : null)
       }
     }
+  }
+}
+
+/** Renders the winning latent and packages a search outcome as a method's output. */
+export async function finishLatentSearch(setup: LatentSearchSetup, outcome: SearchOutcome, summary: Record<string, unknown>): Promise<MethodOutput> {
+  const [image] = await setup.generate([outcome.latent])
+  return {
+    image,
+    similarity: outcome.similarity,
+    modelSha256s: setup.modelSha256s,
+    queries: outcome.queries,
+    trace: outcome.trace,
+    summary: { ...summary, latent: Array.from(outcome.latent) }
   }
 }
 

@@ -1,6 +1,6 @@
 import type { MethodInfo } from '../../shared/types'
 import { randomSearch } from './ga-search'
-import { DEFAULT_GENERATOR_ID, setupLatentSearch } from './latent-search-setup'
+import { DEFAULT_GENERATOR_ID, finishLatentSearch, setupLatentSearch } from './latent-search-setup'
 import type { ReconstructionMethod } from './reconstruction-method'
 
 const info: MethodInfo = {
@@ -20,14 +20,6 @@ export const randomSearchMethod: ReconstructionMethod = {
     const budget = Number(ctx.parameters.budget)
     const setup = await setupLatentSearch(ctx, budget)
     const outcome = await randomSearch(setup.input, budget)
-    const [image] = await setup.generate([outcome.latent])
-    return {
-      image,
-      similarity: outcome.similarity,
-      modelSha256s: setup.modelSha256s,
-      queries: outcome.queries,
-      trace: outcome.trace,
-      summary: { samples: budget, latent: Array.from(outcome.latent) }
-    }
+    return finishLatentSearch(setup, outcome, { samples: budget })
   }
 }

@@ -1,20 +1,9 @@
 // The live search trace of a reconstruction: one point per generation (GA) or batch (random
 // search), taken from JobProgress.detail, and how the similarity chart lays the points out.
+import type { GenerationRecord } from '@shared/types'
 
-export interface TracePoint {
-  /** Independent search the point belongs to (0-based; random search has only thread 0). */
-  thread: number
-  /** Generation (or batch) within its thread, 0-based. */
-  generation: number
-  /** Best similarity of the thread so far. */
-  best: number
-  /** Mean similarity of the generation's population. */
-  mean: number
-  /** Template queries used so far, over all threads. */
-  queries: number
-  /** Seconds since the search started. */
-  seconds: number
-}
+/** A chart point is exactly a method's generation record. */
+export type TracePoint = GenerationRecord
 
 /** The best face so far, as the method previewed it when the best improved. */
 export interface TracePreview {
