@@ -37,7 +37,7 @@ export const gaMethod: ReconstructionMethod = {
   info,
   totalSteps: (p) => {
     const g = gaParameters(p)
-    const worst = g.threads * (g.population + g.generations * (g.population - Math.ceil(g.selection * g.population)))
+    const worst = g.threads * (g.population + (g.generations - 1) * (g.population - Math.ceil(g.selection * g.population)))
     return g.budget > 0 ? Math.min(g.budget, worst) : worst
   },
   async run(ctx) {
