@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { BrowserWindow, Menu, app, dialog, ipcMain, session, type IpcMainInvokeEvent } from 'electron'
 import { API_METHODS, JOB_PROGRESS_CHANNEL, channelFor, type ApiHandlers } from '../shared/ipc-contract'
 import { Workbench } from '../core/workbench/workbench'
+import { defaultLibraryDir } from '../core/workbench/library-dir'
 import { createApiHandlers } from './api-handlers'
 import { contentSecurityPolicy, createAppOrigin, isAllowedRequest } from './app-origin'
 import { buildApplicationMenu } from './menu'
@@ -131,8 +132,10 @@ async function start(): Promise<void> {
   harden()
   try {
     workbench = await Workbench.open({
-      libraryDir: app.getPath('userData'),
-      caseRoot: join(app.getPath('documents'), 'Unveil cases')
+      // The CLI's folder, not Electron's userData (which follows the packaged product name),
+      // so the app and `unveil` share one model registry and case list.
+      libraryDir: defaultLibraryDir(),
+      caseRoot: process.env.UNVEIL_CASE_ROOT || join(app.getPath('documents'), 'Unveil cases')
     })
   } catch (err) {
     dialog.showErrorBox('Unveil could not start', err instanceof Error ? (err.stack ?? err.message) : String(err))

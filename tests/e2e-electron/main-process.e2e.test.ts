@@ -28,7 +28,7 @@ describe.skipIf(reason !== null)('the built main process', () => {
       const { stdout } = await promisify(execFile)(
         process.execPath,
         ['--import', join(ROOT, 'tests/e2e-electron/fake-electron/register.mjs'), MAIN],
-        { cwd: ROOT, env: { ...process.env, UNVEIL_FAKE_HOME: home, ELECTRON_RENDERER_URL: '' }, timeout: 120_000 }
+        { cwd: ROOT, env: { ...process.env, UNVEIL_FAKE_HOME: home, UNVEIL_HOME: join(home, 'library'), UNVEIL_CASE_ROOT: '', ELECTRON_RENDERER_URL: '' }, timeout: 120_000 }
       )
       const line = stdout.split('\n').find((l) => l.startsWith('FAKE_ELECTRON_REPORT '))
       expect(line, stdout).toBeDefined()
@@ -50,7 +50,8 @@ describe.skipIf(reason !== null)('the built main process', () => {
       expect([...r.channels].sort()).toEqual(API_METHODS.map(channelFor).sort())
       const appInfo = r.appInfo as Outcome
       expect(appInfo.ok).toBe(true)
-      expect(appInfo.value?.libraryDir).toBe(join(home, 'userData'))
+      // The app shares the CLI's library folder ($UNVEIL_HOME here), not Electron's userData.
+      expect(appInfo.value?.libraryDir).toBe(join(home, 'library'))
       expect(appInfo.value?.defaultCaseRoot).toBe(join(home, 'Documents', 'Unveil cases'))
       expect((r.foreignFrame as Outcome).error).toMatch(/refused/)
       expect((r.noFrame as Outcome).error).toMatch(/refused/)
