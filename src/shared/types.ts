@@ -34,6 +34,8 @@ export interface ModelManifest {
   latentDim?: number
   /** Generators and decoders: value range of the RGB image output, e.g. [0, 1]. */
   outputRange?: [number, number]
+  /** Decoders: the encoder whose templates the decoder was trained to invert. */
+  targetEncoder?: { id: string; sha256: string }
   /** Encoders and decoders: the face alignment the model expects (5 points, image coordinates). */
   alignment?: { size: [number, number]; points: [number, number][] }
   licence: string

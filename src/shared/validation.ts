@@ -140,6 +140,10 @@ export function validateManifest(v: unknown): ModelManifest {
     if (hi <= lo) throw new ValidationError('manifest.outputRange must be increasing')
     manifest.outputRange = [lo, hi]
   }
+  if (o.targetEncoder !== undefined) {
+    const t = requireObject(o.targetEncoder, 'manifest.targetEncoder')
+    manifest.targetEncoder = { id: requireId(t.id, 'manifest.targetEncoder.id'), sha256: requireSha256(t.sha256, 'manifest.targetEncoder.sha256') }
+  }
   if (o.alignment !== undefined) {
     const a = requireObject(o.alignment, 'manifest.alignment')
     const size = requireShape(a.size, 'manifest.alignment.size')

@@ -28,6 +28,7 @@ export async function invertCommand(argv: string[]): Promise<void> {
     method: { type: 'string' },
     encoder: { type: 'string' },
     generator: { type: 'string' },
+    decoder: { type: 'string' },
     population: { type: 'string' },
     generations: { type: 'string' },
     patience: { type: 'string' },
@@ -39,7 +40,7 @@ export async function invertCommand(argv: string[]): Promise<void> {
     out: { type: 'string' }
   })
   const method = required(v, 'method')
-  if (method !== 'ga' && method !== 'random') throw new UsageError('--method must be ga or random')
+  if (method !== 'ga' && method !== 'random' && method !== 'dfd') throw new UsageError('--method must be ga, random or dfd')
   const seed = integer(v, 'seed')
   if (seed === undefined) throw new UsageError('--seed is required (every reconstruction is reproducible)')
   const outDir = required(v, 'out')
@@ -51,6 +52,12 @@ export async function invertCommand(argv: string[]): Promise<void> {
   }
   if (method === 'random') for (const key of ['population', 'generations', 'patience', 'threads']) if (key in parameters) throw new UsageError(`--${key} applies to --method ga only`)
   if (v.generator) parameters.generator = v.generator as string
+  if (method === 'dfd') {
+    if (Object.keys(parameters).length > 0) throw new UsageError('--method dfd takes --decoder only (one forward pass, no search)')
+    if (v.decoder) parameters.decoder = v.decoder as string
+  } else if (v.decoder) {
+    throw new UsageError('--decoder applies to --method dfd only')
+  }
 
   await withWorkbench(async (wb) => {
     const encoderId = (v.encoder as string) ?? wb.registry.defaults().encoder

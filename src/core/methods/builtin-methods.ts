@@ -1,3 +1,4 @@
+import { dfdMethod } from './dfd-method'
 import { gaMethod } from './ga-method'
 import { registerMethod } from './method-registry'
 import { randomSearchMethod } from './random-search-method'
@@ -10,4 +11,5 @@ export function registerBuiltinMethods(): void {
   registered = true
   registerMethod(gaMethod)
   registerMethod(randomSearchMethod)
+  registerMethod(dfdMethod)
 }

@@ -31,7 +31,8 @@ export function resolveParameters(info: MethodInfo, given: Record<string, unknow
     const field = `parameter '${spec.key}'`
     if (spec.type === 'integer') out[spec.key] = requireInteger(v, field, spec.min, spec.max)
     else if (spec.type === 'number') out[spec.key] = requireNumber(v, field, spec.min, spec.max)
-    else out[spec.key] = requireString(v, field, { max: 200 })
+    // An empty model choice means "the method picks" (e.g. the decoder made for the template's encoder).
+    else out[spec.key] = requireString(v, field, { max: 200, allowEmpty: spec.type === 'model' })
   }
   return out
 }

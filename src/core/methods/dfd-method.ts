@@ -1,0 +1,48 @@
+import type { MethodInfo } from '../../shared/types'
+import { ValidationError } from '../../shared/validation'
+import { generateFaces } from './face-generator'
+import type { ReconstructionMethod } from './reconstruction-method'
+import { TemplateOracle } from './template-oracle'
+import { cosine } from '../templates/vector-math'
+
+const info: MethodInfo = {
+  id: 'dfd',
+  name: 'DFD decoder',
+  description: 'Deep Face Decoder (Krizaj et al.): a network trained to map a template of one encoder straight to its face, in one forward pass.',
+  parameters: [{ key: 'decoder', label: 'Decoder', type: 'model', role: 'decoder', default: '' }]
+}
+
+export const dfdMethod: ReconstructionMethod = {
+  info,
+  totalSteps: () => 1,
+  async run(ctx) {
+    const decoders = ctx.registry.byRole('decoder')
+    const id = String(ctx.parameters.decoder || decoders.find((d) => d.manifest.targetEncoder?.sha256 === ctx.template.encoderSha256)?.manifest.id || '')
+    if (!id) throw new ValidationError(`no decoder is registered for encoder '${ctx.template.encoderId}'`)
+    const entry = ctx.registry.get(id)
+    if (entry.manifest.role !== 'decoder') throw new ValidationError(`model '${id}' is a ${entry.manifest.role}, not a decoder`)
+    const target = entry.manifest.targetEncoder
+    if (target && target.sha256 !== ctx.template.encoderSha256) {
+      throw new ValidationError(`decoder '${id}' inverts templates of '${target.id}', but this template comes from '${ctx.template.encoderId}'`)
+    }
+    const dim = entry.manifest.input.shape[1]
+    if (dim > 0 && dim !== ctx.template.vector.length) {
+      throw new ValidationError(`decoder '${id}' takes ${dim}-d templates, this one has ${ctx.template.vector.length}`)
+    }
+    const [decoder, encoder] = await Promise.all([ctx.loader.prepare(id), ctx.loader.prepare(ctx.template.encoderId)])
+    // A decoder's input is a template, not a latent: the generator runner serves both.
+    const [image] = await generateFaces(ctx.engine, decoder, [Float32Array.from(ctx.template.vector)], ctx.signal)
+    const oracle = new TemplateOracle(ctx.engine, encoder, 1)
+    const [template] = await oracle.templates([image], ctx.signal)
+    const similarity = cosine(ctx.template.vector, template)
+    ctx.progress({ step: 1, bestScore: similarity, message: 'decoded' })
+    return {
+      image,
+      similarity,
+      modelSha256s: { decoder: entry.manifest.sha256, target: encoder.entry.manifest.sha256 },
+      queries: oracle.queries,
+      trace: [{ thread: 0, generation: 0, best: similarity, mean: similarity, queries: 1, seconds: 0 }],
+      summary: { decoder: id }
+    }
+  }
+}
