@@ -1,7 +1,7 @@
-// Reconstruction quality: GA vs random search at the same query budget on LFW development
-// people with two photos. The template comes from photo 1 with the bundled encoder; type I
-// compares the reconstruction with photo 1, type II with photo 2, under every encoder, at
-// each encoder's FAR 1e-3 threshold (transfer = encoders other than the target).
+// Reconstruction quality on LFW development people with two photos: the template comes from
+// photo 1 with the bundled encoder; type I compares the reconstruction with photo 1, type II
+// with photo 2, under every encoder, at each encoder's FAR 1e-3 threshold (transfer = encoders
+// other than the target). Used for GA vs random search and for the DFD decoder.
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,16 +13,20 @@ import { enrolFace } from '../src/core/templates/enrolment'
 import { DEFAULT_ENCODER_ID } from '../src/core/models/bundled-models'
 import { machineLine, markdownTable } from './bench-support'
 
-const PEOPLE = Number(process.env.BENCH_PEOPLE ?? 20)
 const BUDGET = Number(process.env.BENCH_BUDGET ?? 5000)
+
+interface MethodRun {
+  method: string
+  parameters: Record<string, number | string>
+}
 const SHARED_ENCODERS = [
   ['mobilefacenet-foamliu.onnx', 'mobilefacenet-foamliu.json'],
   ['mobileface-v2.onnx', 'mobileface-v2.json']
 ]
 
-export async function gaQuality(): Promise<string> {
+async function reconstructionQuality(title: string, people: number, runs: MethodRun[], describe: (thresholdNote: string) => string): Promise<string> {
   const data = resolveDataDir()
-  if (!data) return '### GA vs random search\n\nSkipped: the research data folder is not available (UNVEIL_DATA).'
+  if (!data) return `### ${title}\n\nSkipped: the research data folder is not available (UNVEIL_DATA).`
   const wb = await Workbench.open({ libraryDir: process.env.BENCH_LIBRARY ?? mkdtempSync(join(tmpdir(), 'unveil-bench-')), caseRoot: tmpdir() })
   try {
     for (const [model, manifest] of SHARED_ENCODERS) {
@@ -34,16 +38,15 @@ export async function gaQuality(): Promise<string> {
     await wb.ensureThresholds(encoders)
     const lfw = join(data, 'datasets', 'lfw')
     const seen = new Set<string>()
-    const picks = readLfwPairs(join(lfw, 'pairsDevTrain.txt')).filter((p) => p.same && !seen.has(p.a.split('/')[0]) && seen.add(p.a.split('/')[0])).slice(0, PEOPLE)
+    const picks = readLfwPairs(join(lfw, 'pairsDevTrain.txt')).filter((p) => p.same && !seen.has(p.a.split('/')[0]) && seen.add(p.a.split('/')[0])).slice(0, people)
     const models = await wb.pipeline(DEFAULT_ENCODER_ID)
     const align = async (file: string): Promise<{ aligned: RgbImage; vector: Float32Array }> =>
       enrolFace(wb.engine, models, await decodeImage(readFileSync(join(lfw, 'images', file)), file))
-    const results: Record<string, InversionResult[]> = { ga: [], random: [] }
+    const results: Record<string, InversionResult[]> = Object.fromEntries(runs.map((r) => [r.method, []]))
     for (const [i, pair] of picks.entries()) {
       const a = await align(pair.a)
       const b = await align(pair.b)
-      for (const method of ['ga', 'random'] as const) {
-        const parameters = method === 'ga' ? { population: 256, threads: 1, budget: BUDGET } : { budget: BUDGET }
+      for (const { method, parameters } of runs) {
         const r = await wb.invert({
           template: { vector: Array.from(a.vector), encoderId: DEFAULT_ENCODER_ID, encoderSha256: models.encoder.entry.manifest.sha256 },
           method,
@@ -59,7 +62,7 @@ export async function gaQuality(): Promise<string> {
     const far = 1e-3
     const fi = (rs: InversionResult[]): number => rs[0].scores[0].thresholds?.fars.findIndex((f) => f.far === far) ?? -1
     const rows: string[][] = []
-    for (const method of ['ga', 'random']) {
+    for (const { method } of runs) {
       const rs = results[method]
       const k = fi(rs)
       const mean = (xs: number[]): number => xs.reduce((x, y) => x + y, 0) / Math.max(1, xs.length)
@@ -87,17 +90,38 @@ export async function gaQuality(): Promise<string> {
     }
     const th = wb.registry.get(DEFAULT_ENCODER_ID).thresholds!
     return [
-      '### GA vs random search (reconstruction quality)',
+      `### ${title}`,
       '',
       machineLine(),
       `${picks.length} LFW development people (first genuine pair of each in pairsDevTrain.txt); template from photo 1 with ${DEFAULT_ENCODER_ID}; ` +
-        `generator: eigenface prior; budget ${BUDGET} queries per template for both methods (the paper's population 256, selection 0.3, mutation 0.3, ` +
-        `one thread instead of three and a query budget instead of 1000 generations, to fit this 2-core machine); seeds 1000+i. ` +
-        `Thresholds from ${th.impostorPairs.toLocaleString('en')} impostor pairs of ${th.images} LFW images (${th.identities} people).`,
+        describe(`Thresholds from ${th.impostorPairs.toLocaleString('en')} impostor pairs of ${th.images} LFW images (${th.identities} people).`),
       '',
       markdownTable(['method', 'encoder', 'sim. to target', 'type I sim.', 'SAR-I @1e-3', 'type II sim.', 'SAR-II @1e-3', 'queries', 's / template'], rows)
     ].join('\n')
   } finally {
     await wb.close()
   }
+}
+
+export function gaQuality(): Promise<string> {
+  return reconstructionQuality(
+    'GA vs random search (reconstruction quality)',
+    Number(process.env.BENCH_PEOPLE ?? 20),
+    [
+      { method: 'ga', parameters: { population: 256, threads: 1, budget: BUDGET } },
+      { method: 'random', parameters: { budget: BUDGET } }
+    ],
+    (thresholds) =>
+      `generator: eigenface prior; budget ${BUDGET} queries per template for both methods (the paper's population 256, selection 0.3, mutation 0.3, ` +
+      `one thread instead of three and a query budget instead of 1000 generations, to fit this 2-core machine); seeds 1000+i. ${thresholds}`
+  )
+}
+
+export function dfdQuality(): Promise<string> {
+  return reconstructionQuality(
+    'DFD decoder (reconstruction quality)',
+    Number(process.env.BENCH_PEOPLE ?? 200),
+    [{ method: 'dfd', parameters: {} }],
+    (thresholds) => `one decoder forward pass per template (the decoder shipped for ${DEFAULT_ENCODER_ID}). ${thresholds}`
+  )
 }
