@@ -45,7 +45,7 @@ describe('DFD decoder method', () => {
   it('decodes in one forward pass, one query, and scores like any run', async () => {
     const encoder = wb.registry.get('faceplugin-fr-feature').manifest
     const vector = Array.from({ length: 512 }, (_, i) => Math.sin(i))
-    const r = await wb.invert({ template: { vector, encoderId: encoder.id, encoderSha256: encoder.sha256 }, method: 'dfd', parameters: {}, seed: 1 })
+    const r = await wb.invert({ template: { vector, encoderId: encoder.id, encoderSha256: encoder.sha256 }, method: 'dfd', parameters: { decoder: 'tiny-decoder' }, seed: 1 })
     expect(r.queries).toBe(1)
     expect(r.modelSha256s.decoder).toBe(wb.registry.get('tiny-decoder').manifest.sha256)
     expect(r.image.width).toBe(112)
