@@ -11,14 +11,20 @@ import { readLfwPairs } from '../src/core/datasets/lfw-pairs'
 import { decodeImage, type RgbImage } from '../src/core/imaging/image-io'
 import { enrolFace } from '../src/core/templates/enrolment'
 import { DEFAULT_ENCODER_ID } from '../src/core/models/bundled-models'
+import { DEFAULT_GENERATOR_ID } from '../src/core/methods/latent-search-setup'
 import { machineLine, markdownTable } from './bench-support'
 
 const BUDGET = Number(process.env.BENCH_BUDGET ?? 5000)
+/** The learned prior shipped beside the eigenface one. */
+export const GAN_PRIOR_ID = 'dcgan-celeba-utk-64'
 
 interface MethodRun {
+  /** The row's name in the table (the method id unless two runs share a method). */
+  label?: string
   method: string
   parameters: Record<string, number | string>
 }
+const labelOf = (r: MethodRun): string => r.label ?? r.method
 const SHARED_ENCODERS = [
   ['mobilefacenet-foamliu.onnx', 'mobilefacenet-foamliu.json'],
   ['mobileface-v2.onnx', 'mobileface-v2.json']
@@ -42,11 +48,12 @@ async function reconstructionQuality(title: string, people: number, runs: Method
     const models = await wb.pipeline(DEFAULT_ENCODER_ID)
     const align = async (file: string): Promise<{ aligned: RgbImage; vector: Float32Array }> =>
       enrolFace(wb.engine, models, await decodeImage(readFileSync(join(lfw, 'images', file)), file))
-    const results: Record<string, InversionResult[]> = Object.fromEntries(runs.map((r) => [r.method, []]))
+    const results: Record<string, InversionResult[]> = Object.fromEntries(runs.map((r) => [labelOf(r), []]))
     for (const [i, pair] of picks.entries()) {
       const a = await align(pair.a)
       const b = await align(pair.b)
-      for (const { method, parameters } of runs) {
+      for (const run of runs) {
+        const { method, parameters } = run
         const r = await wb.invert({
           template: { vector: Array.from(a.vector), encoderId: DEFAULT_ENCODER_ID, encoderSha256: models.encoder.entry.manifest.sha256 },
           method,
@@ -55,14 +62,15 @@ async function reconstructionQuality(title: string, people: number, runs: Method
           groundTruth: a.aligned,
           sameIdentity: [b.aligned]
         })
-        results[method].push(r)
-        process.stderr.write(`${i + 1}/${picks.length} ${pair.a.split('/')[0]} ${method}: ${r.similarity.toFixed(3)} (${r.queries} queries, ${r.seconds.toFixed(0)} s)\n`)
+        results[labelOf(run)].push(r)
+        process.stderr.write(`${i + 1}/${picks.length} ${pair.a.split('/')[0]} ${labelOf(run)}: ${r.similarity.toFixed(3)} (${r.queries} queries, ${r.seconds.toFixed(0)} s)\n`)
       }
     }
     const far = 1e-3
     const fi = (rs: InversionResult[]): number => rs[0].scores[0].thresholds?.fars.findIndex((f) => f.far === far) ?? -1
     const rows: string[][] = []
-    for (const { method } of runs) {
+    for (const run of runs) {
+      const method = labelOf(run)
       const rs = results[method]
       const k = fi(rs)
       const mean = (xs: number[]): number => xs.reduce((x, y) => x + y, 0) / Math.max(1, xs.length)
@@ -114,6 +122,22 @@ export function gaQuality(): Promise<string> {
     (thresholds) =>
       `generator: eigenface prior; budget ${BUDGET} queries per template for both methods (the paper's population 256, selection 0.3, mutation 0.3, ` +
       `one thread instead of three and a query budget instead of 1000 generations, to fit this 2-core machine); seeds 1000+i. ${thresholds}`
+  )
+}
+
+/** GA over the learned GAN prior against GA over the eigenface prior: same people, seeds and budget. */
+export function gaPriorQuality(): Promise<string> {
+  const ga = { method: 'ga', parameters: { population: 256, threads: 1, budget: BUDGET } }
+  return reconstructionQuality(
+    'GA with the GAN prior vs the eigenface prior',
+    Number(process.env.BENCH_PEOPLE ?? 20),
+    [
+      { ...ga, label: `ga / ${DEFAULT_GENERATOR_ID}`, parameters: { ...ga.parameters, generator: DEFAULT_GENERATOR_ID } },
+      { ...ga, label: `ga / ${GAN_PRIOR_ID}`, parameters: { ...ga.parameters, generator: GAN_PRIOR_ID } }
+    ],
+    (thresholds) =>
+      `budget ${BUDGET} queries per template for both priors (population 256, selection 0.3, mutation 0.3, one thread), the same people and seeds (1000+i) ` +
+      `as the GA vs random benchmark. ${thresholds}`
   )
 }
 

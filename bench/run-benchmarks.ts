@@ -1,10 +1,15 @@
 // `npm run bench`: runs every benchmark and prints Markdown sections for docs/benchmarks.md.
 import { encoderSpeed } from './encoder-speed'
 import { pipelineThroughput } from './pipeline-throughput'
-import { dfdQuality, gaQuality } from './reconstruction-quality'
+import { priorSamples } from './prior-samples'
+import { dfdQuality, gaPriorQuality, gaQuality } from './reconstruction-quality'
 
 const only = process.argv[2]
-const benches: Record<string, () => Promise<string>> = { encoder: encoderSpeed, pipeline: pipelineThroughput, quality: gaQuality, dfd: dfdQuality }
+const benches: Record<string, () => Promise<string>> = { encoder: encoderSpeed, pipeline: pipelineThroughput, quality: gaQuality, dfd: dfdQuality, prior: priorSamples, 'prior-ga': gaPriorQuality }
+if (only && !(only in benches)) {
+  console.error(`unknown benchmark '${only}'; one of: ${Object.keys(benches).join(', ')}`)
+  process.exit(2)
+}
 const sections: string[] = []
 for (const [name, run] of Object.entries(benches)) if (!only || only === name) sections.push(await run())
 console.log(`\n${sections.join('\n\n')}\n`)

@@ -21,6 +21,7 @@ const HELP = `unveil — face template inversion workbench (${softwareVersion()}
   unveil case export --case DIR --template ID [--format json|npy] --out FILE
   unveil audit verify --case DIR                       exit 0 intact, 3 broken
   unveil prior build --data DIR[,DIR] [--components K] --out DIR   eigenface prior from aligned datasets
+  unveil prior inspect --generator ID [--samples N] [--sheet FILE]  face rate and contact sheet of a generator
   unveil invert --template FILE --method ga|random|dfd [--encoder ID] [--generator ID] [--decoder ID] [--population N
          --generations N --patience N --threads N --budget N] --seed N [--truth PHOTO]
          [--same-person PHOTO]… --out DIR                 writes best.png, trace.csv, result.json

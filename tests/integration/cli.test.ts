@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
+import sharp from 'sharp'
 import { sampleImagePaths } from '../../src/core/workbench/sample-images'
 import { cosine } from '../../src/core/templates/vector-math'
 import { dataDirOrSkip, lfwImage } from '../helpers/data'
@@ -71,6 +72,17 @@ describe.skipIf(!built)('unveil CLI', () => {
     expect(r.err).toMatch(/audit chain broken at entry 2/)
   })
 
+  it("samples the eigenface prior: the detector finds faces, and the contact sheet is a grid of its samples", async () => {
+    const sheet = join(tmp, 'sheet.png')
+    const r = unveil('prior', 'inspect', '--generator', 'eigenface-celeba-utk-128', '--samples', '16', '--sheet', sheet, '--json')
+    expect(r.code, r.err).toBe(0)
+    const report = JSON.parse(r.out)
+    expect(report).toMatchObject({ generator: 'eigenface-celeba-utk-128', samples: 16, seed: 1 })
+    expect(report.rate).toBeGreaterThanOrEqual(0.9)
+    const meta = await sharp(sheet).metadata()
+    expect([meta.width, meta.height]).toEqual([8 * 112, 2 * 112])
+  })
+
   it('exits non-zero with a one-line error on bad input', () => {
     const cases: [string[], RegExp][] = [
       [['enroll', '--image', join(ROOT, 'package.json'), '--out', join(tmp, 'x.json')], /package.json is not a readable image/],
@@ -80,6 +92,8 @@ describe.skipIf(!built)('unveil CLI', () => {
       [['enroll', '--image', sampleImagePaths()[0], '--face', '99', '--out', join(tmp, 'x.json')], /face 99 was requested/],
       [['case', 'show', '--case', tmp], /not a case folder/],
       [['audit', 'verify', '--case', join(tmp, 'nope')], /not a case folder|does not exist|no such/i],
+      [['prior', 'inspect', '--generator', 'faceplugin-fr-feature'], /'faceplugin-fr-feature' is an encoder, not a generator/],
+      [['prior', 'inspect', '--generator', 'eigenface-celeba-utk-128', '--samples', '0'], /--samples must be between 1 and 100000/],
       [['frobnicate'], /unknown command/]
     ]
     for (const [args, msg] of cases) {

@@ -204,7 +204,7 @@ def test_train_gan_three_steps_fp16_export(world):
     out, base = world["out"], world["base"]
     result = train_gan.main(["--data", ",".join(str(d) for d in world["data"]), "--out", str(out), "--id", "gan-smoke",
                              "--max-steps", "3", "--minutes", "5", "--seed", "4", "--ngf", "8", "--ndf", "8",
-                             "--batch-size", "4", "--ema", "0.9", "--weights", "fp16", "--val-fraction", "0.25",
+                             "--batch-size", "4", "--ema", "0.9", "--bn-batches", "2", "--weights", "fp16", "--val-fraction", "0.25",
                              "--encoder", str(world["target"]), "--fd-samples", "4", "--cache-dir", str(world["cache"]),
                              "--run-dir", str(base / "runs" / "gan"), "--threads", "2", "--quiet"])
     assert result["step"] == 3
@@ -255,3 +255,22 @@ def test_real_perceptual_network_converts():
         got = net(torch.from_numpy(enc.preprocess_uint8(imgs))).numpy()
     np.testing.assert_allclose(got, enc.encode_uint8(imgs), rtol=1e-4, atol=1e-4)
     assert len(net.default_taps()) == 4
+
+
+def test_batchnorm_recalibration_matches_the_weights_in_use():
+    """Stale running statistics (as an EMA copy inherits) are replaced by the weights' own."""
+    import torch
+    from unveil_training.gan import GANConfig, Generator, recalibrate_batchnorm
+    torch.manual_seed(0)
+    g = Generator(GANConfig(ngf=8))
+    for m in g.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.fill_(3.0)
+            m.running_var.fill_(50.0)
+    z = torch.randn(512, 128)
+    with torch.no_grad():
+        batch_stats = g.train().native(z)
+        recalibrate_batchnorm(g, 8, 512, 1, torch.device("cpu"))
+        assert not g.training
+        running_stats = g.native(z)
+    assert float((batch_stats - running_stats).abs().mean()) < 0.02

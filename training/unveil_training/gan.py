@@ -101,6 +101,24 @@ def g_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     return F.softplus(-fake_logits).mean()
 
 
+@torch.no_grad()
+def recalibrate_batchnorm(gen: Generator, batches: int, batch_size: int, seed: int, device: torch.device) -> None:
+    """Re-estimates BatchNorm statistics for the weights as they are (a cumulative average over
+    `batches` batches of fresh z). The EMA copy's running statistics belong to the raw weights,
+    and normalising EMA activations with them washes the samples out."""
+    norms = [m for m in gen.modules() if isinstance(m, nn.BatchNorm2d)]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None
+    rng = torch.Generator().manual_seed(seed)
+    gen.train()
+    for _ in range(batches):
+        gen.native(torch.randn(batch_size, gen.cfg.latent_dim, generator=rng).to(device))
+    gen.eval()
+    for m in norms:
+        m.momentum = 0.1
+
+
 class EMA:
     """Exponential moving average of the generator's weights (buffers copied as they are)."""
 

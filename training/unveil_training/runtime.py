@@ -118,6 +118,58 @@ class Budget:
         return self.seconds is not None and self.elapsed() >= self.seconds
 
 
+class RunState:
+    """What both trainers carry across --resume: step, loop-time budget, wall time, the commands
+    run so far, and the sampler and RNG states; each trainer adds its models and optimisers."""
+
+    def __init__(self, module: str, argv: list[str], run_dir: Path, sampler, aug_rng: np.random.Generator, log: "RunLog",
+                 started: float):
+        self.started = started
+        self.wall_before = 0.0
+        self.offset = 0.0
+        self.step = 0
+        self.commands = [command_line(module, argv)]
+        self.path = run_dir / "checkpoint.pt"
+        self.sampler, self.aug_rng, self.log = sampler, aug_rng, log
+        self.budget: Budget | None = None
+
+    def resume(self) -> dict:
+        """Restores the shared state from <run dir>/checkpoint.pt; returns the checkpoint."""
+        ck = load_checkpoint(self.path)
+        self.sampler.load_state_dict(ck["sampler"])
+        self.aug_rng.bit_generator.state = ck["aug_rng"]
+        torch.set_rng_state(ck["torch_rng"])
+        self.step, self.offset = ck["step"], ck["elapsed"]
+        self.wall_before = ck.get("wall", 0.0)
+        self.commands = ck["commands"] + self.commands
+        self.log("resumed", step=self.step, elapsed=self.offset)
+        return ck
+
+    def start_budget(self, minutes: float | None, max_steps: int | None) -> Budget:
+        self.budget = Budget(minutes, max_steps, self.offset)
+        return self.budget
+
+    def save(self, step: int, **state) -> None:
+        save_checkpoint(self.path, {**state, "sampler": self.sampler.state_dict(), "aug_rng": self.aug_rng.bit_generator.state,
+                                    "torch_rng": torch.get_rng_state(), "step": step, "elapsed": self.budget.elapsed(),
+                                    "wall": self.wall_seconds(), "commands": self.commands})
+
+    def wall_seconds(self) -> float:
+        """Wall time of the whole run, earlier sessions (up to their last checkpoint) included."""
+        return self.wall_before + time.time() - self.started
+
+    def command(self) -> str:
+        return " && ".join(self.commands)
+
+
+def display_path(path: Path) -> str:
+    """Relative to the working directory when inside it: cards must not carry one machine's paths."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def cosine_lr(base: float, fraction: float, warmup: float = 0.02, floor: float = 0.05) -> float:
     """Linear warm-up then cosine decay to floor*base, over the budget's consumed fraction (time
     or steps), so a minutes-bounded run still ends at a low learning rate."""

@@ -28,8 +28,8 @@ from .encoders import OnnxEncoder, find_manifest, shared_data_dir
 from .evaluate_dfd import reconstruction_metrics
 from .export import MAX_ARTEFACT_BYTES, dataset_licence, decoder_manifest, export_onnx, write_manifest, write_model_card
 from .onnx_torch import load_torch_encoder
-from .runtime import (Budget, RunLog, command_line, cosine_lr, ensure_allocator_tunables, hardware_description,
-                      load_checkpoint, save_checkpoint, seed_everything, setup_torch, software_versions)
+from .runtime import (RunLog, RunState, command_line, cosine_lr, display_path, ensure_allocator_tunables, hardware_description,
+                      seed_everything, setup_torch, software_versions)
 
 MODULE = "unveil_training.train_dfd"
 TRAINING_DIR = Path(__file__).resolve().parents[1]
@@ -138,27 +138,16 @@ def main(argv: list[str] | None = None) -> dict:
     opt = torch.optim.AdamW(model.parameters(), lr=opt_cfg["lr"], weight_decay=args.weight_decay)
     sampler = IndexSampler(train_idx, opt_cfg["batch_size"], args.seed)
     aug_rng = np.random.default_rng(args.seed + 1)
-    step, offset = 0, 0.0
-    commands = [command_line(MODULE, argv)]
-    ckpt_path = run_dir / "checkpoint.pt"
+    run = RunState(MODULE, argv, run_dir, sampler, aug_rng, log, wall_start)
     if args.resume:
-        ck = load_checkpoint(ckpt_path)
+        ck = run.resume()
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
-        sampler.load_state_dict(ck["sampler"])
-        aug_rng.bit_generator.state = ck["aug_rng"]
-        torch.set_rng_state(ck["torch_rng"])
-        step, offset = ck["step"], ck["elapsed"]
-        commands = ck["commands"] + commands
-        log("resumed", step=step, elapsed=offset)
-
-    budget = Budget(args.minutes, args.max_steps, offset)
+    step = run.step
+    budget = run.start_budget(args.minutes, args.max_steps)
 
     def checkpoint():
-        save_checkpoint(ckpt_path, {"model": model.state_dict(), "optimizer": opt.state_dict(), "sampler": sampler.state_dict(),
-                                    "aug_rng": aug_rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
-                                    "step": step, "elapsed": budget.elapsed(), "commands": commands, "config": vars(cfg),
-                                    "args": vars(args)})
+        run.save(step, model=model.state_dict(), optimizer=opt.state_dict(), config=vars(cfg), args=vars(args))
 
     model.train()
     last_ckpt = time.monotonic()
@@ -209,7 +198,7 @@ def main(argv: list[str] | None = None) -> dict:
     report = export_onnx(model, example, out / f"{args.id}.onnx", "template", "image", args.weights)
     names = [d.name for d in data.datasets]
     licence = dataset_licence(names)
-    command = " && ".join(commands)
+    command = run.command()
     name = args.name or f"Deep Face Decoder for {encoder.id} ({cfg.size}x{cfg.size}, upsampled to 112x112)"
     manifest = decoder_manifest(
         args.id, name, report, encoder.dim, encoder.describe(), licence,
@@ -218,7 +207,7 @@ def main(argv: list[str] | None = None) -> dict:
               "the template is L2-normalised inside the model.")
     write_manifest(out / f"{args.id}.json", manifest)
     versions = software_versions()
-    wall = time.time() - wall_start
+    wall = run.wall_seconds()
     counts = "; ".join(f"{d['items']} aligned crops from `{d['name']}`" for d in data.describe())
     write_model_card(
         out / f"{args.id}.md", args.id,
@@ -262,7 +251,7 @@ def main(argv: list[str] | None = None) -> dict:
         notes=["Validation images come from the training datasets' held-out identities; evaluate on aligned LFW with "
                f"`python -m unveil_training.evaluate_dfd --model {out / (args.id + '.onnx')} --data <aligned lfw> "
                f"--encoder {args.encoder}`.",
-               f"Samples: `{run_dir / 'samples.png'}` (originals over reconstructions)."],
+               f"Samples: `{display_path(run_dir / 'samples.png')}` (originals over reconstructions; not committed)."],
     )
     result = {"step": step, "train_seconds": train_seconds, "metrics": metrics, "export": report.as_dict(),
               "manifest": manifest, "run_dir": str(run_dir)}

@@ -24,10 +24,10 @@ from . import __version__
 from .data import FaceData, IndexSampler, save_grid, to_tensor
 from .encoders import FR_FEATURE_PATH, OnnxEncoder, find_manifest
 from .export import MAX_ARTEFACT_BYTES, dataset_licence, export_onnx, generator_manifest, write_manifest, write_model_card
-from .gan import EMA, GAN_PRESETS, Discriminator, GANConfig, Generator, d_loss, g_loss
+from .gan import EMA, GAN_PRESETS, Discriminator, GANConfig, Generator, d_loss, g_loss, recalibrate_batchnorm
 from .metrics import frechet_distance
-from .runtime import (Budget, RunLog, command_line, cosine_lr, ensure_allocator_tunables, hardware_description,
-                      load_checkpoint, save_checkpoint, seed_everything, setup_torch, software_versions)
+from .runtime import (RunLog, RunState, command_line, cosine_lr, display_path, ensure_allocator_tunables, hardware_description,
+                      seed_everything, setup_torch, software_versions)
 from .train_dfd import ID_PATTERN, TRAINING_DIR
 
 MODULE = "unveil_training.train_gan"
@@ -51,6 +51,8 @@ def parse_args(argv):
     p.add_argument("--lr", type=float)
     p.add_argument("--beta1", type=float, default=0.5)
     p.add_argument("--ema", type=float, default=0.999, help="EMA decay of the generator's weights; 0 turns EMA off")
+    p.add_argument("--bn-batches", type=int, default=100,
+                   help="batches of z over which the exported weights' BatchNorm statistics are re-estimated")
     p.add_argument("--no-hflip", action="store_true")
     p.add_argument("--val-fraction", type=float, default=0.02)
     p.add_argument("--encoder", default=str(FR_FEATURE_PATH),
@@ -113,32 +115,21 @@ def main(argv: list[str] | None = None) -> dict:
     opt_d = torch.optim.Adam(disc.parameters(), lr=preset["lr"], betas=betas)
     sampler = IndexSampler(train_idx, preset["batch_size"], args.seed)
     aug_rng = np.random.default_rng(args.seed + 1)
-    step, offset = 0, 0.0
-    commands = [command_line(MODULE, argv)]
-    ckpt_path = run_dir / "checkpoint.pt"
+    run = RunState(MODULE, argv, run_dir, sampler, aug_rng, log, wall_start)
     if args.resume:
-        ck = load_checkpoint(ckpt_path)
+        ck = run.resume()
         gen.load_state_dict(ck["generator"])
         disc.load_state_dict(ck["discriminator"])
         opt_g.load_state_dict(ck["opt_g"])
         opt_d.load_state_dict(ck["opt_d"])
         if ema is not None and ck.get("ema") is not None:
             ema.model.load_state_dict(ck["ema"])
-        sampler.load_state_dict(ck["sampler"])
-        aug_rng.bit_generator.state = ck["aug_rng"]
-        torch.set_rng_state(ck["torch_rng"])
-        step, offset = ck["step"], ck["elapsed"]
-        commands = ck["commands"] + commands
-        log("resumed", step=step, elapsed=offset)
-    budget = Budget(args.minutes, args.max_steps, offset)
+    step = run.step
+    budget = run.start_budget(args.minutes, args.max_steps)
 
     def checkpoint():
-        save_checkpoint(ckpt_path, {"generator": gen.state_dict(), "discriminator": disc.state_dict(),
-                                    "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-                                    "ema": ema.model.state_dict() if ema else None, "sampler": sampler.state_dict(),
-                                    "aug_rng": aug_rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
-                                    "step": step, "elapsed": budget.elapsed(), "commands": commands, "config": vars(cfg),
-                                    "args": vars(args)})
+        run.save(step, generator=gen.state_dict(), discriminator=disc.state_dict(), opt_g=opt_g.state_dict(),
+                 opt_d=opt_d.state_dict(), ema=ema.model.state_dict() if ema else None, config=vars(cfg), args=vars(args))
 
     gen.train()
     disc.train()
@@ -182,7 +173,7 @@ def main(argv: list[str] | None = None) -> dict:
     log("trained", step=step, seconds=round(train_seconds, 1))
 
     final = ema.model if ema is not None else gen
-    final.eval()
+    recalibrate_batchnorm(final, args.bn_batches, preset["batch_size"], args.seed + 3, device)
     gen_z = torch.Generator().manual_seed(args.seed)
     z_grid = torch.randn(16, cfg.latent_dim, generator=gen_z)
     with torch.no_grad():
@@ -212,12 +203,12 @@ def main(argv: list[str] | None = None) -> dict:
     report = export_onnx(final, example, out / f"{args.id}.onnx", "z", "image", args.weights)
     names = [d.name for d in data.datasets]
     licence = dataset_licence(names)
-    command = " && ".join(commands)
+    command = run.command()
     manifest = generator_manifest(args.id, args.name or f"DCGAN face prior ({cfg.latent_dim}-d latent, 64x64)", report,
                                   cfg.latent_dim, licence, f"trained by `python -m {MODULE}` (Unveil's training/ package, seed {args.seed}); command in {args.id}.md",
                                   notes="z is standard normal; the 64x64 output is upsampled to 112x112 in the graph.")
     write_manifest(out / f"{args.id}.json", manifest)
-    wall = time.time() - wall_start
+    wall = run.wall_seconds()
     counts = "; ".join(f"{d['items']} aligned crops from `{d['name']}`" for d in data.describe())
     write_model_card(
         out / f"{args.id}.md", args.id,
@@ -230,7 +221,8 @@ def main(argv: list[str] | None = None) -> dict:
             ("data", f"{counts}; {data.count} in total; {len(train_idx)} train, {len(val_idx)} held out (seed {args.seed})"
                      f"{'; random horizontal mirroring' if not args.no_hflip else ''}"),
             ("training", f"non-saturating GAN loss, Adam lr {preset['lr']:g} betas {betas}, batch {preset['batch_size']}, "
-                         f"discriminator width {cfg.ndf}, EMA {args.ema if ema else 'off'}; {step} steps, "
+                         f"discriminator width {cfg.ndf}, EMA {args.ema if ema else 'off'} (BatchNorm statistics re-estimated over "
+                         f"{args.bn_batches} batches of z for the exported weights); {step} steps, "
                          f"{train_seconds / 60:.1f} min training loop, {prep_seconds / 60:.1f} min data caching, "
                          f"{wall / 60:.1f} min in all"),
             ("hardware", hardware_description(device)),
@@ -243,7 +235,9 @@ def main(argv: list[str] | None = None) -> dict:
             ("ONNX parity (max abs diff vs torch)", f"{report.parity_max_abs_diff:.2e}"),
             (f"exported vs trained model (BatchNorm folding{' + float16 rounding' if report.weights == 'fp16' else ''}; max abs diff)", f"{report.export_copy_max_abs_diff:.2e}"),
         ],
-        notes=[f"Samples: `{run_dir / 'samples.png'}`."],
+        notes=[f"Training-time samples: `{display_path(run_dir / 'samples.png')}` (not committed). The workbench draws a "
+               f"contact sheet and the detector's face rate from the exported model: `unveil prior inspect --generator {args.id} "
+               "--samples 500 --sheet FILE.png`."],
     )
     log("exported", path=report.path, sha256=report.sha256, parity=report.parity_max_abs_diff)
     return {"step": step, "train_seconds": train_seconds, "export": report.as_dict(), "manifest": manifest,

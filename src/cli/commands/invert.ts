@@ -61,8 +61,7 @@ export async function invertCommand(argv: string[]): Promise<void> {
 
   await withWorkbench(async (wb) => {
     const encoderId = (v.encoder as string) ?? wb.registry.defaults().encoder
-    const encoder = wb.registry.get(encoderId).manifest
-    if (encoder.role !== 'encoder') throw new ValidationError(`model '${encoderId}' is not an encoder`)
+    const encoder = wb.registry.getWithRole(encoderId, 'encoder').manifest
     const parsed = parseTemplateFile(new Uint8Array(readFileSync(templateFile)), { fileName: basename(templateFile), expectedDim: encoder.embeddingDim, expectedEncoder: encoderId })
     if (parsed.vectors.length !== 1) throw new ValidationError(`${basename(templateFile)} holds ${parsed.vectors.length} templates; invert one at a time`)
     if (parsed.encoderSha256 && parsed.encoderSha256 !== encoder.sha256) throw new ValidationError(`${basename(templateFile)} was made by a different model than '${encoderId}'`)

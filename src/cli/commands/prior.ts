@@ -1,32 +1,28 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import sharp from 'sharp'
 import { buildEigenfacePrior, eigenfaceGeneratorModel, eigenfaceManifest, type EigenfacePrior } from '../../core/priors/eigenface-prior'
 import { sha256Hex } from '../../core/fs/sha256'
 import { SeededRandom } from '../../core/methods/seeded-random'
 import { randomLatent } from '../../core/methods/ga-search'
 import { chwToImage } from '../../core/imaging/image-tensor'
+import { contactSheet } from '../../core/imaging/contact-sheet'
 import { InferenceEngine } from '../../core/engine/inference-engine'
-import { UsageError, integer, parse, progressBar, required } from '../cli-support'
+import { inspectPrior } from '../../core/priors/prior-inspection'
+import { UsageError, integer, parse, printJson, progressBar, required, withWorkbench } from '../cli-support'
 
-/** A grid of random prior samples: how the generator's faces look before any search. */
-async function contactSheet(engine: InferenceEngine, key: string, latentDim: number, seed: number, file: string): Promise<void> {
+const USAGE = `usage: unveil prior build --data DIR[,DIR…] [--components K] [--size S] [--seed N] [--id ID] --out DIR
+       unveil prior inspect --generator ID [--samples N] [--seed N] [--sheet FILE.png] [--json]`
+const SHEET_TILES = 24
+
+/** A grid of random prior samples from a model that is not registered yet. */
+async function writeContactSheet(engine: InferenceEngine, key: string, latentDim: number, seed: number, file: string): Promise<void> {
   const rng = new SeededRandom(seed)
-  const n = 24
-  const z = new Float32Array(n * latentDim)
-  for (let i = 0; i < n; i++) z.set(randomLatent(latentDim, rng), i * latentDim)
-  const { outputs } = await engine.run(key, { z: { data: z, dims: [n, latentDim] } })
-  const tiles = await Promise.all(
-    Array.from({ length: n }, (_, i) => {
-      const img = chwToImage(outputs.image.data.subarray(i * 3 * 112 * 112, (i + 1) * 3 * 112 * 112), 112, 112)
-      return sharp(img.data, { raw: { width: 112, height: 112, channels: 3 } }).png().toBuffer()
-    })
-  )
-  const cols = 8
-  await sharp({ create: { width: cols * 112, height: Math.ceil(n / cols) * 112, channels: 3, background: '#000' } })
-    .composite(tiles.map((t, i) => ({ input: t, left: (i % cols) * 112, top: Math.floor(i / cols) * 112 })))
-    .png()
-    .toFile(file)
+  const z = new Float32Array(SHEET_TILES * latentDim)
+  for (let i = 0; i < SHEET_TILES; i++) z.set(randomLatent(latentDim, rng), i * latentDim)
+  const { outputs } = await engine.run(key, { z: { data: z, dims: [SHEET_TILES, latentDim] } })
+  const plane = 3 * 112 * 112
+  const images = Array.from({ length: SHEET_TILES }, (_, i) => chwToImage(outputs.image.data.subarray(i * plane, (i + 1) * plane), 112, 112))
+  writeFileSync(file, await contactSheet(images))
 }
 
 function modelCard(id: string, prior: EigenfacePrior, sha256: string, command: string, seconds: number): string {
@@ -53,9 +49,36 @@ Samples: \`docs/images/${id}-samples.png\`.
 `
 }
 
+/** Samples a registered generator: the detector's face rate and a contact sheet. */
+async function inspect(argv: string[]): Promise<void> {
+  const v = parse(argv, { generator: { type: 'string' }, samples: { type: 'string' }, seed: { type: 'string' }, sheet: { type: 'string' }, json: { type: 'boolean' } })
+  const id = required(v, 'generator')
+  const samples = integer(v, 'samples', 500)!
+  const seed = integer(v, 'seed', 1)!
+  if (samples < 1 || samples > 100_000) throw new UsageError('--samples must be between 1 and 100000')
+  await withWorkbench(async (wb) => {
+    wb.registry.getWithRole(id, 'generator')
+    const [generator, detector] = await Promise.all([wb.loader.prepare(id), wb.loader.prepare(wb.registry.defaults().detector)])
+    const t0 = performance.now()
+    const r = await inspectPrior(wb.engine, generator, detector, { samples, seed, onProgress: progressBar(`detecting faces in ${id} samples`) })
+    const seconds = (performance.now() - t0) / 1000
+    if (v.sheet) {
+      mkdirSync(resolve(v.sheet as string, '..'), { recursive: true })
+      writeFileSync(v.sheet as string, await contactSheet(r.samples.slice(0, SHEET_TILES)))
+    }
+    const { detection: d } = r
+    if (v.json) return printJson({ generator: id, sha256: r.generatorSha256, seed, samples, detected: d.detected, rate: d.rate, meanScore: d.meanScore, seconds, sheet: v.sheet ?? null })
+    console.log(
+      `${id}: the detector finds a face in ${d.detected} of ${d.images} samples (${(d.rate * 100).toFixed(1)}%, mean score ${d.meanScore.toFixed(4)}); seed ${seed}, ${seconds.toFixed(1)} s` +
+        (v.sheet ? `; contact sheet → ${v.sheet}` : '')
+    )
+  })
+}
+
 export async function priorCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv
-  if (sub !== 'build') throw new UsageError('usage: unveil prior build --data DIR[,DIR…] [--components K] [--size S] [--seed N] [--id ID] --out DIR')
+  if (sub === 'inspect') return inspect(rest)
+  if (sub !== 'build') throw new UsageError(USAGE)
   const v = parse(rest, { data: { type: 'string' }, components: { type: 'string' }, size: { type: 'string' }, seed: { type: 'string' }, id: { type: 'string' }, out: { type: 'string' }, sheet: { type: 'string' }, limit: { type: 'string' } })
   const datasets = required(v, 'data').split(',').map((d) => resolve(d))
   const components = integer(v, 'components', 128)!
@@ -85,7 +108,7 @@ export async function priorCommand(argv: string[]): Promise<void> {
     const sheet = (v.sheet as string) ?? join('docs', 'images', `${id}-samples.png`)
     mkdirSync(resolve(sheet, '..'), { recursive: true })
     await engine.load('prior', bytes)
-    await contactSheet(engine, 'prior', components, seed, sheet)
+    await writeContactSheet(engine, 'prior', components, seed, sheet)
     console.log(`${id}: ${prior.count} images, ${components} components explain ${(prior.explained * 100).toFixed(1)}% of the variance; ${(bytes.length / 1e6).toFixed(1)} MB, sha256 ${sha}; samples → ${sheet} (${seconds.toFixed(0)} s)`)
   } finally {
     await engine.close()

@@ -19,8 +19,7 @@ export const dfdMethod: ReconstructionMethod = {
     const decoders = ctx.registry.byRole('decoder')
     const id = String(ctx.parameters.decoder || decoders.find((d) => d.manifest.targetEncoder?.sha256 === ctx.template.encoderSha256)?.manifest.id || '')
     if (!id) throw new ValidationError(`no decoder is registered for encoder '${ctx.template.encoderId}'`)
-    const entry = ctx.registry.get(id)
-    if (entry.manifest.role !== 'decoder') throw new ValidationError(`model '${id}' is a ${entry.manifest.role}, not a decoder`)
+    const entry = ctx.registry.getWithRole(id, 'decoder')
     const target = entry.manifest.targetEncoder
     if (target && target.sha256 !== ctx.template.encoderSha256) {
       throw new ValidationError(`decoder '${id}' inverts templates of '${target.id}', but this template comes from '${ctx.template.encoderId}'`)

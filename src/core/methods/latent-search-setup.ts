@@ -22,8 +22,7 @@ export interface LatentSearchSetup {
  */
 export async function setupLatentSearch(ctx: MethodContext, budget: number): Promise<LatentSearchSetup> {
   const generatorId = String(ctx.parameters.generator || DEFAULT_GENERATOR_ID)
-  const generatorEntry = ctx.registry.get(generatorId)
-  if (generatorEntry.manifest.role !== 'generator') throw new ValidationError(`model '${generatorId}' is a ${generatorEntry.manifest.role}, not a generator`)
+  const generatorEntry = ctx.registry.getWithRole(generatorId, 'generator')
   const encoderEntry = ctx.registry.get(ctx.template.encoderId)
   if (encoderEntry.manifest.sha256 !== ctx.template.encoderSha256) {
     throw new ValidationError(`the template was made by ${ctx.template.encoderId} with sha256 ${ctx.template.encoderSha256.slice(0, 12)}…, which is not the registered model`)

@@ -122,6 +122,14 @@ export class ModelRegistry {
     return entry
   }
 
+  /** The entry, if it has `role`; otherwise a validation error naming both roles. */
+  getWithRole(id: string, role: ModelManifest['role']): ModelEntry {
+    const entry = this.get(id)
+    const article = (r: string): string => (/^[aeiou]/.test(r) ? `an ${r}` : `a ${r}`)
+    if (entry.manifest.role !== role) throw new ValidationError(`model '${id}' is ${article(entry.manifest.role)}, not ${article(role)}`)
+    return entry
+  }
+
   byRole(role: ModelManifest['role']): ModelEntry[] {
     return this.list().filter((e) => e.manifest.role === role)
   }

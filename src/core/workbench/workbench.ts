@@ -216,8 +216,7 @@ export class Workbench {
 
   async pipeline(encoderId: string): Promise<FacePipelineModels> {
     const d = this.registry.defaults()
-    const encoder = this.registry.get(encoderId)
-    if (encoder.manifest.role !== 'encoder') throw new ValidationError(`model '${encoderId}' is a ${encoder.manifest.role}, not an encoder`)
+    this.registry.getWithRole(encoderId, 'encoder')
     const [detector, landmarker, prepared] = await Promise.all([
       this.loader.prepare(d.detector),
       this.loader.prepare(d.landmarker),
@@ -269,8 +268,7 @@ export class Workbench {
   /** Imports every template of a file; all are validated before anything is stored. */
   importTemplates(caseId: string, bytes: Uint8Array, name: string, encoderId: string): TemplateRecord[] {
     const store = this.store(caseId)
-    const encoder = this.registry.get(encoderId)
-    if (encoder.manifest.role !== 'encoder') throw new ValidationError(`model '${encoderId}' is not an encoder`)
+    const encoder = this.registry.getWithRole(encoderId, 'encoder')
     const parsed = parseTemplateFile(bytes, { fileName: name, expectedDim: encoder.manifest.embeddingDim, expectedEncoder: encoderId })
     if (parsed.encoderSha256 && parsed.encoderSha256 !== encoder.manifest.sha256) {
       throw new ValidationError(
@@ -369,8 +367,7 @@ export class Workbench {
 
   /** Starts a job measuring an encoder on LFW development pairs; the result goes into the registry. */
   verifyModel(modelId: string, options: VerifyOptions = {}): string {
-    const entry = this.registry.get(modelId)
-    if (entry.manifest.role !== 'encoder') throw new ValidationError(`model '${modelId}' is not an encoder`)
+    const entry = this.registry.getWithRole(modelId, 'encoder')
     const data = resolveDataDir()
     if (!data) throw new ValidationError('the LFW data folder is not available (set UNVEIL_DATA to the shared data folder)')
     const lfw = join(data, 'datasets', 'lfw')
