@@ -15,6 +15,9 @@ const GENERATOR_ID = 'eigenface-celeba-utk-128'
 // Core looks for shipped models in $UNVEIL_RESOURCES/models, else resources/models.
 const GENERATOR = join(process.env.UNVEIL_RESOURCES ?? join(ROOT, 'resources'), 'models', `${GENERATOR_ID}.onnx`)
 const TARGET_ENCODER = 'faceplugin-fr-feature'
+// The learned prior, searched over in this run when it is shipped.
+const GAN_ID = 'dcgan-celeba-utk-64'
+const GAN_SHIPPED = existsSync(join(process.env.UNVEIL_RESOURCES ?? join(ROOT, 'resources'), 'models', `${GAN_ID}.onnx`))
 
 function skipReason(): string | null {
   const base = rendererSkipReason()
@@ -119,6 +122,7 @@ describe.skipIf(reason !== null)('end-to-end reconstruction in Chromium', () => 
     await page.getByTestId('param-generations').fill('5')
     await page.getByTestId('param-patience').fill('5')
     await page.getByTestId('run-seed').fill('1234')
+    if (GAN_SHIPPED) await page.getByTestId('param-generator').selectOption(GAN_ID)
     await page.getByTestId('run-start').click()
     const detail = page.getByTestId('run-detail')
     await detail.waitFor()
@@ -170,6 +174,8 @@ describe.skipIf(reason !== null)('end-to-end reconstruction in Chromium', () => 
     for (const key of ['generator', 'target', `encoder:${TARGET_ENCODER}`]) {
       expect(await models.locator(`[data-model-key="${key}"] [data-sha]`).getAttribute('data-sha')).toMatch(/^[0-9a-f]{64}$/)
     }
+    const generatorId = GAN_SHIPPED ? GAN_ID : GENERATOR_ID
+    expect(await models.locator('[data-model-key="generator"] [data-sha]').getAttribute('data-sha')).toBe(workbench.registry.get(generatorId).manifest.sha256)
     await screenshot('run-result', detail)
 
     // 7. The run list agrees; reopening the run from it shows the same result.
