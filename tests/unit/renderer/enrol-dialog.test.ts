@@ -1,12 +1,11 @@
 // @vitest-environment happy-dom
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { mount } from '@vue/test-utils'
-import { createPinia, setActivePinia, type Pinia } from 'pinia'
 import EnrolDialog from '../../../src/renderer/src/components/case/EnrolDialog.vue'
 import DropZone from '../../../src/renderer/src/components/DropZone.vue'
 import { useCaseDetail } from '../../../src/renderer/src/stores/case-detail'
 import type { CaseDetail } from '../../../src/shared/ipc-contract'
-import { encoderEntry, installFakeBridge, removeFakeBridge, settle, templateRecord } from './fake-bridge'
+import { encoderEntry, installFakeBridge, settle, templateRecord, freshRendererPerTest } from './fake-bridge'
 
 const CASE_ID = '33333333-3333-4333-8333-333333333333'
 const detail = (): CaseDetail => ({
@@ -16,19 +15,11 @@ const detail = (): CaseDetail => ({
   runs: []
 })
 
-let pinia: Pinia
-beforeEach(() => {
-  pinia = createPinia()
-  setActivePinia(pinia)
-})
-afterEach(() => {
-  document.body.innerHTML = ''
-  removeFakeBridge()
-})
+const currentPinia = freshRendererPerTest()
 
 async function mountDialog() {
   await useCaseDetail().open(CASE_ID)
-  const wrapper = mount(EnrolDialog, { global: { plugins: [pinia] }, attachTo: document.body })
+  const wrapper = mount(EnrolDialog, { global: { plugins: [currentPinia()] }, attachTo: document.body })
   await settle()
   const photo = new File([new Uint8Array([0xff, 0xd8, 0xff])], 'group photo.jpg', { type: 'image/jpeg' })
   wrapper.findComponent(DropZone).vm.$emit('file', photo)

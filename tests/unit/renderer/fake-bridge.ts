@@ -1,6 +1,7 @@
 // A stand-in for window.unveil in renderer unit tests: every method is a vi.fn that rejects
 // unless the test gives it an implementation, so an unexpected call fails loudly.
-import { vi, type Mock } from 'vitest'
+import { afterEach, beforeEach, vi, type Mock } from 'vitest'
+import { createPinia, setActivePinia, type Pinia } from 'pinia'
 import { API_METHODS, type ApiMethod, type AppInfo, type UnveilApi, type UnveilBridge } from '../../../src/shared/ipc-contract'
 import type { JobProgress, ModelEntry, TemplateRecord } from '../../../src/shared/types'
 
@@ -30,6 +31,20 @@ export function installFakeBridge(overrides: Partial<{ [K in ApiMethod]: UnveilA
 
 export function removeFakeBridge(): void {
   delete (globalThis as unknown as { unveil?: unknown }).unveil
+}
+
+/** Each test gets a fresh active Pinia and leaves a clean DOM and no bridge; returns a getter for the Pinia. */
+export function freshRendererPerTest(): () => Pinia {
+  let pinia: Pinia
+  beforeEach(() => {
+    pinia = createPinia()
+    setActivePinia(pinia)
+  })
+  afterEach(() => {
+    document.body.innerHTML = ''
+    removeFakeBridge()
+  })
+  return () => pinia
 }
 
 export const appInfo = (over: Partial<AppInfo> = {}): AppInfo => ({

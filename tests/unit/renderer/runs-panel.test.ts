@@ -1,14 +1,13 @@
 // @vitest-environment happy-dom
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { mount } from '@vue/test-utils'
-import { createPinia, setActivePinia, type Pinia } from 'pinia'
 import RunsPanel from '../../../src/renderer/src/components/case/RunsPanel.vue'
 import { useCaseDetail } from '../../../src/renderer/src/stores/case-detail'
 import { useConfirm } from '../../../src/renderer/src/stores/confirm'
 import { useJobs } from '../../../src/renderer/src/stores/jobs'
 import type { CaseDetail } from '../../../src/shared/ipc-contract'
 import type { MethodInfo, ModelEntry, RunRecord } from '../../../src/shared/types'
-import { encoderEntry, installFakeBridge, removeFakeBridge, settle, templateRecord } from './fake-bridge'
+import { encoderEntry, installFakeBridge, settle, templateRecord, freshRendererPerTest } from './fake-bridge'
 
 const CASE_ID = '44444444-4444-4444-8444-444444444444'
 const run: RunRecord = {
@@ -57,19 +56,11 @@ const generatorEntry = (id: string): ModelEntry => {
   return { ...e, manifest: { ...e.manifest, role: 'generator', name: `Generator ${id}`, latentDim: 128 } }
 }
 
-let pinia: Pinia
-beforeEach(() => {
-  pinia = createPinia()
-  setActivePinia(pinia)
-})
-afterEach(() => {
-  document.body.innerHTML = ''
-  removeFakeBridge()
-})
+const currentPinia = freshRendererPerTest()
 
 async function mountPanel() {
   await useCaseDetail().open(CASE_ID)
-  const wrapper = mount(RunsPanel, { global: { plugins: [pinia] }, attachTo: document.body })
+  const wrapper = mount(RunsPanel, { global: { plugins: [currentPinia()] }, attachTo: document.body })
   await settle()
   return wrapper
 }

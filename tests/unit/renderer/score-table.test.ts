@@ -1,14 +1,13 @@
 // @vitest-environment happy-dom
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { mount } from '@vue/test-utils'
-import { createPinia, setActivePinia, type Pinia } from 'pinia'
 import ScoreTable from '../../../src/renderer/src/components/runs/ScoreTable.vue'
 import RunResultView from '../../../src/renderer/src/components/runs/RunResultView.vue'
 import { useCaseDetail } from '../../../src/renderer/src/stores/case-detail'
 import { formatFar, passChips, reconstructionOf, scoresOf, type EncoderScore } from '../../../src/renderer/src/lib/reconstruction'
 import type { CaseDetail } from '../../../src/shared/ipc-contract'
 import type { ResultRecord, RunRecord } from '../../../src/shared/types'
-import { installFakeBridge, removeFakeBridge, settle, templateRecord } from './fake-bridge'
+import { installFakeBridge, settle, templateRecord, freshRendererPerTest } from './fake-bridge'
 
 const CASE_ID = '55555555-5555-4555-8555-555555555555'
 const RUN_ID = 'bbbbbbbb-0000-4000-8000-000000000001'
@@ -78,15 +77,7 @@ const result: ResultRecord = {
   }
 }
 
-let pinia: Pinia
-beforeEach(() => {
-  pinia = createPinia()
-  setActivePinia(pinia)
-})
-afterEach(() => {
-  document.body.innerHTML = ''
-  removeFakeBridge()
-})
+const currentPinia = freshRendererPerTest()
 
 describe('reconstruction results', () => {
   it('reads the stored result and tolerates missing pieces', () => {
@@ -122,7 +113,7 @@ describe('reconstruction results', () => {
 
 describe('ScoreTable', () => {
   it('shows one row per encoder, marks the target, and colours each decision per FAR', () => {
-    const wrapper = mount(ScoreTable, { props: { scores: scoresOf(scores), targetEncoderId: 'enc-a' }, global: { plugins: [pinia] } })
+    const wrapper = mount(ScoreTable, { props: { scores: scoresOf(scores), targetEncoderId: 'enc-a' }, global: { plugins: [currentPinia()] } })
     expect(wrapper.findAll('thead th').map((th) => th.text())).toEqual(['Encoder', 'Target', 'Type I', 'Type II', 'FAR 1 %', 'FAR 0.1 %', 'FAR 0.01 %'])
     const [a, b] = wrapper.findAll('[data-testid="score-row"]')
     expect(a.attributes('data-encoder-id')).toBe('enc-a')
@@ -162,7 +153,7 @@ describe('ScoreTable', () => {
   })
 
   it('keeps the FAR columns when no encoder has thresholds', () => {
-    const wrapper = mount(ScoreTable, { props: { scores: scoresOf([scores[1]]), targetEncoderId: null }, global: { plugins: [pinia] } })
+    const wrapper = mount(ScoreTable, { props: { scores: scoresOf([scores[1]]), targetEncoderId: null }, global: { plugins: [currentPinia()] } })
     expect(wrapper.findAll('thead th.far').map((th) => th.text())).toEqual(['FAR 1 %', 'FAR 0.1 %', 'FAR 0.01 %'])
     expect(wrapper.find('[data-testid="no-thresholds"]').exists()).toBe(true)
   })
@@ -186,7 +177,7 @@ describe('RunResultView', () => {
     await store.open(CASE_ID)
     const wrapper = mount(RunResultView, {
       props: { run, template: store.templates[0], methodName: 'GA latent search' },
-      global: { plugins: [pinia] }
+      global: { plugins: [currentPinia()] }
     })
     await settle()
     expect(bridge.getRunResults).toHaveBeenCalledWith(CASE_ID, RUN_ID)
@@ -225,7 +216,7 @@ describe('RunResultView', () => {
       }
     })
     await useCaseDetail().open(CASE_ID)
-    const wrapper = mount(RunResultView, { props: { run, template: null, methodName: null }, global: { plugins: [pinia] } })
+    const wrapper = mount(RunResultView, { props: { run, template: null, methodName: null }, global: { plugins: [currentPinia()] } })
     await settle()
     expect(wrapper.find('[data-testid="result-missing"]').exists()).toBe(true)
     fail = true

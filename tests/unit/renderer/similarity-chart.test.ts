@@ -1,14 +1,13 @@
 // @vitest-environment happy-dom
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { mount } from '@vue/test-utils'
-import { createPinia, setActivePinia, type Pinia } from 'pinia'
 import { defineComponent, h } from 'vue'
 import SimilarityChart from '../../../src/renderer/src/components/runs/SimilarityChart.vue'
 import RunLiveView from '../../../src/renderer/src/components/runs/RunLiveView.vue'
 import { useJobs } from '../../../src/renderer/src/stores/jobs'
 import { layoutTrace, mergeTracePoint, niceTicks, tracePointFrom, type TracePoint } from '../../../src/renderer/src/lib/trace'
 import type { JobProgress } from '../../../src/shared/types'
-import { installFakeBridge, removeFakeBridge, settle } from './fake-bridge'
+import { installFakeBridge, settle, freshRendererPerTest } from './fake-bridge'
 
 const RUN = 'aaaaaaaa-0000-4000-8000-000000000009'
 const PNG = 'iVBORw0KGgo='
@@ -31,15 +30,7 @@ function generation(thread: number, gen: number, best: number, mean: number, ove
 
 const point = (thread: number, gen: number, best = 0.5, mean = 0.2): TracePoint => ({ thread, generation: gen, best, mean, queries: 0, seconds: 0 })
 
-let pinia: Pinia
-beforeEach(() => {
-  pinia = createPinia()
-  setActivePinia(pinia)
-})
-afterEach(() => {
-  document.body.innerHTML = ''
-  removeFakeBridge()
-})
+const currentPinia = freshRendererPerTest()
 
 describe('trace accumulation in the jobs store', () => {
   it('collects one point per generation from detail events, in order, whatever order they arrive in', async () => {
@@ -167,7 +158,7 @@ describe('RunLiveView', () => {
     await jobs.start()
     // The panel passes the job's latest progress; the trace and preview come from the store.
     const Host = defineComponent(() => () => h(RunLiveView, { runId: RUN, live: jobs.jobs[RUN] ?? null }))
-    const wrapper = mount(Host, { global: { plugins: [pinia] } })
+    const wrapper = mount(Host, { global: { plugins: [currentPinia()] } })
     bridge.emitProgress(generation(0, 0, 0.21, 0.05, {}, PNG))
     await settle()
     expect(wrapper.find('[data-testid="similarity-chart"]').attributes('data-points')).toBe('1')
@@ -185,7 +176,7 @@ describe('RunLiveView', () => {
     installFakeBridge({ listJobs: async () => [] })
     const wrapper = mount(RunLiveView, {
       props: { runId: RUN, live: { ...generation(0, 0, 0, 0), status: 'queued', detail: null } },
-      global: { plugins: [pinia] }
+      global: { plugins: [currentPinia()] }
     })
     expect(wrapper.find('[data-testid="run-queued"]').exists()).toBe(true)
     expect(wrapper.find('[data-testid="similarity-chart"]').exists()).toBe(false)
