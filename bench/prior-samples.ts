@@ -2,7 +2,7 @@
 // in which the bundled detector finds a face, and how spread their identities are (mean cosine
 // between the samples' templates; a collapsed prior scores high). Real aligned LFW photos,
 // shown to the detector the same way, are the reference.
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Workbench } from '../src/core/workbench/workbench'
@@ -10,7 +10,6 @@ import { resolveDataDir } from '../src/core/datasets/data-dir'
 import { alignPhotos } from '../src/core/evaluation/aligned-faces'
 import { lfwImageSample } from '../src/core/evaluation/encoder-thresholds'
 import type { RgbImage } from '../src/core/imaging/image-io'
-import { contactSheet } from '../src/core/imaging/contact-sheet'
 import { encodeAlignedFaces } from '../src/core/models/face-encoder'
 import { DEFAULT_ENCODER_ID } from '../src/core/models/bundled-models'
 import { faceDetectionRate, inspectPrior } from '../src/core/priors/prior-inspection'
@@ -36,15 +35,10 @@ export async function priorSamples(): Promise<string> {
       const spread = meanPairwiseCosine(await encodeAlignedFaces(wb.engine, models.encoder, crops))
       rows.push([name, sha, `${rate.detected} / ${rate.images} (${((rate.detected / rate.images) * 100).toFixed(1)}%)`, rate.meanScore.toFixed(4), spread.toFixed(3)])
     }
-    const sheetDir = process.env.BENCH_SHEETS
     for (const entry of wb.registry.byRole('generator')) {
       const generator = await wb.loader.prepare(entry.manifest.id)
       const r = await inspectPrior(wb.engine, generator, models.detector, { samples: SAMPLES, seed: SEED })
       await row(entry.manifest.id, `\`${entry.manifest.sha256.slice(0, 12)}…\``, r.samples, r.detection)
-      if (sheetDir) {
-        mkdirSync(sheetDir, { recursive: true })
-        writeFileSync(join(sheetDir, `${entry.manifest.id}-samples.png`), await contactSheet(r.samples.slice(0, 24)))
-      }
       process.stderr.write(`${entry.manifest.id}: ${r.detection.detected}/${r.detection.images}\n`)
     }
     const data = resolveDataDir()

@@ -118,6 +118,17 @@ class Budget:
         return self.seconds is not None and self.elapsed() >= self.seconds
 
 
+def begin(module: str, argv: list[str], args, training_dir: Path) -> tuple[float, torch.device, Path, "RunLog"]:
+    """Start of every trainer: wall clock, torch set-up, seeds, run folder and log."""
+    wall_start = time.time()
+    device = setup_torch(args.device, args.threads)
+    seed_everything(args.seed)
+    run_dir = Path(args.run_dir) if args.run_dir else training_dir / "runs" / args.id
+    log = RunLog(run_dir, args.quiet)
+    log("start", command=command_line(module, argv), device=str(device))
+    return wall_start, device, run_dir, log
+
+
 class RunState:
     """What both trainers carry across --resume: step, loop-time budget, wall time, the commands
     run so far, and the sampler and RNG states; each trainer adds its models and optimisers."""
@@ -145,9 +156,31 @@ class RunState:
         self.log("resumed", step=self.step, elapsed=self.offset)
         return ck
 
-    def start_budget(self, minutes: float | None, max_steps: int | None) -> Budget:
+    def start_budget(self, minutes: float | None, max_steps: int | None, log_every: int, checkpoint_minutes: float) -> Budget:
         self.budget = Budget(minutes, max_steps, self.offset)
+        self.log_every, self.checkpoint_seconds = log_every, checkpoint_minutes * 60
+        self.last_checkpoint = self.window_start = time.monotonic()
+        self.window_images = 0
         return self.budget
+
+    def after_step(self, step: int, images: int, fields, checkpoint) -> None:
+        """Logs every `log_every` steps (`fields()` gives the losses) and checkpoints on schedule."""
+        self.window_images += images
+        if step % self.log_every == 0 or step == 1:
+            now = time.monotonic()
+            self.log("step", step=step, epoch=self.sampler.epoch, **fields(),
+                     images_per_s=self.window_images / max(now - self.window_start, 1e-9), elapsed=self.budget.elapsed())
+            self.window_start, self.window_images = now, 0
+        if time.monotonic() - self.last_checkpoint >= self.checkpoint_seconds:
+            checkpoint()
+            self.last_checkpoint = time.monotonic()
+
+    def finish(self, step: int, checkpoint) -> float:
+        """Writes the last checkpoint; returns the training-loop seconds of the whole run."""
+        checkpoint()
+        seconds = self.budget.elapsed()
+        self.log("trained", step=step, seconds=round(seconds, 1))
+        return seconds
 
     def save(self, step: int, **state) -> None:
         save_checkpoint(self.path, {**state, "sampler": self.sampler.state_dict(), "aug_rng": self.aug_rng.bit_generator.state,

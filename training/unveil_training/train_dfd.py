@@ -28,8 +28,8 @@ from .encoders import OnnxEncoder, find_manifest, shared_data_dir
 from .evaluate_dfd import reconstruction_metrics
 from .export import MAX_ARTEFACT_BYTES, dataset_licence, decoder_manifest, export_onnx, write_manifest, write_model_card
 from .onnx_torch import load_torch_encoder
-from .runtime import (RunLog, RunState, command_line, cosine_lr, display_path, ensure_allocator_tunables, hardware_description,
-                      seed_everything, setup_torch, software_versions)
+from .runtime import (RunState, begin, cosine_lr, display_path, ensure_allocator_tunables, hardware_description,
+                      software_versions)
 
 MODULE = "unveil_training.train_dfd"
 TRAINING_DIR = Path(__file__).resolve().parents[1]
@@ -100,12 +100,7 @@ def build_config(args, template_dim: int, device: torch.device) -> tuple[DFDConf
 def main(argv: list[str] | None = None) -> dict:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
-    wall_start = time.time()
-    device = setup_torch(args.device, args.threads)
-    seed_everything(args.seed)
-    run_dir = Path(args.run_dir) if args.run_dir else TRAINING_DIR / "runs" / args.id
-    log = RunLog(run_dir, args.quiet)
-    log("start", command=command_line(MODULE, argv), device=str(device))
+    wall_start, device, run_dir, log = begin(MODULE, argv, args, TRAINING_DIR)
 
     encoder = OnnxEncoder(args.encoder, find_manifest(args.encoder, args.encoder_manifest), args.threads)
     perceptual_path = Path(args.perceptual) if args.perceptual else \
@@ -144,14 +139,12 @@ def main(argv: list[str] | None = None) -> dict:
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
     step = run.step
-    budget = run.start_budget(args.minutes, args.max_steps)
+    budget = run.start_budget(args.minutes, args.max_steps, args.log_every, args.checkpoint_minutes)
 
     def checkpoint():
         run.save(step, model=model.state_dict(), optimizer=opt.state_dict(), config=vars(cfg), args=vars(args))
 
     model.train()
-    last_ckpt = time.monotonic()
-    window_start, window_images = time.monotonic(), 0
     while not budget.done(step):
         idx = sampler.next()
         flip = (aug_rng.random(len(idx)) < 0.5) if templates_flip is not None else np.zeros(len(idx), bool)
@@ -168,18 +161,8 @@ def main(argv: list[str] | None = None) -> dict:
         loss.backward()
         opt.step()
         step += 1
-        window_images += len(idx)
-        if step % args.log_every == 0 or step == 1:
-            now = time.monotonic()
-            log("step", step=step, epoch=sampler.epoch, loss=float(loss.detach()), lr=opt.param_groups[0]["lr"],
-                images_per_s=window_images / max(now - window_start, 1e-9), elapsed=budget.elapsed(), **parts)
-            window_start, window_images = now, 0
-        if time.monotonic() - last_ckpt >= args.checkpoint_minutes * 60:
-            checkpoint()
-            last_ckpt = time.monotonic()
-    checkpoint()
-    train_seconds = budget.elapsed()
-    log("trained", step=step, seconds=round(train_seconds, 1))
+        run.after_step(step, len(idx), lambda: {"loss": float(loss.detach()), "lr": opt.param_groups[0]["lr"], **parts}, checkpoint)
+    train_seconds = run.finish(step, checkpoint)
 
     model.eval()
     pool = val_idx if len(val_idx) else train_idx

@@ -26,8 +26,8 @@ from .encoders import FR_FEATURE_PATH, OnnxEncoder, find_manifest
 from .export import MAX_ARTEFACT_BYTES, dataset_licence, export_onnx, generator_manifest, write_manifest, write_model_card
 from .gan import EMA, GAN_PRESETS, Discriminator, GANConfig, Generator, d_loss, g_loss, recalibrate_batchnorm
 from .metrics import frechet_distance
-from .runtime import (RunLog, RunState, command_line, cosine_lr, display_path, ensure_allocator_tunables, hardware_description,
-                      seed_everything, setup_torch, software_versions)
+from .runtime import (RunState, begin, cosine_lr, display_path, ensure_allocator_tunables, hardware_description,
+                      software_versions)
 from .train_dfd import ID_PATTERN, TRAINING_DIR
 
 MODULE = "unveil_training.train_gan"
@@ -85,12 +85,7 @@ def encode_at_64(encoder: OnnxEncoder, images64: torch.Tensor) -> np.ndarray:
 def main(argv: list[str] | None = None) -> dict:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
-    wall_start = time.time()
-    device = setup_torch(args.device, args.threads)
-    seed_everything(args.seed)
-    run_dir = Path(args.run_dir) if args.run_dir else TRAINING_DIR / "runs" / args.id
-    log = RunLog(run_dir, args.quiet)
-    log("start", command=command_line(MODULE, argv), device=str(device))
+    wall_start, device, run_dir, log = begin(MODULE, argv, args, TRAINING_DIR)
 
     preset = dict(GAN_PRESETS[args.preset or ("gpu" if device.type == "cuda" else "cpu")])
     for key in ("ngf", "ndf", "batch_size", "lr"):
@@ -125,7 +120,7 @@ def main(argv: list[str] | None = None) -> dict:
         if ema is not None and ck.get("ema") is not None:
             ema.model.load_state_dict(ck["ema"])
     step = run.step
-    budget = run.start_budget(args.minutes, args.max_steps)
+    budget = run.start_budget(args.minutes, args.max_steps, args.log_every, args.checkpoint_minutes)
 
     def checkpoint():
         run.save(step, generator=gen.state_dict(), discriminator=disc.state_dict(), opt_g=opt_g.state_dict(),
@@ -133,8 +128,6 @@ def main(argv: list[str] | None = None) -> dict:
 
     gen.train()
     disc.train()
-    last_ckpt = time.monotonic()
-    window_start, window_images = time.monotonic(), 0
     while not budget.done(step):
         idx = sampler.next()
         real_np = data.gather(cfg.size, idx)
@@ -159,18 +152,8 @@ def main(argv: list[str] | None = None) -> dict:
         if ema is not None:
             ema.update(gen)
         step += 1
-        window_images += len(idx)
-        if step % args.log_every == 0 or step == 1:
-            now = time.monotonic()
-            log("step", step=step, epoch=sampler.epoch, loss_d=float(loss_d.detach()), loss_g=float(loss_g.detach()), lr=lr,
-                images_per_s=window_images / max(now - window_start, 1e-9), elapsed=budget.elapsed())
-            window_start, window_images = now, 0
-        if time.monotonic() - last_ckpt >= args.checkpoint_minutes * 60:
-            checkpoint()
-            last_ckpt = time.monotonic()
-    checkpoint()
-    train_seconds = budget.elapsed()
-    log("trained", step=step, seconds=round(train_seconds, 1))
+        run.after_step(step, len(idx), lambda: {"loss_d": float(loss_d.detach()), "loss_g": float(loss_g.detach()), "lr": lr}, checkpoint)
+    train_seconds = run.finish(step, checkpoint)
 
     final = ema.model if ema is not None else gen
     recalibrate_batchnorm(final, args.bn_batches, preset["batch_size"], args.seed + 3, device)
