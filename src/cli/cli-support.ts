@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { Workbench } from '../core/workbench/workbench'
-import { defaultCaseRoot, defaultLibraryDir } from '../core/workbench/library-dir'
+import { defaultCaseRoot, defaultLibraryDir } from '../core/env/library-dir'
 
 /** A usage mistake: reported in one line, exit code 2. */
 export class UsageError extends Error {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { resolveDataDir } from '../../src/core/datasets/data-dir'
+import { resolveDataDir } from '../../src/core/env/data-dir'
 
 /** The shared research data folder, or null with the reason printed once per test file. */
 export function dataDirOrSkip(what: string): string | null {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import sharp from 'sharp'
-import { sampleImagePaths } from '../../src/core/workbench/sample-images'
+import { sampleImagePaths } from '../../src/core/env/sample-images'
 import { cosine } from '../../src/core/templates/vector-math'
 import { dataDirOrSkip, lfwImage } from '../helpers/data'
 

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Workbench } from '../../src/core/workbench/workbench'
-import { sampleImagePaths } from '../../src/core/workbench/sample-images'
+import { sampleImagePaths } from '../../src/core/env/sample-images'
 import { DEFAULT_GENERATOR_ID } from '../../src/core/methods/latent-search-setup'
 
 // Thresholds are measured on LFW when the data is present (about a minute); these tests are

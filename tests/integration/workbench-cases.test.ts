@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Workbench } from '../../src/core/workbench/workbench'
-import { sampleImagePaths } from '../../src/core/workbench/sample-images'
+import { sampleImagePaths } from '../../src/core/env/sample-images'
 import { cosine } from '../../src/core/templates/vector-math'
 import { exportTemplatesNpy } from '../../src/core/templates/template-codec'
 

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { basename } from 'node:path'
 import { decodeImage } from '../../core/imaging/image-io'
-import { enrolFace } from '../../core/templates/enrolment'
+import { enrolFace } from '../../core/faces/enrolment'
 import { exportTemplatesJson } from '../../core/templates/template-codec'
 import { sha256Hex } from '../../core/fs/sha256'
 import { integer, parse, required, withWorkbench } from '../cli-support'

@@ -2,9 +2,9 @@ import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ThresholdRecord } from '../../shared/types'
 import type { InferenceEngine } from '../engine/inference-engine'
-import { encodeAlignedFaces } from '../models/face-encoder'
+import { encodeAlignedFaces } from '../faces/face-encoder'
 import type { PreparedModel } from '../models/model-loader'
-import { alignPhotos } from './aligned-faces'
+import { alignPhotos } from '../faces/aligned-faces'
 import { impostorScores, thresholdsAtFar } from './far-thresholds'
 
 /** The first `count` LFW images in person order: a fixed, reproducible impostor population. */

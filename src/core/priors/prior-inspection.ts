@@ -1,7 +1,7 @@
 // How a face prior looks before any search: seeded samples from its latent distribution, and
 // the share of them in which the bundled face detector finds a face (a proxy for "face-like").
 import type { InferenceEngine } from '../engine/inference-engine'
-import { detectFaceBoxes } from '../imaging/face-detector'
+import { detectFaceBoxes } from '../faces/face-detector'
 import type { RgbImage } from '../imaging/image-io'
 import { chwToImage } from '../imaging/image-tensor'
 import { generateFaces } from '../methods/face-generator'

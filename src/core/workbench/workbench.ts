@@ -17,11 +17,11 @@ import type { AppInfo, CaseDetail, EnrolOptions, FaceDetectionResult, StartRunIn
 import { ValidationError } from '../../shared/validation'
 import { CaseStore } from '../cases/case-store'
 import { CaseLibrary } from '../cases/case-library'
-import { resolveDataDir } from '../datasets/data-dir'
+import { resolveDataDir } from '../env/data-dir'
 import { balancedSubset, readLfwPairs } from '../datasets/lfw-pairs'
 import { InferenceEngine } from '../engine/inference-engine'
 import { measureVerification } from '../evaluation/encoder-verification'
-import { findFaces } from '../imaging/face-finder'
+import { findFaces } from '../faces/face-finder'
 import { decodeImage, encodePng, type RgbImage } from '../imaging/image-io'
 import { chwToImage } from '../imaging/image-tensor'
 import { JobQueue, type ProgressUpdate } from '../jobs/job-queue'
@@ -35,11 +35,11 @@ import { getMethod, listMethods, resolveParameters } from '../methods/method-reg
 import { ModelLoader, type PreparedModel } from '../models/model-loader'
 import { ModelRegistry } from '../models/model-registry'
 import { sha256Hex } from '../fs/sha256'
-import { enrolFace, type FacePipelineModels } from '../templates/enrolment'
+import { enrolFace, type FacePipelineModels } from '../faces/enrolment'
 import { exportTemplatesJson, exportTemplatesNpy, parseTemplateFile } from '../templates/template-codec'
 import { l2norm } from '../templates/vector-math'
-import { sampleImagePaths } from './sample-images'
-import { softwareVersion } from './software-version'
+import { sampleImagePaths } from '../env/sample-images'
+import { softwareVersion } from '../env/software-version'
 
 export interface WorkbenchOptions {
   /** Where the registry, case list and caches live (the app's user-data folder). */

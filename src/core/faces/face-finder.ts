@@ -1,9 +1,9 @@
 import type { DetectedFace, ModelManifest } from '../../shared/types'
 import type { InferenceEngine } from '../engine/inference-engine'
 import type { PreparedModel } from '../models/model-loader'
-import { alignFace, ARCFACE_112 } from './alignment'
+import { alignFace, ARCFACE_112 } from '../imaging/alignment'
 import { detectFaceBoxes } from './face-detector'
-import type { RgbImage } from './image-io'
+import type { RgbImage } from '../imaging/image-io'
 import { fivePointLandmarks } from './landmarker'
 
 export class NoFaceError extends Error {

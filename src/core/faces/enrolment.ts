@@ -1,10 +1,10 @@
 import type { DetectedFace } from '../../shared/types'
 import type { InferenceEngine } from '../engine/inference-engine'
-import { alignForModel, findFaces, NoFaceError } from '../imaging/face-finder'
+import { alignForModel, findFaces, NoFaceError } from './face-finder'
 import type { RgbImage } from '../imaging/image-io'
-import { encodeAlignedFaces } from '../models/face-encoder'
+import { encodeAlignedFaces } from './face-encoder'
 import type { PreparedModel } from '../models/model-loader'
-import { l2norm } from './vector-math'
+import { l2norm } from '../templates/vector-math'
 
 export interface FacePipelineModels {
   detector: PreparedModel

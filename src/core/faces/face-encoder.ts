@@ -1,7 +1,7 @@
 import type { InferenceEngine } from '../engine/inference-engine'
 import type { RgbImage } from '../imaging/image-io'
 import { imageToChw } from '../imaging/image-tensor'
-import type { PreparedModel } from './model-loader'
+import type { PreparedModel } from '../models/model-loader'
 
 /** Runs an encoder on aligned face crops (already at the encoder's alignment size). */
 export async function encodeAlignedFaces(

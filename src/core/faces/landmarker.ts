@@ -1,8 +1,8 @@
 import sharp from 'sharp'
 import type { InferenceEngine } from '../engine/inference-engine'
 import type { PreparedModel } from '../models/model-loader'
-import { imageToChw } from './image-tensor'
-import type { RgbImage } from './image-io'
+import { imageToChw } from '../imaging/image-tensor'
+import type { RgbImage } from '../imaging/image-io'
 
 const SIZE = 64
 

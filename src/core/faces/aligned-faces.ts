@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type { DetectedFace, ModelManifest } from '../../shared/types'
 import type { InferenceEngine } from '../engine/inference-engine'
-import { alignForModel, findFaces } from '../imaging/face-finder'
+import { alignForModel, findFaces } from './face-finder'
 import { decodeImage, type RgbImage } from '../imaging/image-io'
 import type { PreparedModel } from '../models/model-loader'
 
