@@ -29,7 +29,7 @@ function meanPairwiseCosine(vs: Float32Array[]): number {
 export async function priorSamples(): Promise<string> {
   const wb = await Workbench.open({ libraryDir: process.env.BENCH_LIBRARY ?? mkdtempSync(join(tmpdir(), 'unveil-bench-')), caseRoot: tmpdir() })
   try {
-    const models = await wb.pipeline(DEFAULT_ENCODER_ID)
+    const models = await wb.faces.pipeline(DEFAULT_ENCODER_ID)
     const rows: string[][] = []
     const row = async (name: string, sha: string, crops: RgbImage[], rate: { detected: number; images: number; meanScore: number }): Promise<void> => {
       const spread = meanPairwiseCosine(await encodeAlignedFaces(wb.engine, models.encoder, crops))

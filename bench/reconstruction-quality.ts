@@ -37,15 +37,15 @@ async function reconstructionQuality(title: string, people: number, runs: Method
   try {
     for (const [model, manifest] of SHARED_ENCODERS) {
       const id = manifest.replace('.json', '')
-      if (wb.listModels().some((m) => m.manifest.id === id)) continue
-      await wb.registerModel(join(data, 'models', 'encoders', model), JSON.parse(readFileSync(join('resources', 'manifests', manifest), 'utf8')), { verify: false })
+      if (wb.models.list().some((m) => m.manifest.id === id)) continue
+      await wb.models.register(join(data, 'models', 'encoders', model), JSON.parse(readFileSync(join('resources', 'manifests', manifest), 'utf8')), { verify: false })
     }
     const encoders = wb.registry.byRole('encoder').map((e) => e.manifest.id)
-    await wb.ensureThresholds(encoders)
+    await wb.models.ensureThresholds(encoders)
     const lfw = join(data, 'datasets', 'lfw')
     const seen = new Set<string>()
     const picks = readLfwPairs(join(lfw, 'pairsDevTrain.txt')).filter((p) => p.same && !seen.has(p.a.split('/')[0]) && seen.add(p.a.split('/')[0])).slice(0, people)
-    const models = await wb.pipeline(DEFAULT_ENCODER_ID)
+    const models = await wb.faces.pipeline(DEFAULT_ENCODER_ID)
     const align = async (file: string): Promise<{ aligned: RgbImage; vector: Float32Array }> =>
       enrolFace(wb.engine, models, await decodeImage(readFileSync(join(lfw, 'images', file)), file))
     const results: Record<string, InversionResult[]> = Object.fromEntries(runs.map((r) => [labelOf(r), []]))
@@ -54,7 +54,7 @@ async function reconstructionQuality(title: string, people: number, runs: Method
       const b = await align(pair.b)
       for (const run of runs) {
         const { method, parameters } = run
-        const r = await wb.invert({
+        const r = await wb.runs.invert({
           template: { vector: Array.from(a.vector), encoderId: DEFAULT_ENCODER_ID, encoderSha256: models.encoder.entry.manifest.sha256 },
           method,
           parameters,

@@ -1,6 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { Workbench } from '../core/workbench/workbench'
-import { defaultCaseRoot, defaultLibraryDir } from '../core/env/library-dir'
+import { Workbench, defaultCaseRoot, defaultLibraryDir, type JobHandle } from '../core/workbench/workbench'
 
 /** A usage mistake: reported in one line, exit code 2. */
 export class UsageError extends Error {
@@ -55,5 +54,18 @@ export function progressBar(label: string): (done: number, total: number) => voi
     const filled = Math.round((done / Math.max(1, total)) * width)
     process.stderr.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`)
     if (done >= total) process.stderr.write('\n')
+  }
+}
+
+/** Waits for a job with a progress bar; its typed summary, or an error naming what failed. */
+export async function followJob<S extends object>(wb: Workbench, job: JobHandle<S>, label: string, what: string): Promise<S | null> {
+  const bar = progressBar(label)
+  const off = wb.runs.onProgress((p) => (p.runId === job.runId ? bar(p.step, p.totalSteps) : undefined))
+  try {
+    return await job.outcome
+  } catch (err) {
+    throw new Error(`${what} failed: ${(err as Error).message}`)
+  } finally {
+    off()
   }
 }

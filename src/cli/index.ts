@@ -6,7 +6,7 @@ import { modelsCommand } from './commands/models'
 import { invertCommand } from './commands/invert'
 import { priorCommand } from './commands/prior'
 import { UsageError } from './cli-support'
-import { softwareVersion } from '../core/env/software-version'
+import { softwareVersion } from '../core/workbench/workbench'
 
 const HELP = `unveil — face template inversion workbench (${softwareVersion()})
 

@@ -44,20 +44,20 @@ function requireRecord(v: unknown, field: string): Record<string, number | strin
 export function createApiHandlers({ workbench: wb, chooseFolder }: HandlerDeps): ApiHandlers {
   return {
     appInfo: async () => wb.appInfo(),
-    listCases: async () => wb.listCases(),
-    createCase: async (input) => wb.createCase(validateCaseCreate(input)),
-    openCaseFolder: async (dir) => wb.openCaseFolder(requireString(dir, 'case folder', { max: 1000 })),
+    listCases: async () => wb.cases.list(),
+    createCase: async (input) => wb.cases.create(validateCaseCreate(input)),
+    openCaseFolder: async (dir) => wb.cases.openFolder(requireString(dir, 'case folder', { max: 1000 })),
     createSampleCase: async () => wb.createSampleCase(),
-    getCase: async (caseId) => wb.getCase(requireUuid(caseId, 'case id')),
+    getCase: async (caseId) => wb.cases.get(requireUuid(caseId, 'case id')),
     chooseFolder: async (title) => chooseFolder(requireString(title, 'dialog title', { max: 200 })),
     detectFaces: async (image) => {
       const f = requireFile(image, 'photo')
-      return wb.detectFaces(f.bytes, f.name)
+      return wb.faces.detect(f.bytes, f.name)
     },
     enrolFromPhoto: async (caseId, image, options) => {
       const f = requireFile(image, 'photo')
       const o = requireObject(options, 'enrolment options')
-      return wb.enrolFromPhoto(requireUuid(caseId, 'case id'), f.bytes, f.name, {
+      return wb.templates.enrolFromPhoto(requireUuid(caseId, 'case id'), f.bytes, f.name, {
         encoderId: requireId(o.encoderId, 'encoder'),
         faceIndex: requireInteger(o.faceIndex ?? 0, 'face index', 0, 1000),
         label: optionalString(o.label, 'label', 200) ?? undefined,
@@ -66,15 +66,15 @@ export function createApiHandlers({ workbench: wb, chooseFolder }: HandlerDeps):
     },
     importTemplates: async (caseId, file, encoderId) => {
       const f = requireFile(file, 'template file')
-      return wb.importTemplates(requireUuid(caseId, 'case id'), f.bytes, f.name, requireId(encoderId, 'encoder'))
+      return wb.templates.import(requireUuid(caseId, 'case id'), f.bytes, f.name, requireId(encoderId, 'encoder'))
     },
     exportTemplate: async (caseId, templateId, format) => {
       if (format !== 'json' && format !== 'npy') throw new ValidationError('export format must be json or npy')
-      return wb.exportTemplate(requireUuid(caseId, 'case id'), requireUuid(templateId, 'template id'), format)
+      return wb.templates.export(requireUuid(caseId, 'case id'), requireUuid(templateId, 'template id'), format)
     },
-    deleteTemplate: async (caseId, templateId) => wb.deleteTemplate(requireUuid(caseId, 'case id'), requireUuid(templateId, 'template id')),
-    getImage: async (caseId, sha) => wb.getImage(requireUuid(caseId, 'case id'), requireSha256(sha, 'image sha256')),
-    listModels: async () => wb.listModels(),
+    deleteTemplate: async (caseId, templateId) => wb.templates.delete(requireUuid(caseId, 'case id'), requireUuid(templateId, 'template id')),
+    getImage: async (caseId, sha) => wb.cases.getImage(requireUuid(caseId, 'case id'), requireSha256(sha, 'image sha256')),
+    listModels: async () => wb.models.list(),
     registerModel: async (input) => {
       const o = requireObject(input, 'model registration')
       const model = requireFile(o.model, 'model file', MAX_UPLOAD_BYTES)
@@ -90,16 +90,17 @@ export function createApiHandlers({ workbench: wb, chooseFolder }: HandlerDeps):
       try {
         const path = join(dir, 'model.onnx')
         writeFileSync(path, model.bytes)
-        return await wb.registerModel(path, manifest)
+        const { entry, verification } = await wb.models.register(path, manifest)
+        return verification ? { ...entry, verificationJobId: verification.runId } : entry
       } finally {
         rmSync(dir, { recursive: true, force: true })
       }
     },
-    engineInfo: async () => wb.engineInfo(),
-    listMethods: async () => wb.listMethods(),
+    engineInfo: async () => wb.models.engineInfo(),
+    listMethods: async () => wb.runs.methods(),
     startRun: async (input) => {
       const o = requireObject(input, 'run')
-      return wb.startRun({
+      return wb.runs.start({
         caseId: requireUuid(o.caseId, 'case id'),
         method: requireId(o.method, 'method'),
         templateId: o.templateId === null || o.templateId === undefined ? null : requireUuid(o.templateId, 'template id'),
@@ -107,11 +108,11 @@ export function createApiHandlers({ workbench: wb, chooseFolder }: HandlerDeps):
         seed: requireInteger(o.seed, 'seed', 0, 2 ** 31 - 1)
       })
     },
-    getRunResults: async (caseId, runId) => wb.listResults(requireUuid(caseId, 'case id'), requireUuid(runId, 'run id')),
-    cancelRun: async (runId) => wb.cancelRun(requireUuid(runId, 'run id')),
-    listJobs: async () => wb.listJobs(),
-    verifyModel: async (modelId) => ({ jobId: wb.verifyModel(requireId(modelId, 'model id')) }),
-    auditLog: async (caseId) => wb.auditLog(requireUuid(caseId, 'case id')),
-    verifyAudit: async (caseId) => wb.verifyAudit(requireUuid(caseId, 'case id'))
+    getRunResults: async (caseId, runId) => wb.runs.results(requireUuid(caseId, 'case id'), requireUuid(runId, 'run id')),
+    cancelRun: async (runId) => wb.runs.cancel(requireUuid(runId, 'run id')),
+    listJobs: async () => wb.runs.list(),
+    verifyModel: async (modelId) => ({ jobId: wb.models.verify(requireId(modelId, 'model id')).runId }),
+    auditLog: async (caseId) => wb.cases.auditLog(requireUuid(caseId, 'case id')),
+    verifyAudit: async (caseId) => wb.cases.verifyAudit(requireUuid(caseId, 'case id'))
   }
 }

@@ -98,7 +98,7 @@ function registerIpc(bench: Workbench, handlers: ApiHandlers): void {
       return handlers[method](...args)
     })
   }
-  bench.onJobProgress((progress) => {
+  bench.runs.onProgress((progress) => {
     const win = mainWindow
     if (win && !win.isDestroyed()) win.webContents.send(JOB_PROGRESS_CHANNEL, progress)
   })

@@ -54,13 +54,18 @@ export interface VerificationRecord {
   seconds: number
 }
 
+export interface FarThreshold {
+  far: number
+  threshold: number
+}
+
 /** An encoder's decision thresholds, from impostor scores of different-person pairs. */
 export interface ThresholdRecord {
   dataset: string
   images: number
   identities: number
   impostorPairs: number
-  fars: { far: number; threshold: number }[]
+  fars: FarThreshold[]
   measuredAt: string
 }
 
@@ -149,7 +154,68 @@ export interface RunRecord {
   summary: Record<string, unknown> | null
 }
 
-/** A stored outcome of a run; for reconstructions `data` is the run's result.json content. */
+/**
+ * Thresholds as a stored score carries them. The core writes a full ThresholdRecord; results
+ * written by other software versions may lack the counts, which readers then give as null.
+ */
+export interface ScoreThresholds {
+  dataset: string
+  images: number | null
+  identities: number | null
+  impostorPairs: number | null
+  fars: FarThreshold[]
+}
+
+/** A reconstruction scored under one encoder, with decisions aligned with thresholds.fars. */
+export interface EncoderScore {
+  encoderId: string
+  encoderSha256: string | null
+  /** Reconstruction vs the target template: only for the encoder that made the template. */
+  target: number | null
+  /** Reconstruction vs the ground-truth photo's template under this encoder (type I). */
+  typeI: number | null
+  /** Reconstruction vs other photos of the same person (type II), one score each. */
+  typeII: number[]
+  thresholds: ScoreThresholds | null
+  pass: { target: boolean[] | null; typeI: boolean[] | null; typeII: boolean[][] }
+}
+
+/**
+ * A reconstruction's stored result (ResultRecord.data of kind 'reconstruction', and the CLI's
+ * result.json): scores, thresholds and provenance. The core fills every field; a record
+ * written by another software version may lack some, which readers give as null or empty.
+ */
+export interface ReconstructionRecord {
+  method: string | null
+  parameters: Record<string, unknown>
+  seed: number | null
+  modelSha256s: Record<string, string>
+  softwareVersion: string | null
+  queries: number | null
+  seconds: number | null
+  similarity: number | null
+  scores: EncoderScore[]
+  /** Method-specific facts, e.g. {stoppedBy, threadBest}. */
+  summary: Record<string, unknown>
+  trace: GenerationRecord[]
+}
+
+/** The summary a finished reconstruction run stores with the run. */
+export interface ReconstructionRunSummary {
+  similarity: number
+  queries: number
+  imageSha256: string
+  modelSha256s: Record<string, string>
+  scores: EncoderScore[]
+}
+
+/** The summary of an encoder check on LFW pairs. */
+export interface VerificationRunSummary extends VerificationRecord {
+  /** Photos in which no face was found. */
+  undetected: number
+}
+
+/** A stored outcome of a run; for reconstructions `data` is a ReconstructionRecord. */
 export interface ResultRecord {
   id: string
   runId: string

@@ -62,7 +62,7 @@ describe.skipIf(reason !== null)('end-to-end reconstruction in Chromium', () => 
     workbench = await Workbench.open({ libraryDir: join(tmp, 'library'), caseRoot: join(tmp, 'cases') })
     handlers = createApiHandlers({ workbench, chooseFolder: async () => null })
     server = await serveRenderer()
-    ;({ browser, page, consoleErrors } = await openBridgedPage(handlers, (listener) => workbench.onJobProgress(listener)))
+    ;({ browser, page, consoleErrors } = await openBridgedPage(handlers, (listener) => workbench.runs.onProgress(listener)))
     await page.goto(`${serverUrl(server)}/index.html`)
   })
 
@@ -72,8 +72,8 @@ describe.skipIf(reason !== null)('end-to-end reconstruction in Chromium', () => 
     // (a cancelled run's last batch keeps running there): stop the runs, then let the worker's
     // queue drain: it serves requests in order, so one more inference returns once it is empty.
     if (workbench) {
-      for (const job of workbench.listJobs()) workbench.cancelRun(job.runId)
-      for (let i = 0; i < 600 && workbench.listJobs().length > 0; i++) await new Promise((r) => setTimeout(r, 100))
+      for (const job of workbench.runs.list()) workbench.runs.cancel(job.runId)
+      for (let i = 0; i < 600 && workbench.runs.list().length > 0; i++) await new Promise((r) => setTimeout(r, 100))
       await handlers.detectFaces({ name: 'sample1.jpg', bytes: new Uint8Array(readFileSync(SAMPLE_PHOTO)) }).catch(() => undefined)
     }
     await new Promise((done) => (server ? server.close(done) : done(undefined)))

@@ -44,7 +44,7 @@ describe.skipIf(reason !== null)('end-to-end workflow in Chromium', () => {
 
     server = await serveRenderer()
     baseUrl = serverUrl(server)
-    ;({ browser, page, consoleErrors } = await openBridgedPage(handlers, (listener) => workbench.onJobProgress(listener)))
+    ;({ browser, page, consoleErrors } = await openBridgedPage(handlers, (listener) => workbench.runs.onProgress(listener)))
   })
 
   afterAll(async () => {

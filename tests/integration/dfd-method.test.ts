@@ -28,7 +28,7 @@ describe('DFD decoder method', () => {
     wb = await Workbench.open({ libraryDir: mkdtempSync(join(tmpdir(), 'unveil-lib-')), caseRoot: tmp })
     writeFileSync(join(tmp, 'decoder.onnx'), tinyDecoder(512))
     const encoder = wb.registry.get('faceplugin-fr-feature').manifest
-    await wb.registerModel(join(tmp, 'decoder.onnx'), {
+    await wb.models.register(join(tmp, 'decoder.onnx'), {
       id: 'tiny-decoder',
       name: 'Tiny test decoder',
       role: 'decoder',
@@ -45,22 +45,22 @@ describe('DFD decoder method', () => {
   it('decodes in one forward pass, one query, and scores like any run', async () => {
     const encoder = wb.registry.get('faceplugin-fr-feature').manifest
     const vector = Array.from({ length: 512 }, (_, i) => Math.sin(i))
-    const r = await wb.invert({ template: { vector, encoderId: encoder.id, encoderSha256: encoder.sha256 }, method: 'dfd', parameters: { decoder: 'tiny-decoder' }, seed: 1 })
+    const r = await wb.runs.invert({ template: { vector, encoderId: encoder.id, encoderSha256: encoder.sha256 }, method: 'dfd', parameters: { decoder: 'tiny-decoder' }, seed: 1 })
     expect(r.queries).toBe(1)
     expect(r.modelSha256s.decoder).toBe(wb.registry.get('tiny-decoder').manifest.sha256)
     expect(r.image.width).toBe(112)
     const own = r.scores.find((s) => s.encoderId === encoder.id)!
     expect(own.target).toBeCloseTo(r.similarity, 5)
-    const again = await wb.invert({ template: { vector, encoderId: encoder.id, encoderSha256: encoder.sha256 }, method: 'dfd', parameters: { decoder: 'tiny-decoder' }, seed: 9 })
+    const again = await wb.runs.invert({ template: { vector, encoderId: encoder.id, encoderSha256: encoder.sha256 }, method: 'dfd', parameters: { decoder: 'tiny-decoder' }, seed: 9 })
     expect(again.similarity).toBe(r.similarity)
   })
 
   it('refuses a template of another encoder or dimension', async () => {
     await expect(
-      wb.invert({ template: { vector: new Array(512).fill(1), encoderId: 'faceplugin-fr-feature', encoderSha256: '0'.repeat(64) }, method: 'dfd', parameters: {}, seed: 1 })
+      wb.runs.invert({ template: { vector: new Array(512).fill(1), encoderId: 'faceplugin-fr-feature', encoderSha256: '0'.repeat(64) }, method: 'dfd', parameters: {}, seed: 1 })
     ).rejects.toThrow(/no decoder is registered/)
     await expect(
-      wb.invert({ template: { vector: new Array(512).fill(1), encoderId: 'faceplugin-fr-feature', encoderSha256: '0'.repeat(64) }, method: 'dfd', parameters: { decoder: 'tiny-decoder' }, seed: 1 })
+      wb.runs.invert({ template: { vector: new Array(512).fill(1), encoderId: 'faceplugin-fr-feature', encoderSha256: '0'.repeat(64) }, method: 'dfd', parameters: { decoder: 'tiny-decoder' }, seed: 1 })
     ).rejects.toThrow(/inverts templates of 'faceplugin-fr-feature'/)
   })
 })

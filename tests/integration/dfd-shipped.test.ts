@@ -25,14 +25,14 @@ describe.skipIf(shipped.length === 0)('the shipped Deep Face Decoder', () => {
   it("reconstructs a real photo's template closer to that template than another person's reconstruction is", async () => {
     const decoder = shipped[0].manifest
     const encoder = wb.registry.list().find((e) => e.manifest.sha256 === decoder.targetEncoder?.sha256)!.manifest
-    const models = await wb.pipeline(encoder.id)
+    const models = await wb.faces.pipeline(encoder.id)
     const template = async (file: string): Promise<number[]> => Array.from((await enrolFace(wb.engine, models, await decodeImage(readFileSync(file)), 0)).vector)
     // Different people: the largest faces of two of the sample group photos.
     const a = await template(sampleImagePaths()[0])
     const b = await template(sampleImagePaths()[3])
     const target = { encoderId: encoder.id, encoderSha256: encoder.sha256 }
-    const ownA = await wb.invert({ template: { ...target, vector: a }, method: 'dfd', parameters: { decoder: decoder.id }, seed: 1 })
-    const ofB = await wb.invert({ template: { ...target, vector: b }, method: 'dfd', parameters: { decoder: decoder.id }, seed: 1 })
+    const ownA = await wb.runs.invert({ template: { ...target, vector: a }, method: 'dfd', parameters: { decoder: decoder.id }, seed: 1 })
+    const ofB = await wb.runs.invert({ template: { ...target, vector: b }, method: 'dfd', parameters: { decoder: decoder.id }, seed: 1 })
     expect(ownA.queries).toBe(1)
     const oracle = new TemplateOracle(wb.engine, models.encoder)
     const [templateOfB] = await oracle.templates([imageToChw(ofB.image, 'RGB', { scale: 255, mean: [0, 0, 0], std: [1, 1, 1] })])

@@ -19,7 +19,7 @@ describe('enrolment with the bundled encoder', () => {
   afterAll(async () => wb.close())
 
   async function enrol(path: string, face = 0): Promise<Float32Array> {
-    const models = await wb.pipeline('faceplugin-fr-feature')
+    const models = await wb.faces.pipeline('faceplugin-fr-feature')
     return (await enrolFace(wb.engine, models, await decodeImage(readFileSync(path)), face)).vector
   }
 
@@ -27,7 +27,7 @@ describe('enrolment with the bundled encoder', () => {
     const photos = sampleImagePaths()
     expect(photos.length).toBe(6)
     for (const p of photos) {
-      const r = await wb.detectFaces(new Uint8Array(readFileSync(p)), p)
+      const r = await wb.faces.detect(new Uint8Array(readFileSync(p)), p)
       expect(r.faces.length).toBeGreaterThan(0)
       expect(r.faces[0].landmarks).toHaveLength(5)
       // Largest face first.
@@ -43,14 +43,14 @@ describe('enrolment with the bundled encoder', () => {
     const photo = sampleImagePaths()[0]
     const a = await enrol(photo)
     expect(cosine(a, await enrol(photo))).toBeGreaterThan(0.999)
-    const { faces } = await wb.detectFaces(new Uint8Array(readFileSync(photo)), photo)
+    const { faces } = await wb.faces.detect(new Uint8Array(readFileSync(photo)), photo)
     expect(faces.length).toBeGreaterThanOrEqual(3)
     const all = await Promise.all(faces.map((_, i) => enrol(photo, i)))
     for (let i = 0; i < all.length; i++) for (let j = i + 1; j < all.length; j++) expect(cosine(all[i], all[j])).toBeLessThan(0.5)
   })
 
   it('refuses a photo without a face and a face index that does not exist', async () => {
-    const models = await wb.pipeline('faceplugin-fr-feature')
+    const models = await wb.faces.pipeline('faceplugin-fr-feature')
     const blank = { data: new Uint8Array(200 * 200 * 3).fill(128), width: 200, height: 200 }
     await expect(enrolFace(wb.engine, models, blank)).rejects.toThrow(/no face was found/)
     const img = await decodeImage(readFileSync(sampleImagePaths()[0]))

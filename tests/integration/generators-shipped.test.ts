@@ -33,7 +33,7 @@ describe.skipIf(shipped.length === 0)('the shipped face priors', () => {
   afterAll(async () => wb.close())
 
   it('the detector finds the face in most real aligned crops shown the same way as prior samples', async () => {
-    const models = await wb.pipeline('faceplugin-fr-feature')
+    const models = await wb.faces.pipeline('faceplugin-fr-feature')
     const crops = await Promise.all(sampleImagePaths().map(async (f) => (await enrolFace(wb.engine, models, await decodeImage(readFileSync(f)), 0)).aligned))
     const r = await faceDetectionRate(wb.engine, models.detector, crops)
     // The reference for the priors' face rate: most real crops (some of these faces are small and blurred).
@@ -41,7 +41,7 @@ describe.skipIf(shipped.length === 0)('the shipped face priors', () => {
   })
 
   it.each(shipped.map((g) => g.manifest.id))('%s draws distinct, detectable faces in the 112x112 frame', async (id) => {
-    const models = await wb.pipeline('faceplugin-fr-feature')
+    const models = await wb.faces.pipeline('faceplugin-fr-feature')
     const r = await inspectPrior(wb.engine, await wb.loader.prepare(id), models.detector, { samples: 24, seed: 3 })
     expect(r.samples.every((s) => s.width === 112 && s.height === 112)).toBe(true)
     expect(r.detection.rate).toBeGreaterThanOrEqual(0.75)
@@ -53,9 +53,9 @@ describe.skipIf(shipped.length === 0)('the shipped face priors', () => {
   })
 
   it.each(shipped.map((g) => g.manifest.id))('GA over %s climbs towards a real photo\'s template', async (id) => {
-    const models = await wb.pipeline('faceplugin-fr-feature')
+    const models = await wb.faces.pipeline('faceplugin-fr-feature')
     const face = await enrolFace(wb.engine, models, await decodeImage(readFileSync(sampleImagePaths()[0])), 0)
-    const r = await wb.invert({
+    const r = await wb.runs.invert({
       template: { vector: Array.from(face.vector), encoderId: 'faceplugin-fr-feature', encoderSha256: models.encoder.entry.manifest.sha256 },
       method: 'ga',
       parameters: { generator: id, population: 64, threads: 1, generations: 10, patience: 10 },

@@ -45,15 +45,15 @@ describe('model registry', () => {
       [landmarkManifest({ id: 'Bad Id' }), /manifest.id/],
       [landmarkManifest({ id: 'faceplugin-fr-feature' }), /already registered/]
     ]
-    for (const [m, msg] of cases) await expect(wb.registerModel(path, m)).rejects.toThrow(msg)
+    for (const [m, msg] of cases) await expect(wb.models.register(path, m)).rejects.toThrow(msg)
     const corrupt = join(tmp, 'corrupt.onnx')
     writeFileSync(corrupt, readFileSync(path).subarray(0, 4000))
-    await expect(wb.registerModel(corrupt, landmarkManifest())).rejects.toThrow(/not a valid ONNX file/)
-    expect(wb.listModels().map((e) => e.manifest.id)).not.toContain('my-landmarks')
+    await expect(wb.models.register(corrupt, landmarkManifest())).rejects.toThrow(/not a valid ONNX file/)
+    expect(wb.models.list().map((e) => e.manifest.id)).not.toContain('my-landmarks')
   })
 
   it('registers a valid model and keeps it across restarts', async () => {
-    const entry = await wb.registerModel(landmarker(), landmarkManifest())
+    const { entry } = await wb.models.register(landmarker(), landmarkManifest())
     expect(entry.bundled).toBe(false)
     expect(entry.manifest.sha256).toBe(wb.registry.get('faceplugin-fr-landmark').manifest.sha256)
     await wb.close()
@@ -65,11 +65,11 @@ describe('model registry', () => {
     for (const [file, m] of [['mobilefacenet-foamliu.onnx', 'mobilefacenet-foamliu.json'], ['mobileface-v2.onnx', 'mobileface-v2.json']]) {
       const path = sharedEncoder(data!, file)
       if (!path) continue
-      await wb.registerModel(path, manifest(m), { verify: false })
+      await wb.models.register(path, manifest(m), { verify: false })
     }
     for (const id of ['faceplugin-fr-feature', 'mobilefacenet-foamliu', 'mobileface-v2']) {
-      if (!wb.listModels().some((e) => e.manifest.id === id)) continue
-      const run = await wb.jobs.wait(wb.verifyModel(id, { pairs: 200 }))
+      if (!wb.models.list().some((e) => e.manifest.id === id)) continue
+      const run = await wb.jobs.wait(wb.models.verify(id, { pairs: 200 }).runId)
       expect(run.status, run.error ?? '').toBe('succeeded')
       const v = wb.registry.get(id).verification!
       expect(v.pairs).toBe(200)

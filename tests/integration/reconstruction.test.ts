@@ -23,20 +23,20 @@ describe.skipIf(!prior)('reconstruction runs', () => {
   afterAll(async () => wb.close())
 
   it('runs GA on a case template through the job queue and stores image, scores and provenance', async () => {
-    const info = wb.createCase({ dir: join(root, 'c'), name: 'Runs' })
-    const t = await wb.enrolFromPhoto(info.id, new Uint8Array(readFileSync(sampleImagePaths()[0])), 'sample1.jpg', { encoderId: 'faceplugin-fr-feature', faceIndex: 0, subject: 'Subject A' })
+    const info = wb.cases.create({ dir: join(root, 'c'), name: 'Runs' })
+    const t = await wb.templates.enrolFromPhoto(info.id, new Uint8Array(readFileSync(sampleImagePaths()[0])), 'sample1.jpg', { encoderId: 'faceplugin-fr-feature', faceIndex: 0, subject: 'Subject A' })
     // A second photo recorded as the same person gives the run a type II comparison.
-    await wb.enrolFromPhoto(info.id, new Uint8Array(readFileSync(sampleImagePaths()[2])), 'sample3.jpg', { encoderId: 'faceplugin-fr-feature', faceIndex: 1, subject: 'Subject A' })
+    await wb.templates.enrolFromPhoto(info.id, new Uint8Array(readFileSync(sampleImagePaths()[2])), 'sample3.jpg', { encoderId: 'faceplugin-fr-feature', faceIndex: 1, subject: 'Subject A' })
     const events: number[] = []
-    const off = wb.onJobProgress((p) => p.detail && events.push(Number(p.detail.generation)))
-    const run = wb.startRun({ caseId: info.id, method: 'ga', templateId: t.id, parameters: { population: 32, threads: 1, generations: 4, patience: 4 }, seed: 5 })
+    const off = wb.runs.onProgress((p) => p.detail && events.push(Number(p.detail.generation)))
+    const run = wb.runs.start({ caseId: info.id, method: 'ga', templateId: t.id, parameters: { population: 32, threads: 1, generations: 4, patience: 4 }, seed: 5 })
     const done = await wb.jobs.wait(run.id)
     off()
     expect(done.status, done.error ?? '').toBe('succeeded')
     expect(done.seed).toBe(5)
     expect(done.softwareVersion).toMatch(/^unveil@/)
     expect(events.length).toBeGreaterThan(0)
-    const [result] = wb.listResults(info.id, run.id)
+    const [result] = wb.runs.results(info.id, run.id)
     const data = result.data as { similarity: number; queries: number; scores: { encoderId: string; target: number | null; typeI: number | null; typeII: number[] }[]; modelSha256s: Record<string, string>; parameters: Record<string, number> }
     expect(data.queries).toBe(32 + 3 * (32 - Math.ceil(0.3 * 32)))
     expect(data.parameters).toMatchObject({ population: 32, selection: 0.3, mutation: 0.3 })
@@ -45,35 +45,35 @@ describe.skipIf(!prior)('reconstruction runs', () => {
     expect(target.target).toBeCloseTo(data.similarity, 4)
     expect(target.typeI).not.toBeNull()
     expect(target.typeII).toHaveLength(1)
-    const png = wb.getImage(info.id, result.imageSha256!)
+    const png = wb.cases.getImage(info.id, result.imageSha256!)
     expect(png.mime).toBe('image/png')
-    expect(wb.verifyAudit(info.id).ok).toBe(true)
+    expect(wb.cases.verifyAudit(info.id).ok).toBe(true)
   })
 
   it('GA beats random search on the same budget and template', async () => {
-    const info = wb.createCase({ dir: join(root, 'd'), name: 'Compare' })
-    const t = await wb.enrolFromPhoto(info.id, new Uint8Array(readFileSync(sampleImagePaths()[3])), 'sample4.jpg', { encoderId: 'faceplugin-fr-feature', faceIndex: 0 })
+    const info = wb.cases.create({ dir: join(root, 'd'), name: 'Compare' })
+    const t = await wb.templates.enrolFromPhoto(info.id, new Uint8Array(readFileSync(sampleImagePaths()[3])), 'sample4.jpg', { encoderId: 'faceplugin-fr-feature', faceIndex: 0 })
     const template = { vector: t.vector, encoderId: t.encoderId, encoderSha256: t.encoderSha256 }
-    const ga = await wb.invert({ template, method: 'ga', parameters: { population: 64, threads: 1, budget: 640, patience: 50 }, seed: 3 })
-    const random = await wb.invert({ template, method: 'random', parameters: { budget: 640 }, seed: 3 })
+    const ga = await wb.runs.invert({ template, method: 'ga', parameters: { population: 64, threads: 1, budget: 640, patience: 50 }, seed: 3 })
+    const random = await wb.runs.invert({ template, method: 'random', parameters: { budget: 640 }, seed: 3 })
     expect(ga.queries).toBeLessThanOrEqual(640)
     expect(random.queries).toBe(640)
     expect(ga.similarity).toBeGreaterThan(random.similarity)
   })
 
   it('cancels a running reconstruction', async () => {
-    const info = wb.createCase({ dir: join(root, 'e'), name: 'Cancel' })
-    const t = await wb.enrolFromPhoto(info.id, new Uint8Array(readFileSync(sampleImagePaths()[1])), 'sample2.jpg', { encoderId: 'faceplugin-fr-feature', faceIndex: 0 })
-    const run = wb.startRun({ caseId: info.id, method: 'ga', templateId: t.id, parameters: {}, seed: 1 })
+    const info = wb.cases.create({ dir: join(root, 'e'), name: 'Cancel' })
+    const t = await wb.templates.enrolFromPhoto(info.id, new Uint8Array(readFileSync(sampleImagePaths()[1])), 'sample2.jpg', { encoderId: 'faceplugin-fr-feature', faceIndex: 0 })
+    const run = wb.runs.start({ caseId: info.id, method: 'ga', templateId: t.id, parameters: {}, seed: 1 })
     await new Promise<void>((resolve) => {
-      const off = wb.onJobProgress((p) => {
+      const off = wb.runs.onProgress((p) => {
         if (p.runId === run.id && p.status === 'running' && p.detail) {
           off()
           resolve()
         }
       })
     })
-    wb.cancelRun(run.id)
+    wb.runs.cancel(run.id)
     expect((await wb.jobs.wait(run.id)).status).toBe('cancelled')
   })
 

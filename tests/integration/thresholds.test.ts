@@ -16,7 +16,7 @@ describe.skipIf(!data)('encoder thresholds on LFW', () => {
   afterAll(async () => wb.close())
 
   it('measures FAR 1e-2/1e-3/1e-4 thresholds from all different-person pairs of 2,000 images', { timeout: 400_000 }, async () => {
-    await wb.ensureThresholds(['faceplugin-fr-feature'])
+    await wb.models.ensureThresholds(['faceplugin-fr-feature'])
     const t = wb.registry.get('faceplugin-fr-feature').thresholds!
     expect(t.images).toBe(2000)
     // 2,000 images give 1,999,000 pairs; exactly the same-person ones are excluded.

@@ -14,35 +14,35 @@ describe('cases through the workbench', () => {
 
   beforeAll(async () => {
     wb = await Workbench.open({ libraryDir: mkdtempSync(join(tmpdir(), 'unveil-lib-')), caseRoot: root })
-    caseId = wb.createCase({ dir: join(root, 'case A'), name: 'Case A', examiner: 'Examiner' }).id
+    caseId = wb.cases.create({ dir: join(root, 'case A'), name: 'Case A', examiner: 'Examiner' }).id
   })
   afterAll(async () => wb.close())
 
   const counts = (): [number, number, number] => {
-    const d = wb.getCase(caseId)
-    return [d.templates.length, d.images.length, wb.auditLog(caseId).length]
+    const d = wb.cases.get(caseId)
+    return [d.templates.length, d.images.length, wb.cases.auditLog(caseId).length]
   }
 
   it('enrols a photo: template with provenance, photo stored as ground truth', async () => {
     const photo = sampleImagePaths()[1]
     const bytes = new Uint8Array(readFileSync(photo))
-    const faces = await wb.detectFaces(bytes, 'sample2.jpg')
-    const t = await wb.enrolFromPhoto(caseId, bytes, 'sample2.jpg', { encoderId: 'faceplugin-fr-feature', faceIndex: faces.faces.length - 1 })
+    const faces = await wb.faces.detect(bytes, 'sample2.jpg')
+    const t = await wb.templates.enrolFromPhoto(caseId, bytes, 'sample2.jpg', { encoderId: 'faceplugin-fr-feature', faceIndex: faces.faces.length - 1 })
     expect(t.dimension).toBe(512)
     expect(t.origin).toBe('enrolment')
     expect(t.face?.index).toBe(faces.faces.length - 1)
     expect(t.imageSha256).toMatch(/^[0-9a-f]{64}$/)
     expect(t.encoderSha256).toBe(wb.registry.get('faceplugin-fr-feature').manifest.sha256)
-    const img = wb.getImage(caseId, t.imageSha256!)
+    const img = wb.cases.getImage(caseId, t.imageSha256!)
     expect(Buffer.from(img.bytes).equals(Buffer.from(bytes))).toBe(true)
-    expect(wb.verifyAudit(caseId).ok).toBe(true)
+    expect(wb.cases.verifyAudit(caseId).ok).toBe(true)
   })
 
   it('exports a template to JSON and .npy and re-imports both unchanged', () => {
-    const [t] = wb.getCase(caseId).templates
+    const [t] = wb.cases.get(caseId).templates
     for (const format of ['json', 'npy'] as const) {
-      const file = wb.exportTemplate(caseId, t.id, format)
-      const [back] = wb.importTemplates(caseId, file.bytes, file.name, 'faceplugin-fr-feature')
+      const file = wb.templates.export(caseId, t.id, format)
+      const [back] = wb.templates.import(caseId, file.bytes, file.name, 'faceplugin-fr-feature')
       expect(back.format).toBe(format)
       expect(cosine(back.vector, t.vector)).toBeCloseTo(1, 6)
       expect(back.vector).toEqual(t.vector)
@@ -60,7 +60,7 @@ describe('cases through the workbench', () => {
       ['truncated.npy', exportTemplatesNpy([Array.from({ length: 512 }, () => 1)]).slice(0, 600), /./]
     ]
     for (const [name, bytes, msg] of bad) {
-      expect(() => wb.importTemplates(caseId, bytes, name, 'faceplugin-fr-feature'), name).toThrow(msg)
+      expect(() => wb.templates.import(caseId, bytes, name, 'faceplugin-fr-feature'), name).toThrow(msg)
     }
     expect(counts()).toEqual(before)
   })
@@ -68,10 +68,10 @@ describe('cases through the workbench', () => {
   it('refuses a photo with no face and a non-image file, storing nothing', async () => {
     const before = counts()
     const blank = new Uint8Array(readFileSync(join(__dirname, '../../resources/manifests/mobileface-v2.json')))
-    await expect(wb.enrolFromPhoto(caseId, blank, 'manifest.json', { encoderId: 'faceplugin-fr-feature', faceIndex: 0 })).rejects.toThrow(/not a readable image/)
+    await expect(wb.templates.enrolFromPhoto(caseId, blank, 'manifest.json', { encoderId: 'faceplugin-fr-feature', faceIndex: 0 })).rejects.toThrow(/not a readable image/)
     const png = await (await import('sharp')).default({ create: { width: 64, height: 64, channels: 3, background: '#808080' } }).png().toBuffer()
-    await expect(wb.enrolFromPhoto(caseId, new Uint8Array(png), 'grey.png', { encoderId: 'faceplugin-fr-feature', faceIndex: 0 })).rejects.toThrow(/no face/)
-    await expect(wb.enrolFromPhoto(caseId, new Uint8Array(png), 'grey.png', { encoderId: 'faceplugin-fr-detect', faceIndex: 0 })).rejects.toThrow(/not an encoder/)
+    await expect(wb.templates.enrolFromPhoto(caseId, new Uint8Array(png), 'grey.png', { encoderId: 'faceplugin-fr-feature', faceIndex: 0 })).rejects.toThrow(/no face/)
+    await expect(wb.templates.enrolFromPhoto(caseId, new Uint8Array(png), 'grey.png', { encoderId: 'faceplugin-fr-detect', faceIndex: 0 })).rejects.toThrow(/not an encoder/)
     expect(counts()).toEqual(before)
   })
 
@@ -80,15 +80,15 @@ describe('cases through the workbench', () => {
     expect(sample.templates).toHaveLength(6)
     expect(sample.images).toHaveLength(6)
     expect(sample.templates.every((t) => t.dimension === 512 && t.imageSha256)).toBe(true)
-    expect(wb.listCases().map((c) => c.name)).toContain('Sample case')
-    expect(wb.verifyAudit(sample.info.id)).toMatchObject({ ok: true })
+    expect(wb.cases.list().map((c) => c.name)).toContain('Sample case')
+    expect(wb.cases.verifyAudit(sample.info.id)).toMatchObject({ ok: true })
   })
 
   it('reopens a case after the workbench restarts', async () => {
     const libraryDir = wb.options.libraryDir
     await wb.close()
     wb = await Workbench.open({ libraryDir, caseRoot: root })
-    expect(wb.getCase(caseId).info.name).toBe('Case A')
-    expect(wb.verifyAudit(caseId).ok).toBe(true)
+    expect(wb.cases.get(caseId).info.name).toBe('Case A')
+    expect(wb.cases.verifyAudit(caseId).ok).toBe(true)
   })
 })

@@ -1,5 +1,4 @@
-import { CaseStore } from '../../core/cases/case-store'
-import { UsageError, parse, printJson, required } from '../cli-support'
+import { UsageError, parse, printJson, required, withWorkbench } from '../cli-support'
 
 /** Exit code 3: the audit chain does not verify (distinct from usage and runtime errors). */
 export const AUDIT_BROKEN_EXIT = 3
@@ -8,22 +7,17 @@ export async function auditCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv
   if (sub !== 'verify' && sub !== 'log') throw new UsageError('usage: unveil audit verify|log --case DIR')
   const v = parse(rest, { case: { type: 'string' }, json: { type: 'boolean' } })
-  // Opened directly (not through the case list): verifying must not modify anything.
-  const store = CaseStore.open(required(v, 'case'))
-  try {
-    if (sub === 'log') {
-      printJson(store.auditLog())
-      return 0
-    }
-    const result = store.verifyAudit()
-    if (v.json) printJson(result)
-    if (result.ok) {
-      if (!v.json) console.log(`audit chain intact: ${result.entries} entries`)
-      return 0
-    }
-    console.error(`unveil: audit chain broken at entry ${result.firstBrokenSeq}: ${result.reason}`)
-    return AUDIT_BROKEN_EXIT
-  } finally {
-    store.close()
+  // Read through inspectAudit, not the case list: verifying must not modify anything.
+  const { log, verification: result } = await withWorkbench(async (wb) => wb.cases.inspectAudit(required(v, 'case')))
+  if (sub === 'log') {
+    printJson(log)
+    return 0
   }
+  if (v.json) printJson(result)
+  if (result.ok) {
+    if (!v.json) console.log(`audit chain intact: ${result.entries} entries`)
+    return 0
+  }
+  console.error(`unveil: audit chain broken at entry ${result.firstBrokenSeq}: ${result.reason}`)
+  return AUDIT_BROKEN_EXIT
 }

@@ -13,7 +13,7 @@ export async function caseCommand(argv: string[]): Promise<void> {
     case 'create': {
       const v = parse(rest, { dir: { type: 'string' }, name: { type: 'string' }, number: { type: 'string' }, examiner: { type: 'string' }, notes: { type: 'string' }, json: { type: 'boolean' } })
       await withWorkbench(async (wb) => {
-        const info = wb.createCase({
+        const info = wb.cases.create({
           dir: required(v, 'dir'),
           name: required(v, 'name'),
           number: (v.number as string) ?? null,
@@ -28,7 +28,7 @@ export async function caseCommand(argv: string[]): Promise<void> {
     case 'list': {
       const v = parse(rest, { json: { type: 'boolean' } })
       await withWorkbench(async (wb) => {
-        const cases = wb.listCases()
+        const cases = wb.cases.list()
         if (v.json) return printJson(cases)
         if (cases.length === 0) console.log('no cases yet: unveil case create --dir DIR --name NAME')
         for (const c of cases) console.log(describe(c))
@@ -38,8 +38,8 @@ export async function caseCommand(argv: string[]): Promise<void> {
     case 'show': {
       const v = parse(rest, { case: { type: 'string' }, json: { type: 'boolean' } })
       await withWorkbench(async (wb) => {
-        const info = wb.openCaseFolder(required(v, 'case'))
-        const detail = wb.getCase(info.id)
+        const info = wb.cases.openFolder(required(v, 'case'))
+        const detail = wb.cases.get(info.id)
         if (v.json) return printJson(detail)
         console.log(describe(detail.info))
         if (detail.info.examiner) console.log(`examiner: ${detail.info.examiner}`)
@@ -54,8 +54,8 @@ export async function caseCommand(argv: string[]): Promise<void> {
       const v = parse(rest, { case: { type: 'string' }, file: { type: 'string' }, encoder: { type: 'string' } })
       const file = required(v, 'file')
       await withWorkbench(async (wb) => {
-        const info = wb.openCaseFolder(required(v, 'case'))
-        const list = wb.importTemplates(info.id, new Uint8Array(readFileSync(file)), basename(file), (v.encoder as string) ?? wb.registry.defaults().encoder)
+        const info = wb.cases.openFolder(required(v, 'case'))
+        const list = wb.templates.import(info.id, new Uint8Array(readFileSync(file)), basename(file), (v.encoder as string) ?? wb.models.defaults().encoder)
         console.log(`imported ${list.length} template${list.length === 1 ? '' : 's'} into '${info.name}'`)
       })
       return
@@ -65,8 +65,8 @@ export async function caseCommand(argv: string[]): Promise<void> {
       const format = (v.format as string) ?? 'json'
       if (format !== 'json' && format !== 'npy') throw new UsageError('--format must be json or npy')
       await withWorkbench(async (wb) => {
-        const info = wb.openCaseFolder(required(v, 'case'))
-        const file = wb.exportTemplate(info.id, required(v, 'template'), format)
+        const info = wb.cases.openFolder(required(v, 'case'))
+        const file = wb.templates.export(info.id, required(v, 'template'), format)
         writeFileSync(required(v, 'out'), file.bytes)
         console.log(`wrote ${required(v, 'out')}`)
       })

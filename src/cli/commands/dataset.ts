@@ -1,6 +1,6 @@
 import { resolve } from 'node:path'
 import { UsageError, integer, parse, progressBar, required, withWorkbench } from '../cli-support'
-import { alignDataset, type AlignProgress } from '../../core/datasets/dataset-aligner'
+import type { AlignProgress } from '../../core/workbench/workbench'
 
 function duration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '--:--'
@@ -62,15 +62,10 @@ export async function datasetCommand(argv: string[]): Promise<void> {
       process.once('SIGTERM', onSignal)
       try {
         await withWorkbench(async (wb) => {
-          const d = wb.registry.defaults()
-          const [detector, landmarker] = await Promise.all([wb.loader.prepare(d.detector), wb.loader.prepare(d.landmarker)])
           const t0 = performance.now()
           let skipped = 0
           const report = progressReporter(500)
-          const m = await alignDataset({
-            engine: wb.engine,
-            detector,
-            landmarker,
+          const m = await wb.datasets.align({
             inDir,
             outDir,
             limit,

@@ -1,9 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { basename } from 'node:path'
-import { decodeImage } from '../../core/imaging/image-io'
-import { enrolFace } from '../../core/faces/enrolment'
-import { exportTemplatesJson } from '../../core/templates/template-codec'
-import { sha256Hex } from '../../core/fs/sha256'
 import { integer, parse, required, withWorkbench } from '../cli-support'
 
 export async function enrollCommand(argv: string[]): Promise<void> {
@@ -21,31 +17,22 @@ export async function enrollCommand(argv: string[]): Promise<void> {
   const faceIndex = (integer(v, 'face', 1) ?? 1) - 1
   const bytes = new Uint8Array(readFileSync(imagePath))
   await withWorkbench(async (wb) => {
-    const encoderId = (v.encoder as string | undefined) ?? wb.registry.defaults().encoder
+    const encoderId = (v.encoder as string | undefined) ?? wb.models.defaults().encoder
     const name = basename(imagePath)
     const label = (v.label as string | undefined) ?? name
-    let vector: number[]
+    let file: { json: string; vector: Float32Array; norm: number }
     let faces = ''
-    let id: string | undefined
     if (v.case) {
-      const info = wb.openCaseFolder(v.case as string)
-      const t = await wb.enrolFromPhoto(info.id, bytes, name, { encoderId, faceIndex, label, subject: v.subject as string | undefined })
-      vector = t.vector
-      id = t.id
+      const info = wb.cases.openFolder(v.case as string)
+      const t = await wb.templates.enrolFromPhoto(info.id, bytes, name, { encoderId, faceIndex, label, subject: v.subject as string | undefined })
+      file = wb.templates.templateFile(t.vector, bytes, name, { encoderId, faceIndex, label, id: t.id })
       console.error(`added template ${t.id} and its photo to case '${info.name}'`)
     } else {
-      const e = await enrolFace(wb.engine, await wb.pipeline(encoderId), await decodeImage(bytes, name), faceIndex)
-      vector = Array.from(e.vector)
-      faces = ` of ${e.faces.length}`
+      const e = await wb.templates.enrolToFile(bytes, name, { encoderId, faceIndex, label })
+      file = e
+      faces = ` of ${e.faces}`
     }
-    const encoder = wb.registry.get(encoderId).manifest
-    writeFileSync(
-      out,
-      exportTemplatesJson([
-        { id, label, vector, encoderId, encoderSha256: encoder.sha256, provenance: { sourceFileName: name, sourceFileSha256: sha256Hex(bytes), faceIndex } }
-      ])
-    )
-    const norm = Math.sqrt(vector.reduce((a, x) => a + x * x, 0))
-    console.log(`template: ${vector.length}-d, norm ${norm.toFixed(4)}, encoder ${encoderId}, face ${faceIndex + 1}${faces} → ${out}`)
+    writeFileSync(out, file.json)
+    console.log(`template: ${file.vector.length}-d, norm ${file.norm.toFixed(4)}, encoder ${encoderId}, face ${faceIndex + 1}${faces} → ${out}`)
   })
 }

@@ -1,18 +1,13 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
-import { ValidationError } from '../../shared/validation'
-import { decodeImage, type RgbImage } from '../../core/imaging/image-io'
-import { enrolFace } from '../../core/faces/enrolment'
-import { parseTemplateFile } from '../../core/templates/template-codec'
+import type { EncoderScore } from '../../shared/types'
 import { inversionRecord, type Workbench } from '../../core/workbench/workbench'
-import type { EncoderScore } from '../../core/evaluation/cross-encoder-scoring'
 import { UsageError, integer, parse, progressBar, required, withWorkbench } from '../cli-support'
 
 const SEARCH_OPTIONS = ['population', 'generations', 'patience', 'threads', 'budget'] as const
 
-async function alignedPhoto(wb: Workbench, file: string, encoderId: string): Promise<RgbImage> {
-  const img = await decodeImage(new Uint8Array(readFileSync(file)), basename(file))
-  return (await enrolFace(wb.engine, await wb.pipeline(encoderId), img, 0)).aligned
+function alignedPhoto(wb: Workbench, file: string, encoderId: string): ReturnType<Workbench['faces']['alignedFace']> {
+  return wb.faces.alignedFace(new Uint8Array(readFileSync(file)), basename(file), encoderId)
 }
 
 function scoreLine(s: EncoderScore): string {
@@ -60,14 +55,11 @@ export async function invertCommand(argv: string[]): Promise<void> {
   }
 
   await withWorkbench(async (wb) => {
-    const encoderId = (v.encoder as string) ?? wb.registry.defaults().encoder
-    const encoder = wb.registry.getWithRole(encoderId, 'encoder').manifest
-    const parsed = parseTemplateFile(new Uint8Array(readFileSync(templateFile)), { fileName: basename(templateFile), expectedDim: encoder.embeddingDim, expectedEncoder: encoderId })
-    if (parsed.vectors.length !== 1) throw new ValidationError(`${basename(templateFile)} holds ${parsed.vectors.length} templates; invert one at a time`)
-    if (parsed.encoderSha256 && parsed.encoderSha256 !== encoder.sha256) throw new ValidationError(`${basename(templateFile)} was made by a different model than '${encoderId}'`)
+    const template = wb.templates.readTarget(new Uint8Array(readFileSync(templateFile)), basename(templateFile), v.encoder as string | undefined)
+    const encoderId = template.encoderId
     const bar = progressBar(`${method} search`)
-    const result = await wb.invert({
-      template: { vector: Array.from(parsed.vectors[0]), encoderId, encoderSha256: encoder.sha256 },
+    const result = await wb.runs.invert({
+      template,
       method,
       parameters,
       seed,

@@ -1,20 +1,12 @@
 import { readFileSync } from 'node:fs'
-import { UsageError, integer, parse, printJson, progressBar, required, withWorkbench } from '../cli-support'
-
-interface VerificationSummary {
-  accuracy: number
-  pairs: number
-  genuineMean: number
-  impostorMean: number
-  threshold: number
-  seconds: number
-  undetected: number
-}
+import type { VerificationRunSummary } from '../../shared/types'
+import { UsageError, followJob, integer, parse, printJson, progressBar, required, withWorkbench } from '../cli-support'
 
 /** Below this, an encoder's manifest most likely has the wrong colour order or normalisation. */
 const SUSPICIOUS_ACCURACY = 0.9
 
-function printVerification(id: string, s: VerificationSummary): void {
+function printVerification(id: string, s: VerificationRunSummary | null): void {
+  if (!s) return
   console.log(
     `${id}: LFW verification accuracy ${(s.accuracy * 100).toFixed(2)}% on ${s.pairs} pairs ` +
       `(genuine mean ${s.genuineMean.toFixed(3)}, impostor mean ${s.impostorMean.toFixed(3)}, threshold ${s.threshold.toFixed(3)}, ` +
@@ -31,7 +23,7 @@ export async function modelsCommand(argv: string[]): Promise<void> {
     case 'list': {
       const v = parse(rest, { json: { type: 'boolean' } })
       await withWorkbench(async (wb) => {
-        const models = wb.listModels()
+        const models = wb.models.list()
         if (v.json) return printJson(models)
         for (const m of models) {
           const acc = m.verification ? ` LFW ${(m.verification.accuracy * 100).toFixed(2)}%` : ''
@@ -51,17 +43,13 @@ export async function modelsCommand(argv: string[]): Promise<void> {
         throw new UsageError(`cannot read manifest ${manifestFile}: ${(err as Error).message}`)
       }
       await withWorkbench(async (wb) => {
-        const entry = await wb.registerModel(required(v, 'model'), manifest, { verify: !v['no-verify'] })
+        const { entry, verification } = await wb.models.register(required(v, 'model'), manifest, { verify: !v['no-verify'] })
         if (!v.json) console.log(`registered ${entry.manifest.id} (${entry.manifest.role}, sha256 ${entry.manifest.sha256})`)
-        if (entry.verificationJobId) {
-          const bar = progressBar(`checking ${entry.manifest.id} on LFW`)
-          const off = wb.onJobProgress((p) => bar(p.step, p.totalSteps))
-          const run = await wb.jobs.wait(entry.verificationJobId)
-          off()
-          if (run.status !== 'succeeded') throw new Error(`LFW check ${run.status}: ${run.error ?? ''}`)
-          if (!v.json) printVerification(entry.manifest.id, run.summary as unknown as VerificationSummary)
+        if (verification) {
+          const summary = await followJob(wb, verification, `checking ${entry.manifest.id} on LFW`, 'LFW check')
+          if (!v.json) printVerification(entry.manifest.id, summary)
         }
-        if (v.json) printJson(wb.registry.get(entry.manifest.id))
+        if (v.json) printJson(wb.models.get(entry.manifest.id))
       })
       return
     }
@@ -69,25 +57,19 @@ export async function modelsCommand(argv: string[]): Promise<void> {
       const v = parse(rest, { model: { type: 'string' }, pairs: { type: 'string' }, json: { type: 'boolean' } })
       const id = required(v, 'model')
       await withWorkbench(async (wb) => {
-        const bar = progressBar(`verifying ${id}`)
-        const off = wb.onJobProgress((p) => bar(p.step, p.totalSteps))
-        const jobId = wb.verifyModel(id, { pairs: integer(v, 'pairs') })
-        const run = await wb.jobs.wait(jobId)
-        off()
-        if (run.status !== 'succeeded') throw new Error(`verification ${run.status}: ${run.error ?? ''}`)
-        if (v.json) return printJson(run.summary)
-        printVerification(id, run.summary as unknown as VerificationSummary)
+        const summary = await followJob(wb, wb.models.verify(id, { pairs: integer(v, 'pairs') }), `verifying ${id}`, 'verification')
+        if (v.json) return printJson(summary)
+        printVerification(id, summary)
       })
       return
     }
     case 'thresholds': {
       const v = parse(rest, { model: { type: 'string', multiple: true }, json: { type: 'boolean' } })
       await withWorkbench(async (wb) => {
-        const ids = (v.model as string[] | undefined) ?? wb.registry.byRole('encoder').map((e) => e.manifest.id)
+        const ids = (v.model as string[] | undefined) ?? wb.models.ids('encoder')
         const bar = progressBar('measuring thresholds')
-        await wb.ensureThresholds(ids, { onProgress: (m) => process.stderr.isTTY && process.stderr.write(`\r${m.padEnd(60)}`) })
+        const records = Object.fromEntries(await wb.models.ensureThresholds(ids, { onProgress: (m) => process.stderr.isTTY && process.stderr.write(`\r${m.padEnd(60)}`) }))
         bar(1, 1)
-        const records = Object.fromEntries(ids.map((id) => [id, wb.registry.get(id).thresholds ?? null]))
         if (v.json) return printJson(records)
         for (const [id, t] of Object.entries(records)) {
           if (!t) console.log(`${id}: no thresholds (the LFW data folder is not available)`)
@@ -98,7 +80,7 @@ export async function modelsCommand(argv: string[]): Promise<void> {
     }
     case 'unregister': {
       const v = parse(rest, { model: { type: 'string' } })
-      await withWorkbench(async (wb) => wb.registry.unregister(required(v, 'model')))
+      await withWorkbench(async (wb) => wb.models.unregister(required(v, 'model')))
       return
     }
     default:

@@ -1,23 +1,10 @@
-import type { ThresholdRecord } from '../../shared/types'
+import type { EncoderScore, ThresholdRecord } from '../../shared/types'
 import type { InferenceEngine } from '../engine/inference-engine'
 import type { RgbImage } from '../imaging/image-io'
 import { imageToChw, planarToModelInput } from '../imaging/image-tensor'
 import type { PreparedModel } from '../models/model-loader'
 import { cosine } from '../templates/vector-math'
 import { passes } from './far-thresholds'
-
-export interface EncoderScore {
-  encoderId: string
-  encoderSha256: string
-  /** Reconstruction vs the target template (only for the encoder that made the template). */
-  target: number | null
-  /** Reconstruction vs the ground-truth photo's template under this encoder (type I). */
-  typeI: number | null
-  /** Reconstruction vs other photos of the same person (type II), one score each. */
-  typeII: number[]
-  thresholds: ThresholdRecord | null
-  pass: { target: boolean[] | null; typeI: boolean[] | null; typeII: boolean[][] }
-}
 
 export interface ScoringInput {
   /** The reconstruction: planar RGB in [0, 1], 112x112, ArcFace-aligned. */

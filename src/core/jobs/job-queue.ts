@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import type { JobProgress, RunRecord, RunStatus } from '../../shared/types'
 import { ValidationError } from '../../shared/validation'
-import type { CaseStore, RunPatch } from '../cases/case-store'
+import type { CaseStore, RunCreateInput, RunPatch } from '../cases/case-store'
 
 export interface ProgressUpdate {
   step: number
@@ -21,23 +21,26 @@ export interface JobContext {
   progress(update: ProgressUpdate): void
 }
 
-export type JobSummary = Record<string, unknown>
+/** What a runner returns: any JSON object, stored with the run as its summary. */
+export type JobSummary = object
 
-export interface JobSpec {
+/** A run as the case stores it, plus how to do the work. */
+export interface JobSpec<S extends JobSummary = JobSummary> extends RunCreateInput {
   /**
    * The case the run belongs to and is stored in. Null for work outside any case (measuring a
    * model): such a job queues, reports and cancels alike, but its run record lives only in memory.
    */
   caseStore: CaseStore | null
-  method: string
-  parameters?: Record<string, unknown>
-  seed?: number | null
-  modelSha256s?: Record<string, string>
-  softwareVersion: string
-  templateId?: string | null
   totalSteps: number
   /** Does the work; resolves with the run summary that is stored with the run. */
-  run: (ctx: JobContext) => Promise<JobSummary | null | void>
+  run: (ctx: JobContext) => Promise<S | null | void>
+}
+
+/** A queued job and its typed outcome: the summary its runner returned, or the reason it did not. */
+export interface JobHandle<S extends JobSummary> {
+  runId: string
+  /** Resolves when the run succeeded; rejects with the run's error when it failed or was cancelled. */
+  outcome: Promise<S | null>
 }
 
 export interface JobQueueOptions {
@@ -182,6 +185,19 @@ export class JobQueue extends EventEmitter<JobQueueEvents> {
   }
 
   /** The stored run once the job has finished; rejects if its final state could not be saved. */
+  /** Enqueues like enqueue(), keeping the summary typed as the runner returns it. */
+  submit<S extends JobSummary>(spec: JobSpec<S>): JobHandle<S> {
+    let summary: S | null = null
+    const runId = this.enqueue({ ...spec, run: async (ctx) => (summary = (await spec.run(ctx)) ?? null) })
+    const outcome = this.wait(runId).then((record) => {
+      if (record.status !== 'succeeded') throw new Error(record.error ?? `run ${record.status}`)
+      return summary
+    })
+    // Callers that only follow progress never read the outcome; a failure must not go unhandled.
+    outcome.catch(() => undefined)
+    return { runId, outcome }
+  }
+
   wait(runId: string): Promise<RunRecord> {
     const pending = this.jobs.get(runId)?.done ?? this.recent.get(runId)
     return pending ?? Promise.reject(new Error(`run ${runId} is not known to this job queue`))
@@ -271,7 +287,7 @@ export class JobQueue extends EventEmitter<JobQueueEvents> {
     let record: RunRecord | null = null
     let saveError: Error | null = null
     try {
-      record = this.save(job, { status, finishedAt, seconds, error, summary })
+      record = this.save(job, { status, finishedAt, seconds, error, summary: summary as RunRecord['summary'] })
     } catch (err) {
       saveError = err as Error
       // Most likely the summary is not storable; the run still has to end up finished.

@@ -41,7 +41,7 @@ describe('IPC handlers validate every input before it reaches core', () => {
       ['startRun', [{ caseId, method: 'no-such-method', templateId: null, parameters: {}, seed: 1 }], /unknown method 'no-such-method'/]
     ]
     for (const [method, args, msg] of bad) await expect(handlers[method](...args), method).rejects.toThrow(msg)
-    expect(wb.getCase(caseId).templates).toHaveLength(0)
+    expect(wb.cases.get(caseId).templates).toHaveLength(0)
   })
 
   it('serves the app info and the case list', async () => {

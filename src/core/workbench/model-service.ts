@@ -1,0 +1,145 @@
+import { join } from 'node:path'
+import type { EngineInfo, ModelEntry, ThresholdRecord, VerificationRunSummary } from '../../shared/types'
+import { ValidationError } from '../../shared/validation'
+import { balancedSubset, readLfwPairs } from '../datasets/lfw-pairs'
+import type { InferenceEngine } from '../engine/inference-engine'
+import { resolveDataDir } from '../env/data-dir'
+import { measureThresholds } from '../evaluation/encoder-thresholds'
+import { measureVerification } from '../evaluation/encoder-verification'
+import type { JobHandle, JobQueue } from '../jobs/job-queue'
+import type { ModelLoader, PreparedModel } from '../models/model-loader'
+import type { ModelRegistry } from '../models/model-registry'
+import type { FaceService } from './face-service'
+
+/** Images whose different-person pairs set each encoder's FAR thresholds (issue: >= 2,000). */
+const THRESHOLD_IMAGES = 2000
+
+export interface VerifyOptions {
+  /** Use a balanced subset of this many pairs (default: all pairs of pairsDevTrain.txt). */
+  pairs?: number
+}
+
+/** Models: the registry, registration with a trial run, LFW checks and FAR thresholds. */
+export class ModelService {
+  constructor(
+    private readonly engine: InferenceEngine,
+    private readonly registry: ModelRegistry,
+    private readonly loader: ModelLoader,
+    private readonly faces: FaceService,
+    private readonly jobs: JobQueue,
+    private readonly version: string
+  ) {}
+
+  list(): ModelEntry[] {
+    return this.registry.list()
+  }
+
+  get(id: string): ModelEntry {
+    return this.registry.get(id)
+  }
+
+  defaults(): ReturnType<ModelRegistry['defaults']> {
+    return this.registry.defaults()
+  }
+
+  /** Ids of the registered models of a role. */
+  ids(role: ModelEntry['manifest']['role']): string[] {
+    return this.registry.byRole(role).map((e) => e.manifest.id)
+  }
+
+  unregister(id: string): void {
+    this.registry.unregister(id)
+  }
+
+  async engineInfo(): Promise<EngineInfo> {
+    await this.loader.prepare(this.registry.defaults().encoder)
+    return this.engine.info()
+  }
+
+  /**
+   * Registers a user model: manifest checked against the graph, then a trial inference. An
+   * encoder's preprocessing is then checked on LFW pairs when the research data is present
+   * (a wrong colour order or normalisation still yields vectors, just worse ones); the check's
+   * job is returned so callers can follow it.
+   */
+  async register(modelPath: string, manifestInput: unknown, options: { verify?: boolean } = {}): Promise<{ entry: ModelEntry; verification: JobHandle<VerificationRunSummary> | null }> {
+    const { manifest } = this.registry.prepareRegistration(modelPath, manifestInput)
+    const entry = this.registry.commitRegistration(manifest, modelPath)
+    try {
+      await this.trialRun(await this.loader.prepare(entry.manifest.id))
+    } catch (err) {
+      this.registry.unregister(entry.manifest.id)
+      throw new ValidationError(`model '${manifest.id}' does not run as its manifest describes: ${(err as Error).message}`)
+    }
+    const verify = (options.verify ?? true) && manifest.role === 'encoder' && resolveDataDir() !== null
+    return { entry: this.registry.get(entry.manifest.id), verification: verify ? this.verify(manifest.id) : null }
+  }
+
+  private async trialRun(model: PreparedModel): Promise<void> {
+    const m = model.entry.manifest
+    const dims = this.loader.sampleDims(model.entry)
+    const data = new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(0.5)
+    const [out] = await this.engine.runBatched(model.key, { name: m.input.name, sampleDims: dims, samples: [data] }, m.output.name, { maxBatch: 1 })
+    const expected = m.role === 'encoder' ? m.embeddingDim! : m.output.shape.slice(1).reduce((a, b) => (b > 0 ? a * b : a), 1)
+    if (out.length !== expected) throw new Error(`output '${m.output.name}' has ${out.length} values per sample, expected ${expected}`)
+    if (!out.every(Number.isFinite)) throw new Error(`output '${m.output.name}' contains NaN or Inf`)
+  }
+
+  /** Starts a job measuring an encoder on LFW development pairs; the result goes into the registry. */
+  verify(modelId: string, options: VerifyOptions = {}): JobHandle<VerificationRunSummary> {
+    const entry = this.registry.getWithRole(modelId, 'encoder')
+    const data = resolveDataDir()
+    if (!data) throw new ValidationError('the LFW data folder is not available (set UNVEIL_DATA to the shared data folder)')
+    const lfw = join(data, 'datasets', 'lfw')
+    const all = readLfwPairs(join(lfw, 'pairsDevTrain.txt'))
+    const pairs = options.pairs ? balancedSubset(all, options.pairs) : all
+    return this.jobs.submit<VerificationRunSummary>({
+      caseStore: null,
+      method: 'verify-encoder',
+      parameters: { modelId, pairs: pairs.length, dataset: 'lfw/pairsDevTrain.txt' },
+      modelSha256s: { [modelId]: entry.manifest.sha256 },
+      softwareVersion: this.version,
+      totalSteps: 100,
+      run: async (ctx) => {
+        const outcome = await measureVerification(
+          this.engine,
+          await this.faces.pipeline(modelId),
+          { imagesDir: join(lfw, 'images'), pairs, datasetLabel: `LFW pairsDevTrain (${pairs.length} pairs)` },
+          {
+            signal: ctx.signal,
+            onProgress: (p) =>
+              ctx.progress({
+                step: Math.round(p.phase === 'align' ? (p.done / p.total) * 80 : 80 + (p.done / p.total) * 20),
+                message: p.phase === 'align' ? `aligning ${p.done}/${p.total}` : `encoding ${p.done}/${p.total}`
+              })
+          }
+        )
+        const { undetected, ...record } = outcome
+        this.registry.setVerification(modelId, record)
+        return { ...record, undetected: undetected.length }
+      }
+    })
+  }
+
+  /** Thresholds for the given encoders, measuring missing ones on LFW when the data is present. */
+  async ensureThresholds(encoderIds: string[], options: { signal?: AbortSignal; onProgress?: (message: string) => void } = {}): Promise<Map<string, ThresholdRecord | null>> {
+    const missing = encoderIds.filter((id) => !this.registry.get(id).thresholds)
+    const data = resolveDataDir()
+    if (missing.length > 0 && data) {
+      const d = this.registry.defaults()
+      const records = await measureThresholds(
+        this.engine,
+        {
+          detector: await this.loader.prepare(d.detector),
+          landmarker: await this.loader.prepare(d.landmarker),
+          encoders: await Promise.all(missing.map((id) => this.loader.prepare(id)))
+        },
+        join(data, 'datasets', 'lfw', 'images'),
+        THRESHOLD_IMAGES,
+        { signal: options.signal, onProgress: (done, total, phase) => options.onProgress?.(`thresholds: ${phase} ${done}/${total}`) }
+      )
+      for (const [id, record] of records) this.registry.setThresholds(id, record)
+    }
+    return new Map(encoderIds.map((id) => [id, this.registry.get(id).thresholds ?? null]))
+  }
+}
