@@ -46,14 +46,44 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
 }
 
-/** A one-line progress bar on stderr (only when it is a terminal). */
-export function progressBar(label: string): (done: number, total: number) => void {
-  if (!process.stderr.isTTY) return () => {}
-  return (done, total) => {
-    const width = 30
-    const filled = Math.round((done / Math.max(1, total)) * width)
-    process.stderr.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`)
-    if (done >= total) process.stderr.write('\n')
+/** Seconds as m:ss or h:mm:ss; "--:--" while unknown. */
+export function duration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '--:--'
+  const s = Math.round(seconds)
+  const h = Math.floor(s / 3600)
+  const mm = String(Math.floor((s % 3600) / 60)).padStart(2, '0')
+  const ss = String(s % 60).padStart(2, '0')
+  return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`
+}
+
+/** How often a piped (non-terminal) progress report prints a line. */
+const LOG_INTERVAL_MS = 10_000
+
+/**
+ * Progress on stderr: on a terminal, a bar with the ETA redrawn in place; piped into a log, a
+ * plain line every 10 s and at the end, so a background run can be followed with tail.
+ */
+export function progressBar(label: string, stream: NodeJS.WriteStream = process.stderr): (done: number, total: number, note?: string, etaSeconds?: number) => void {
+  const started = performance.now()
+  let lastDraw = -Infinity
+  return (done, total, note, etaSeconds) => {
+    const now = performance.now()
+    const finished = done >= total
+    const elapsed = (now - started) / 1000
+    const eta = etaSeconds ?? (done > 0 ? ((total - done) * elapsed) / done : Number.NaN)
+    const extra = note ? `  ${note}` : ''
+    if (stream.isTTY) {
+      if (!finished && now - lastDraw < 100) return
+      lastDraw = now
+      const width = 30
+      const filled = Math.round((Math.min(done, total) / Math.max(1, total)) * width)
+      stream.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ETA ${duration(eta)}${extra}\x1b[K`)
+      if (finished) stream.write('\n')
+    } else if (finished || now - lastDraw >= LOG_INTERVAL_MS) {
+      lastDraw = now
+      const pct = total > 0 ? ` (${((done / total) * 100).toFixed(0)}%)` : ''
+      stream.write(`${label}: ${done}/${total}${pct}, ${duration(elapsed)} elapsed, ETA ${duration(finished ? 0 : eta)}${extra}\n`)
+    }
   }
 }
 

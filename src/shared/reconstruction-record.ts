@@ -60,6 +60,13 @@ function traceOf(v: unknown): GenerationRecord[] {
   })
 }
 
+function modelsOf(v: unknown): Record<string, { id: string; sha256: string }> {
+  if (!isObj(v)) return {}
+  return Object.fromEntries(
+    Object.entries(v).flatMap(([role, m]) => (isObj(m) && typeof m.id === 'string' && typeof m.sha256 === 'string' ? [[role, { id: m.id, sha256: m.sha256 }]] : []))
+  )
+}
+
 function stringRecord(v: unknown): Record<string, string> {
   if (!isObj(v)) return {}
   return Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string'))
@@ -79,7 +86,12 @@ export function readReconstructionRecord(data: unknown): ReconstructionRecord {
     similarity: num(d.similarity),
     scores: scoresOf(d.scores),
     summary: isObj(d.summary) ? d.summary : {},
-    trace: traceOf(d.trace)
+    trace: traceOf(d.trace),
+    startedAt: str(d.startedAt),
+    finishedAt: str(d.finishedAt),
+    executionProvider: str(d.executionProvider),
+    templateVectorSha256: str(d.templateVectorSha256),
+    models: modelsOf(d.models)
   }
 }
 
@@ -88,4 +100,14 @@ export function reconstructionOf(results: readonly ResultRecord[]): StoredRecons
   const record = results.find((r) => r.kind === 'reconstruction')
   if (!record) return null
   return { resultId: record.id, imageSha256: record.imageSha256, ...readReconstructionRecord(record.data) }
+}
+
+/** Decisions of one score at each FAR of its thresholds, keyed by the FAR as text ("0.001"). */
+export function decisionsByFar(score: EncoderScore): Record<string, { threshold: number; target: boolean | null; typeI: boolean | null; typeII: boolean[] }> {
+  return Object.fromEntries(
+    (score.thresholds?.fars ?? []).map((f, i) => [
+      String(f.far),
+      { threshold: f.threshold, target: score.pass.target?.[i] ?? null, typeI: score.pass.typeI?.[i] ?? null, typeII: score.pass.typeII.map((row) => row[i]) }
+    ])
+  )
 }

@@ -67,6 +67,8 @@ export interface ThresholdRecord {
   impostorPairs: number
   fars: FarThreshold[]
   measuredAt: string
+  /** The encoder file the thresholds were measured with (records written since thresholds ship as data). */
+  encoderSha256?: string
 }
 
 export interface ModelEntry {
@@ -198,6 +200,14 @@ export interface ReconstructionRecord {
   /** Method-specific facts, e.g. {stoppedBy, threadBest}. */
   summary: Record<string, unknown>
   trace: GenerationRecord[]
+  startedAt: string | null
+  finishedAt: string | null
+  /** Where inference ran (cpu, cuda). */
+  executionProvider: string | null
+  /** sha256 of the target template's float32 little-endian vector, as the case's audit log records it. */
+  templateVectorSha256: string | null
+  /** The models the method resolved, by role (generator, decoder, target): id and sha256. */
+  models: Record<string, { id: string; sha256: string }>
 }
 
 /** The summary a finished reconstruction run stores with the run. */

@@ -1,15 +1,6 @@
 import { resolve } from 'node:path'
-import { UsageError, integer, parse, progressBar, required, withWorkbench } from '../cli-support'
+import { UsageError, duration, integer, parse, progressBar, required, withWorkbench } from '../cli-support'
 import type { AlignProgress } from '../../core/workbench/workbench'
-
-function duration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '--:--'
-  const s = Math.round(seconds)
-  const h = Math.floor(s / 3600)
-  const mm = String(Math.floor((s % 3600) / 60)).padStart(2, '0')
-  const ss = String(s % 60).padStart(2, '0')
-  return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`
-}
 
 /**
  * Progress on stderr: a bar with the ETA on a terminal; in a log (not a terminal) a plain
@@ -17,17 +8,14 @@ function duration(seconds: number): string {
  */
 function progressReporter(logEvery: number): (p: AlignProgress) => void {
   const started = performance.now()
-  let lastDraw = 0
+  const bar = progressBar('aligning')
   return (p) => {
     const elapsed = (performance.now() - started) / 1000
     // Skipped images cost almost nothing, so the rate counts only the ones processed.
     const worked = p.done - p.skipped
     const eta = worked > 0 ? ((p.total - p.done) * elapsed) / worked : Number.NaN
     if (process.stderr.isTTY) {
-      const now = performance.now()
-      if (p.done < p.total && now - lastDraw < 200) return
-      lastDraw = now
-      progressBar(`aligning ETA ${duration(eta).padStart(7)} ${String(p.failed).padStart(5)} failed`)(p.done, p.total)
+      bar(p.done, p.total, `${p.failed} failed`, eta)
     } else if (p.done % logEvery === 0 || p.done === p.total) {
       process.stderr.write(`${p.done}/${p.total} images, ${p.aligned} aligned, ${p.failed} failed, ${p.skipped} already done, ${elapsed.toFixed(0)} s elapsed, ETA ${duration(eta)}\n`)
     }

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type { VerificationRunSummary } from '../../shared/types'
 import { UsageError, followJob, integer, parse, printJson, progressBar, required, withWorkbench } from '../cli-support'
 
@@ -43,11 +44,18 @@ export async function modelsCommand(argv: string[]): Promise<void> {
         throw new UsageError(`cannot read manifest ${manifestFile}: ${(err as Error).message}`)
       }
       await withWorkbench(async (wb) => {
-        const { entry, verification } = await wb.models.register(required(v, 'model'), manifest, { verify: !v['no-verify'] })
+        const { entry, verification, thresholds } = await wb.models.register(required(v, 'model'), manifest, { verify: !v['no-verify'] })
         if (!v.json) console.log(`registered ${entry.manifest.id} (${entry.manifest.role}, sha256 ${entry.manifest.sha256})`)
         if (verification) {
           const summary = await followJob(wb, verification, `checking ${entry.manifest.id} on LFW`, 'LFW check')
           if (!v.json) printVerification(entry.manifest.id, summary)
+        }
+        if (thresholds) {
+          const measured = await followJob(wb, thresholds, `measuring ${entry.manifest.id} FAR thresholds`, 'threshold measurement')
+          const t = measured?.[entry.manifest.id]
+          if (!v.json && t) console.log(`${entry.manifest.id}: thresholds ${t.fars.map((f) => `FAR ${f.far}: ${f.threshold.toFixed(4)}`).join(', ')} (${t.impostorPairs} impostor pairs)`)
+        } else if (!v.json && entry.manifest.role === 'encoder' && !wb.models.get(entry.manifest.id).thresholds) {
+          console.error(`note: ${entry.manifest.id} has no FAR thresholds (LFW data absent or --no-verify): its scores carry no pass/fail`)
         }
         if (v.json) printJson(wb.models.get(entry.manifest.id))
       })
@@ -64,12 +72,16 @@ export async function modelsCommand(argv: string[]): Promise<void> {
       return
     }
     case 'thresholds': {
-      const v = parse(rest, { model: { type: 'string', multiple: true }, json: { type: 'boolean' } })
+      const v = parse(rest, { model: { type: 'string', multiple: true }, remeasure: { type: 'boolean' }, out: { type: 'string' }, json: { type: 'boolean' } })
       await withWorkbench(async (wb) => {
         const ids = (v.model as string[] | undefined) ?? wb.models.ids('encoder')
         const bar = progressBar('measuring thresholds')
-        const records = Object.fromEntries(await wb.models.ensureThresholds(ids, { onProgress: (m) => process.stderr.isTTY && process.stderr.write(`\r${m.padEnd(60)}`) }))
-        bar(1, 1)
+        const records = Object.fromEntries(await wb.models.ensureThresholds(ids, { remeasure: v.remeasure === true, onProgress: (done, total, phase) => bar(done, total, phase) }))
+        if (v.out) {
+          // One file per encoder, the form resources/thresholds ships them in.
+          mkdirSync(v.out as string, { recursive: true })
+          for (const [id, t] of Object.entries(records)) if (t) writeFileSync(join(v.out as string, `${id}.json`), `${JSON.stringify(t, null, 2)}\n`)
+        }
         if (v.json) return printJson(records)
         for (const [id, t] of Object.entries(records)) {
           if (!t) console.log(`${id}: no thresholds (the LFW data folder is not available)`)

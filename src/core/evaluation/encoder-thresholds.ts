@@ -51,7 +51,8 @@ export async function measureThresholds(
       identities: new Set(identities).size,
       impostorPairs: impostors.length,
       fars: thresholdsAtFar(impostors),
-      measuredAt: new Date().toISOString()
+      measuredAt: new Date().toISOString(),
+      encoderSha256: encoder.entry.manifest.sha256
     })
   }
   return out

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { validateManifest } from '../../shared/validation'
-import type { ModelManifest } from '../../shared/types'
+import type { ModelManifest, ThresholdRecord } from '../../shared/types'
 import { ARCFACE_112 } from '../imaging/alignment'
 
 const PACKAGE = 'faceplugin-face-recognition-js'
@@ -56,15 +56,38 @@ export const BUNDLED_MANIFESTS: ModelManifest[] = [
   }
 ]
 
-/** resources/models of the source tree, the CLI bundle or the packaged app, if any. */
-export function resourceModelDir(): string | null {
-  if (process.env.UNVEIL_RESOURCES) return join(process.env.UNVEIL_RESOURCES, 'models')
+/** A folder of resources/ in the source tree, the CLI bundle or the packaged app, if any. */
+function resourceDir(name: string): string | null {
+  if (process.env.UNVEIL_RESOURCES) return join(process.env.UNVEIL_RESOURCES, name)
   let dir = dirname(fileURLToPath(import.meta.url))
   for (let i = 0; i < 6; i++, dir = dirname(dir)) {
-    const candidate = join(dir, 'resources', 'models')
+    const candidate = join(dir, 'resources', name)
     if (existsSync(candidate)) return candidate
   }
   return null
+}
+
+export function resourceModelDir(): string | null {
+  return resourceDir('models')
+}
+
+/** Where measured thresholds of shipped encoders live, one JSON file per encoder. */
+export function resourceThresholdDir(): string | null {
+  return resourceDir('thresholds')
+}
+
+/**
+ * FAR thresholds measured for the encoders Unveil ships (resources/thresholds), by encoder
+ * sha256: a fresh install without the research data scores with them, and a copy of the same
+ * file registered under another id gets them too.
+ */
+export function shippedThresholds(): Map<string, ThresholdRecord> {
+  const dir = resourceThresholdDir()
+  if (!dir || !existsSync(dir)) return new Map()
+  const records = readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as ThresholdRecord)
+  return new Map(records.filter((r) => typeof r.encoderSha256 === 'string').map((r) => [r.encoderSha256!, r]))
 }
 
 /** Models trained or built by Unveil itself and shipped in resources/models (manifest + ONNX). */

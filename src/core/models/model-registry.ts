@@ -5,7 +5,7 @@ import { ValidationError, validateManifest } from '../../shared/validation'
 import { mkdirSync } from 'node:fs'
 import { writeFileAtomic } from '../fs/atomic-write'
 import { sha256Hex } from '../fs/sha256'
-import { BUNDLED_MANIFESTS, DEFAULT_DETECTOR_ID, DEFAULT_ENCODER_ID, DEFAULT_LANDMARKER_ID, bundledModelDir, resourceModels } from './bundled-models'
+import { BUNDLED_MANIFESTS, DEFAULT_DETECTOR_ID, DEFAULT_ENCODER_ID, DEFAULT_LANDMARKER_ID, bundledModelDir, resourceModels, shippedThresholds } from './bundled-models'
 import { modelSignature, parseModel } from './onnx-patch'
 
 const MAX_MODEL_BYTES = 2 * 1024 * 1024 * 1024
@@ -95,12 +95,15 @@ export class ModelRegistry {
   list(): ModelEntry[] {
     const dir = bundledModelDir()
     const shipped = [...BUNDLED_MANIFESTS.map((manifest) => ({ manifest, path: join(dir, manifest.file) })), ...resourceModels()]
+    const measured = shippedThresholds()
+    // Thresholds measured on this machine take precedence over the shipped measurement.
+    const thresholds = (m: ModelManifest): ThresholdRecord | undefined => this.data.thresholds[m.id] ?? (m.role === 'encoder' ? measured.get(m.sha256) : undefined)
     const bundled: ModelEntry[] = shipped.map(({ manifest, path }) => ({
       manifest,
       path,
       bundled: true,
       verification: this.data.verifications[manifest.id],
-      thresholds: this.data.thresholds[manifest.id],
+      thresholds: thresholds(manifest),
       registeredAt: 'bundled'
     }))
     const user: ModelEntry[] = this.data.models.map((m) => ({
@@ -108,7 +111,7 @@ export class ModelRegistry {
       path: join(this.modelDir, m.file),
       bundled: false,
       verification: this.data.verifications[m.manifest.id],
-      thresholds: this.data.thresholds[m.manifest.id],
+      thresholds: thresholds(m.manifest),
       registeredAt: m.registeredAt
     }))
     return [...bundled, ...user]

@@ -14,6 +14,15 @@ import type { FaceService } from './face-service'
 /** Images whose different-person pairs set each encoder's FAR thresholds (issue: >= 2,000). */
 const THRESHOLD_IMAGES = 2000
 
+/** A registered model and the jobs that check an encoder on LFW: verification accuracy and FAR thresholds. */
+export interface RegisteredModel {
+  entry: ModelEntry
+  verification: JobHandle<VerificationRunSummary> | null
+  thresholds: JobHandle<ThresholdsRunSummary> | null
+}
+
+export type ThresholdsRunSummary = Record<string, ThresholdRecord>
+
 export interface VerifyOptions {
   /** Use a balanced subset of this many pairs (default: all pairs of pairsDevTrain.txt). */
   pairs?: number
@@ -62,7 +71,7 @@ export class ModelService {
    * (a wrong colour order or normalisation still yields vectors, just worse ones); the check's
    * job is returned so callers can follow it.
    */
-  async register(modelPath: string, manifestInput: unknown, options: { verify?: boolean } = {}): Promise<{ entry: ModelEntry; verification: JobHandle<VerificationRunSummary> | null }> {
+  async register(modelPath: string, manifestInput: unknown, options: { verify?: boolean } = {}): Promise<RegisteredModel> {
     const { manifest } = this.registry.prepareRegistration(modelPath, manifestInput)
     const entry = this.registry.commitRegistration(manifest, modelPath)
     try {
@@ -71,8 +80,12 @@ export class ModelService {
       this.registry.unregister(entry.manifest.id)
       throw new ValidationError(`model '${manifest.id}' does not run as its manifest describes: ${(err as Error).message}`)
     }
-    const verify = (options.verify ?? true) && manifest.role === 'encoder' && resolveDataDir() !== null
-    return { entry: this.registry.get(entry.manifest.id), verification: verify ? this.verify(manifest.id) : null }
+    const registered = this.registry.get(entry.manifest.id)
+    const measure = (options.verify ?? true) && manifest.role === 'encoder' && resolveDataDir() !== null
+    if (!measure) return { entry: registered, verification: null, thresholds: null }
+    // An encoder's thresholds are measured now, as a job of their own, so no reconstruction ever waits for them.
+    const thresholds = registered.thresholds ? null : this.measureThresholdsJob([manifest.id])
+    return { entry: registered, verification: this.verify(manifest.id), thresholds }
   }
 
   private async trialRun(model: PreparedModel): Promise<void> {
@@ -121,9 +134,16 @@ export class ModelService {
     })
   }
 
-  /** Thresholds for the given encoders, measuring missing ones on LFW when the data is present. */
-  async ensureThresholds(encoderIds: string[], options: { signal?: AbortSignal; onProgress?: (message: string) => void } = {}): Promise<Map<string, ThresholdRecord | null>> {
-    const missing = encoderIds.filter((id) => !this.registry.get(id).thresholds)
+  /**
+   * Measures FAR thresholds on LFW for encoders (all the given ones with `remeasure`, else only
+   * those without any) and stores them in the registry. Without the research data nothing is
+   * measured. Returns each encoder's thresholds, or null where there are none.
+   */
+  async ensureThresholds(
+    encoderIds: string[],
+    options: { remeasure?: boolean; signal?: AbortSignal; onProgress?: (done: number, total: number, phase: string) => void } = {}
+  ): Promise<Map<string, ThresholdRecord | null>> {
+    const missing = encoderIds.filter((id) => options.remeasure || !this.registry.getWithRole(id, 'encoder').thresholds)
     const data = resolveDataDir()
     if (missing.length > 0 && data) {
       const d = this.registry.defaults()
@@ -136,10 +156,39 @@ export class ModelService {
         },
         join(data, 'datasets', 'lfw', 'images'),
         THRESHOLD_IMAGES,
-        { signal: options.signal, onProgress: (done, total, phase) => options.onProgress?.(`thresholds: ${phase} ${done}/${total}`) }
+        { signal: options.signal, onProgress: options.onProgress }
       )
       for (const [id, record] of records) this.registry.setThresholds(id, record)
     }
     return new Map(encoderIds.map((id) => [id, this.registry.get(id).thresholds ?? null]))
+  }
+
+  /** The same measurement as a job (progress, cancel), for encoders just registered. */
+  measureThresholdsJob(encoderIds: string[], options: { remeasure?: boolean } = {}): JobHandle<ThresholdsRunSummary> {
+    for (const id of encoderIds) this.registry.getWithRole(id, 'encoder')
+    if (!resolveDataDir()) throw new ValidationError('the LFW data folder is not available (set UNVEIL_DATA to the shared data folder)')
+    // Alignment of the 2,000 images is the larger share of the work; encoding follows per encoder.
+    const alignShare = 60
+    return this.jobs.submit<ThresholdsRunSummary>({
+      caseStore: null,
+      method: 'measure-thresholds',
+      parameters: { encoders: encoderIds.join(','), images: THRESHOLD_IMAGES, dataset: 'lfw' },
+      modelSha256s: Object.fromEntries(encoderIds.map((id) => [id, this.registry.get(id).manifest.sha256])),
+      softwareVersion: this.version,
+      totalSteps: 100,
+      run: async (ctx) => {
+        const perEncoder = (100 - alignShare) / encoderIds.length
+        const records = await this.ensureThresholds(encoderIds, {
+          remeasure: options.remeasure ?? true,
+          signal: ctx.signal,
+          onProgress: (done, total, phase) => {
+            const i = encoderIds.findIndex((id) => phase === `encode ${id}`)
+            const step = phase === 'align' ? (done / total) * alignShare : alignShare + (Math.max(0, i) + done / total) * perEncoder
+            ctx.progress({ step: Math.round(step), message: `thresholds: ${phase} ${done}/${total}` })
+          }
+        })
+        return Object.fromEntries([...records].filter((e): e is [string, ThresholdRecord] => e[1] !== null))
+      }
+    })
   }
 }

@@ -3,6 +3,8 @@ import type { EncoderScore, GenerationRecord, JobProgress, MethodInfo, Reconstru
 import type { StartRunInput } from '../../shared/ipc-contract'
 import { ValidationError } from '../../shared/validation'
 import type { CaseStore } from '../cases/case-store'
+import { encodeVector } from '../cases/vector-blob'
+import { sha256Hex } from '../fs/sha256'
 import type { InferenceEngine } from '../engine/inference-engine'
 import { scoreAcrossEncoders } from '../evaluation/cross-encoder-scoring'
 import { encodePng, type RgbImage } from '../imaging/image-io'
@@ -14,7 +16,6 @@ import type { ModelLoader } from '../models/model-loader'
 import type { ModelRegistry } from '../models/model-registry'
 import type { CaseService } from './case-service'
 import type { FaceService } from './face-service'
-import type { ModelService } from './model-service'
 
 /** Aligned ground-truth crops kept in memory (about 37 kB each), so a template's is computed once. */
 const CROP_CACHE_LIMIT = 256
@@ -44,6 +45,11 @@ export interface InversionResult {
   trace: GenerationRecord[]
   scores: EncoderScore[]
   summary: Record<string, unknown>
+  startedAt: string
+  finishedAt: string
+  executionProvider: string
+  templateVectorSha256: string
+  models: Record<string, { id: string; sha256: string }>
 }
 
 /** What is stored and written as result.json: everything needed to reproduce and audit the run. */
@@ -59,7 +65,12 @@ export function inversionRecord(r: InversionResult): ReconstructionRecord {
     similarity: r.similarity,
     scores: r.scores,
     summary: r.summary,
-    trace: r.trace
+    trace: r.trace,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+    executionProvider: r.executionProvider,
+    templateVectorSha256: r.templateVectorSha256,
+    models: r.models
   }
 }
 
@@ -73,7 +84,6 @@ export class RunService {
     private readonly loader: ModelLoader,
     private readonly cases: CaseService,
     private readonly faces: FaceService,
-    private readonly models: ModelService,
     private readonly jobs: JobQueue,
     private readonly version: string
   ) {}
@@ -85,14 +95,15 @@ export class RunService {
   /**
    * Runs a method on a template and scores the reconstruction with every registered encoder:
    * against the target template, the ground-truth photo (type I) and other photos of the
-   * person (type II), each with pass/fail at the encoder's FAR thresholds. Thresholds are
-   * settled before the method starts, so a run never stalls on them midway.
+   * person (type II), each with pass/fail at the encoder's FAR thresholds. Thresholds come
+   * from the registry (shipped, or measured when the encoder was registered): a run never
+   * measures them, and an encoder without any is scored without pass/fail.
    */
   async invert(request: InversionRequest): Promise<InversionResult> {
     const method = getMethod(request.method)
     const parameters = resolveParameters(method.info, request.parameters)
-    const encoderIds = this.registry.byRole('encoder').map((e) => e.manifest.id)
-    const thresholds = await this.models.ensureThresholds(encoderIds, { signal: request.signal, onProgress: (message) => request.progress?.({ step: 0, message }) })
+    const encoders = this.registry.byRole('encoder')
+    const startedAt = new Date().toISOString()
     const t0 = performance.now()
     const out = await method.run({
       engine: this.engine,
@@ -105,19 +116,23 @@ export class RunService {
       progress: request.progress ?? (() => {})
     })
     const searchSeconds = (performance.now() - t0) / 1000
-    const encoders = await Promise.all(encoderIds.map(async (id) => ({ model: await this.loader.prepare(id), thresholds: thresholds.get(id) ?? null })))
+    const scorers = await Promise.all(encoders.map(async (e) => ({ model: await this.loader.prepare(e.manifest.id), thresholds: e.thresholds ?? null })))
     const scores = await scoreAcrossEncoders(
       this.engine,
-      encoders,
+      scorers,
       { reconstruction: out.image, target: request.template, groundTruth: request.groundTruth ?? null, sameIdentity: request.sameIdentity ?? [] },
       request.signal
     )
     const image = chwToImage(out.image, 112, 112)
+    const bySha = new Map(this.registry.list().map((e) => [e.manifest.sha256, e.manifest.id]))
+    const models = Object.fromEntries(
+      Object.entries(out.modelSha256s).flatMap(([role, sha256]) => (bySha.has(sha256) ? [[role, { id: bySha.get(sha256)!, sha256 }]] : []))
+    )
     return {
       method: method.info.id,
       parameters,
       seed: request.seed,
-      modelSha256s: { ...out.modelSha256s, ...Object.fromEntries(encoders.map((e) => [`encoder:${e.model.entry.manifest.id}`, e.model.entry.manifest.sha256])) },
+      modelSha256s: { ...out.modelSha256s, ...Object.fromEntries(encoders.map((e) => [`encoder:${e.manifest.id}`, e.manifest.sha256])) },
       softwareVersion: this.version,
       queries: out.queries,
       seconds: searchSeconds,
@@ -126,7 +141,12 @@ export class RunService {
       png: await encodePng(image),
       trace: out.trace,
       scores,
-      summary: out.summary
+      summary: out.summary,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      executionProvider: this.engine.info().provider,
+      templateVectorSha256: sha256Hex(encodeVector(request.template.vector)),
+      models
     }
   }
 

@@ -61,7 +61,7 @@ export class Workbench {
     this.faces = new FaceService(this.engine, this.registry, this.loader)
     this.templates = new TemplateService(this.cases, this.faces, this.registry)
     this.models = new ModelService(this.engine, this.registry, this.loader, this.faces, this.jobs, this.version)
-    this.runs = new RunService(this.engine, this.registry, this.loader, this.cases, this.faces, this.models, this.jobs, this.version)
+    this.runs = new RunService(this.engine, this.registry, this.loader, this.cases, this.faces, this.jobs, this.version)
     this.priors = new PriorService(this.engine, this.registry, this.loader)
     this.datasets = new DatasetService(this.engine, this.registry, this.loader)
   }
