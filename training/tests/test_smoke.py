@@ -16,7 +16,7 @@ from unveil_training.data import FaceData, IndexSampler, to_tensor
 from unveil_training.dfd import DeepFaceDecoder, DFDConfig
 from unveil_training.encoders import FR_FEATURE_PATH, OnnxEncoder, find_manifest, shared_data_dir
 from unveil_training.export import ParityError, check_parity, export_onnx
-from unveil_training.gan import Generator, GANConfig
+from unveil_training.gan import GANConfig, Generator
 from unveil_training.metrics import frechet_distance, psnr, ssim
 from unveil_training.onnx_patch import patch_model, sha256_file
 from unveil_training.onnx_torch import load_torch_encoder
@@ -260,6 +260,7 @@ def test_real_perceptual_network_converts():
 def test_batchnorm_recalibration_matches_the_weights_in_use():
     """Stale running statistics (as an EMA copy inherits) are replaced by the weights' own."""
     import torch
+
     from unveil_training.gan import GANConfig, Generator, recalibrate_batchnorm
     torch.manual_seed(0)
     g = Generator(GANConfig(ngf=8))

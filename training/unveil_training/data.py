@@ -37,7 +37,7 @@ class AlignedDataset:
     items: list[dict]
 
     @staticmethod
-    def open(root: str | Path) -> "AlignedDataset":
+    def open(root: str | Path) -> AlignedDataset:
         root = Path(root).resolve()
         path = root / "manifest.json"
         if not path.is_file():

@@ -118,7 +118,7 @@ class Budget:
         return self.seconds is not None and self.elapsed() >= self.seconds
 
 
-def begin(module: str, argv: list[str], args, training_dir: Path) -> tuple[float, torch.device, Path, "RunLog"]:
+def begin(module: str, argv: list[str], args, training_dir: Path) -> tuple[float, torch.device, Path, RunLog]:
     """Start of every trainer: wall clock, torch set-up, seeds, run folder and log."""
     wall_start = time.time()
     device = setup_torch(args.device, args.threads)
@@ -133,7 +133,7 @@ class RunState:
     """What both trainers carry across --resume: step, loop-time budget, wall time, the commands
     run so far, and the sampler and RNG states; each trainer adds its models and optimisers."""
 
-    def __init__(self, module: str, argv: list[str], run_dir: Path, sampler, aug_rng: np.random.Generator, log: "RunLog",
+    def __init__(self, module: str, argv: list[str], run_dir: Path, sampler, aug_rng: np.random.Generator, log: RunLog,
                  started: float):
         self.started = started
         self.wall_before = 0.0

@@ -28,8 +28,7 @@ from .encoders import OnnxEncoder, find_manifest, shared_data_dir
 from .evaluate_dfd import reconstruction_metrics
 from .export import MAX_ARTEFACT_BYTES, dataset_licence, decoder_manifest, export_onnx, write_manifest, write_model_card
 from .onnx_torch import load_torch_encoder
-from .runtime import (RunState, begin, cosine_lr, display_path, ensure_allocator_tunables, hardware_description,
-                      software_versions)
+from .runtime import RunState, begin, cosine_lr, display_path, ensure_allocator_tunables, hardware_description, software_versions
 
 MODULE = "unveil_training.train_dfd"
 TRAINING_DIR = Path(__file__).resolve().parents[1]
@@ -229,7 +228,8 @@ def main(argv: list[str] | None = None) -> dict:
             ("impostor baseline (mean cosine between different validation templates)", f"{metrics['impostorCosineMean']:.4f}"),
             *[(f"cosine reconstruction vs original under {k}", f"{v['mean']:.4f}") for k, v in metrics["cross"].items()],
             ("ONNX parity (max abs diff vs torch)", f"{report.parity_max_abs_diff:.2e}"),
-            (f"exported vs trained model (BatchNorm folding{' + float16 rounding' if report.weights == 'fp16' else ''}; max abs diff)", f"{report.export_copy_max_abs_diff:.2e}"),
+            (f"exported vs trained model (BatchNorm folding{' + float16 rounding' if report.weights == 'fp16' else ''}; max abs diff)",
+             f"{report.export_copy_max_abs_diff:.2e}"),
         ],
         notes=["Validation images come from the training datasets' held-out identities; evaluate on aligned LFW with "
                f"`python -m unveil_training.evaluate_dfd --model {out / (args.id + '.onnx')} --data <aligned lfw> "

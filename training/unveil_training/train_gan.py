@@ -26,8 +26,7 @@ from .encoders import FR_FEATURE_PATH, OnnxEncoder, find_manifest
 from .export import MAX_ARTEFACT_BYTES, dataset_licence, export_onnx, generator_manifest, write_manifest, write_model_card
 from .gan import EMA, GAN_PRESETS, Discriminator, GANConfig, Generator, d_loss, g_loss, recalibrate_batchnorm
 from .metrics import frechet_distance
-from .runtime import (RunState, begin, cosine_lr, display_path, ensure_allocator_tunables, hardware_description,
-                      software_versions)
+from .runtime import RunState, begin, cosine_lr, display_path, ensure_allocator_tunables, hardware_description, software_versions
 from .train_dfd import ID_PATTERN, TRAINING_DIR
 
 MODULE = "unveil_training.train_gan"
@@ -188,7 +187,8 @@ def main(argv: list[str] | None = None) -> dict:
     licence = dataset_licence(names)
     command = run.command()
     manifest = generator_manifest(args.id, args.name or f"DCGAN face prior ({cfg.latent_dim}-d latent, 64x64)", report,
-                                  cfg.latent_dim, licence, f"trained by `python -m {MODULE}` (Unveil's training/ package, seed {args.seed}); command in {args.id}.md",
+                                  cfg.latent_dim, licence,
+                                  f"trained by `python -m {MODULE}` (Unveil's training/ package, seed {args.seed}); command in {args.id}.md",
                                   notes="z is standard normal; the 64x64 output is upsampled to 112x112 in the graph.")
     write_manifest(out / f"{args.id}.json", manifest)
     wall = run.wall_seconds()
@@ -216,7 +216,8 @@ def main(argv: list[str] | None = None) -> dict:
         ],
         metrics + [
             ("ONNX parity (max abs diff vs torch)", f"{report.parity_max_abs_diff:.2e}"),
-            (f"exported vs trained model (BatchNorm folding{' + float16 rounding' if report.weights == 'fp16' else ''}; max abs diff)", f"{report.export_copy_max_abs_diff:.2e}"),
+            (f"exported vs trained model (BatchNorm folding{' + float16 rounding' if report.weights == 'fp16' else ''}; max abs diff)",
+             f"{report.export_copy_max_abs_diff:.2e}"),
         ],
         notes=[f"Training-time samples: `{display_path(run_dir / 'samples.png')}` (not committed). The workbench draws a "
                f"contact sheet and the detector's face rate from the exported model: `unveil prior inspect --generator {args.id} "
