@@ -1,3 +1,5 @@
+import { randomInt } from 'node:crypto'
+import { readFileSync, statSync } from 'node:fs'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { Workbench, defaultCaseRoot, defaultLibraryDir, type JobHandle } from '../core/workbench/workbench'
 
@@ -98,4 +100,30 @@ export async function followJob<S extends object>(wb: Workbench, job: JobHandle<
   } finally {
     off()
   }
+}
+
+/** The bytes of the file an option names; errors name the option ("--image: /x.jpg does not exist"). */
+export function inputFile(values: Record<string, unknown>, name: string, path = required(values, name)): Uint8Array {
+  let stat
+  try {
+    stat = statSync(path)
+  } catch {
+    throw new UsageError(`--${name}: ${path} does not exist`)
+  }
+  if (stat.isDirectory()) throw new UsageError(`--${name}: ${path} is a folder, not a file`)
+  try {
+    return new Uint8Array(readFileSync(path))
+  } catch (err) {
+    throw new UsageError(`--${name}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+  }
+}
+
+/** --seed, or a fresh random seed when it is absent; the caller prints and records it. */
+export function seedOption(values: Record<string, unknown>): { seed: number; chosen: boolean } {
+  const given = integer(values, 'seed')
+  if (given !== undefined) {
+    if (given < 0 || given > 2 ** 31 - 1) throw new UsageError('--seed must be between 0 and 2147483647')
+    return { seed: given, chosen: true }
+  }
+  return { seed: randomInt(0, 2 ** 31 - 1), chosen: false }
 }

@@ -75,8 +75,13 @@ export async function modelsCommand(argv: string[]): Promise<void> {
       const v = parse(rest, { model: { type: 'string', multiple: true }, remeasure: { type: 'boolean' }, out: { type: 'string' }, json: { type: 'boolean' } })
       await withWorkbench(async (wb) => {
         const ids = (v.model as string[] | undefined) ?? wb.models.ids('encoder')
-        const bar = progressBar('measuring thresholds')
-        const records = Object.fromEntries(await wb.models.ensureThresholds(ids, { remeasure: v.remeasure === true, onProgress: (done, total, phase) => bar(done, total, phase) }))
+        // One bar per phase (align, then encode per encoder), so each has its own ETA.
+        const bars = new Map<string, ReturnType<typeof progressBar>>()
+        const onProgress = (done: number, total: number, phase: string): void => {
+          if (!bars.has(phase)) bars.set(phase, progressBar(`thresholds: ${phase}`))
+          bars.get(phase)!(done, total)
+        }
+        const records = Object.fromEntries(await wb.models.ensureThresholds(ids, { remeasure: v.remeasure === true, onProgress }))
         if (v.out) {
           // One file per encoder, the form resources/thresholds ships them in.
           mkdirSync(v.out as string, { recursive: true })

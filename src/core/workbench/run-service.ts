@@ -104,6 +104,12 @@ export class RunService {
     const parameters = resolveParameters(method.info, request.parameters)
     const encoders = this.registry.byRole('encoder')
     const startedAt = new Date().toISOString()
+    // Every update carries the expected total (a method may revise it), so progress bars can draw.
+    let totalSteps = method.totalSteps(parameters)
+    const progress = (u: ProgressUpdate): void => {
+      totalSteps = u.totalSteps ?? totalSteps
+      request.progress?.({ ...u, totalSteps })
+    }
     const t0 = performance.now()
     const out = await method.run({
       engine: this.engine,
@@ -113,7 +119,7 @@ export class RunService {
       parameters,
       seed: request.seed,
       signal: request.signal ?? new AbortController().signal,
-      progress: request.progress ?? (() => {})
+      progress
     })
     const searchSeconds = (performance.now() - t0) / 1000
     const scorers = await Promise.all(encoders.map(async (e) => ({ model: await this.loader.prepare(e.manifest.id), thresholds: e.thresholds ?? null })))

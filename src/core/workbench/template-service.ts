@@ -113,13 +113,25 @@ export class TemplateService {
     this.cases.store(caseId).deleteTemplate(templateId)
   }
 
-  /** The one template of a template file, checked against the encoder it is for (default: the registry's). */
-  readTarget(bytes: Uint8Array, name: string, encoderId = this.registry.defaults().encoder): TargetTemplate {
-    const encoder = this.registry.getWithRole(encoderId, 'encoder').manifest
-    const parsed = parseTemplateFile(bytes, { fileName: name, expectedDim: encoder.embeddingDim, expectedEncoder: encoderId })
+  /**
+   * The one template of a template file, for the encoder named, else the one the file records
+   * (by id or sha256) when it is registered, else the registry's default encoder.
+   */
+  readTarget(bytes: Uint8Array, name: string, encoderId?: string): TargetTemplate {
+    const id = encoderId ?? this.recordedEncoder(bytes, name) ?? this.registry.defaults().encoder
+    const encoder = this.registry.getWithRole(id, 'encoder').manifest
+    const parsed = parseTemplateFile(bytes, { fileName: name, expectedDim: encoder.embeddingDim, expectedEncoder: id })
     if (parsed.vectors.length !== 1) throw new ValidationError(`${name} holds ${parsed.vectors.length} templates; invert one at a time`)
-    if (parsed.encoderSha256 && parsed.encoderSha256 !== encoder.sha256) throw new ValidationError(`${name} was made by a different model than '${encoderId}'`)
-    return { vector: Array.from(parsed.vectors[0]), encoderId, encoderSha256: encoder.sha256 }
+    if (parsed.encoderSha256 && parsed.encoderSha256 !== encoder.sha256) throw new ValidationError(`${name} was made by a different model than '${id}'`)
+    return { vector: Array.from(parsed.vectors[0]), encoderId: id, encoderSha256: encoder.sha256 }
+  }
+
+  /** The registered encoder a template file names (id or sha256), if any. */
+  private recordedEncoder(bytes: Uint8Array, name: string): string | null {
+    const parsed = parseTemplateFile(bytes, { fileName: name })
+    const encoders = this.registry.byRole('encoder').map((e) => e.manifest)
+    const match = encoders.find((m) => (parsed.encoderSha256 ? m.sha256 === parsed.encoderSha256 : m.id === parsed.encoderId))
+    return match?.id ?? null
   }
 
   /** Enrols one face of a photo outside any case, as a JSON template file with its provenance. */
