@@ -8,12 +8,8 @@ import type { CaseWriter } from './case-writer'
 
 const CASE_UPDATE_KEYS = ['name', 'number', 'examiner', 'notes'] as const
 
-export interface CaseFields {
-  name: string
-  number: string | null
-  examiner: string | null
-  notes: string | null
-}
+/** The case's own fields, as a new case gives them. */
+export type CaseFields = Pick<CaseInfo, 'name' | 'number' | 'examiner' | 'notes'>
 
 /** The case's own record (the single `case_info` row) and the counts shown with it. */
 export class CaseInfoRepository {
