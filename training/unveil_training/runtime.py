@@ -7,6 +7,7 @@ import math
 import os
 import platform
 import random
+import re
 import shlex
 import subprocess
 import sys
@@ -15,6 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+TRAINING_DIR = Path(__file__).resolve().parents[1]
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
 
 # glibc otherwise maps and unmaps every large tensor buffer (page faults on each call); on the
 # 2-core training machines this made PyTorch up to 4.8x slower (docs: environment notes, Python).
@@ -118,6 +122,40 @@ class Budget:
         return self.seconds is not None and self.elapsed() >= self.seconds
 
 
+def check_args(parser, args) -> None:
+    """The checks both trainers' arguments need: a usable model id and at least one budget."""
+    if not ID_PATTERN.match(args.id):
+        parser.error("--id must be lower-case letters, digits, '.', '_' or '-' (at most 80)")
+    if args.minutes is None and args.max_steps is None:
+        parser.error("give --minutes, --max-steps or both")
+
+
+def apply_preset(presets: dict, args, device: torch.device, keys) -> dict:
+    """The named preset (default: gpu on CUDA, else cpu) with the fields the command line sets."""
+    preset = dict(presets[args.preset or ("gpu" if device.type == "cuda" else "cpu")])
+    for key in keys:
+        if getattr(args, key) is not None:
+            preset[key] = getattr(args, key)
+    return preset
+
+
+def set_lr(optimizers, lr: float) -> None:
+    for o in optimizers:
+        for g in o.param_groups:
+            g["lr"] = lr
+
+
+def mirror_batch(rng: np.random.Generator, enabled: bool, *batches: np.ndarray) -> np.ndarray:
+    """Mirrors a random half of the batch in place (the same rows of every array); returns which
+    rows. Draws from `rng` only when enabled, so runs without mirroring keep their RNG stream."""
+    n = len(batches[0])
+    flip = rng.random(n) < 0.5 if enabled else np.zeros(n, bool)
+    if enabled:
+        for b in batches:
+            b[flip] = b[flip][:, :, ::-1]
+    return flip
+
+
 def begin(module: str, argv: list[str], args, training_dir: Path) -> tuple[float, torch.device, Path, RunLog]:
     """Start of every trainer: wall clock, torch set-up, seeds, run folder and log."""
     wall_start = time.time()
@@ -174,6 +212,17 @@ class RunState:
         if time.monotonic() - self.last_checkpoint >= self.checkpoint_seconds:
             checkpoint()
             self.last_checkpoint = time.monotonic()
+
+    def train(self, train_step, checkpoint) -> tuple[int, float]:
+        """The loop both trainers run, from the (resumed) step until the budget ends.
+        `train_step(step)` trains one batch and returns (images, fields) for after_step;
+        `checkpoint(step)` saves. Returns the final step and the training-loop seconds."""
+        step = self.step
+        while not self.budget.done(step):
+            images, fields = train_step(step)
+            step += 1
+            self.after_step(step, images, fields, lambda: checkpoint(step))
+        return step, self.finish(step, lambda: checkpoint(step))
 
     def finish(self, step: int, checkpoint) -> float:
         """Writes the last checkpoint; returns the training-loop seconds of the whole run."""

@@ -13,7 +13,6 @@ checkpoints and log.jsonl go to --run-dir (default training/runs/<id>).
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from pathlib import Path
@@ -28,11 +27,23 @@ from .encoders import OnnxEncoder, find_manifest, shared_data_dir
 from .evaluate_dfd import reconstruction_metrics
 from .export import MAX_ARTEFACT_BYTES, dataset_licence, decoder_manifest, export_onnx, write_manifest, write_model_card
 from .onnx_torch import load_torch_encoder
-from .runtime import RunState, begin, cosine_lr, display_path, ensure_allocator_tunables, hardware_description, software_versions
+from .runtime import (  # noqa: F401
+    ID_PATTERN,
+    TRAINING_DIR,
+    RunState,
+    apply_preset,
+    begin,
+    check_args,
+    cosine_lr,
+    display_path,
+    ensure_allocator_tunables,
+    hardware_description,
+    mirror_batch,
+    set_lr,
+    software_versions,
+)
 
 MODULE = "unveil_training.train_dfd"
-TRAINING_DIR = Path(__file__).resolve().parents[1]
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
 
 
 def parse_args(argv):
@@ -77,18 +88,12 @@ def parse_args(argv):
     p.add_argument("--weights", choices=["auto", "fp32", "fp16"], default="auto", help="stored weight precision")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
-    if not ID_PATTERN.match(args.id):
-        p.error("--id must be lower-case letters, digits, '.', '_' or '-' (at most 80)")
-    if args.minutes is None and args.max_steps is None:
-        p.error("give --minutes, --max-steps or both")
+    check_args(p, args)
     return args
 
 
 def build_config(args, template_dim: int, device: torch.device) -> tuple[DFDConfig, dict]:
-    preset = dict(DFD_PRESETS[args.preset or ("gpu" if device.type == "cuda" else "cpu")])
-    for key in ("size", "stem_channels", "convs_per_block", "batch_size", "lr"):
-        if getattr(args, key) is not None:
-            preset[key] = getattr(args, key)
+    preset = apply_preset(DFD_PRESETS, args, device, ("size", "stem_channels", "convs_per_block", "batch_size", "lr"))
     if args.widths:
         preset["widths"] = tuple(int(w) for w in args.widths.split(","))
     cfg = DFDConfig(template_dim, preset["size"], preset["stem_channels"], preset["widths"], preset["convs_per_block"],
@@ -137,31 +142,28 @@ def main(argv: list[str] | None = None) -> dict:
         ck = run.resume()
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
-    step = run.step
     budget = run.start_budget(args.minutes, args.max_steps, args.log_every, args.checkpoint_minutes)
 
-    def checkpoint():
+    def checkpoint(step):
         run.save(step, model=model.state_dict(), optimizer=opt.state_dict(), config=vars(cfg), args=vars(args))
 
-    model.train()
-    while not budget.done(step):
+    def train_step(step):
         idx = sampler.next()
-        flip = (aug_rng.random(len(idx)) < 0.5) if templates_flip is not None else np.zeros(len(idx), bool)
         big, small = data.gather(112, idx), data.gather(cfg.size, idx)
-        big[flip], small[flip] = big[flip][:, :, ::-1], small[flip][:, :, ::-1]
+        flip = mirror_batch(aug_rng, templates_flip is not None, big, small)
         t = np.where(flip[:, None], templates_flip[idx], templates[idx]) if templates_flip is not None else templates[idx]
         target112, target_native = to_tensor(big, device), to_tensor(small, device)
         tmpl = torch.from_numpy(np.ascontiguousarray(t, dtype=np.float32)).to(device)
-        for g in opt.param_groups:
-            g["lr"] = cosine_lr(opt_cfg["lr"], budget.fraction(step))
+        set_lr([opt], cosine_lr(opt_cfg["lr"], budget.fraction(step)))
         native = model.decode(tmpl)
         loss, parts = loss_fn(native, model.to_output(native), target_native, target112)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        step += 1
-        run.after_step(step, len(idx), lambda: {"loss": float(loss.detach()), "lr": opt.param_groups[0]["lr"], **parts}, checkpoint)
-    train_seconds = run.finish(step, checkpoint)
+        return len(idx), lambda: {"loss": float(loss.detach()), "lr": opt.param_groups[0]["lr"], **parts}
+
+    model.train()
+    step, train_seconds = run.train(train_step, checkpoint)
 
     model.eval()
     pool = val_idx if len(val_idx) else train_idx

@@ -26,8 +26,20 @@ from .encoders import FR_FEATURE_PATH, OnnxEncoder, find_manifest
 from .export import MAX_ARTEFACT_BYTES, dataset_licence, export_onnx, generator_manifest, write_manifest, write_model_card
 from .gan import EMA, GAN_PRESETS, Discriminator, GANConfig, Generator, d_loss, g_loss, recalibrate_batchnorm
 from .metrics import frechet_distance
-from .runtime import RunState, begin, cosine_lr, display_path, ensure_allocator_tunables, hardware_description, software_versions
-from .train_dfd import ID_PATTERN, TRAINING_DIR
+from .runtime import (
+    TRAINING_DIR,
+    RunState,
+    apply_preset,
+    begin,
+    check_args,
+    cosine_lr,
+    display_path,
+    ensure_allocator_tunables,
+    hardware_description,
+    mirror_batch,
+    set_lr,
+    software_versions,
+)
 
 MODULE = "unveil_training.train_gan"
 
@@ -68,10 +80,7 @@ def parse_args(argv):
     p.add_argument("--weights", choices=["auto", "fp32", "fp16"], default="auto")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
-    if not ID_PATTERN.match(args.id):
-        p.error("--id must be lower-case letters, digits, '.', '_' or '-' (at most 80)")
-    if args.minutes is None and args.max_steps is None:
-        p.error("give --minutes, --max-steps or both")
+    check_args(p, args)
     return args
 
 
@@ -86,10 +95,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     wall_start, device, run_dir, log = begin(MODULE, argv, args, TRAINING_DIR)
 
-    preset = dict(GAN_PRESETS[args.preset or ("gpu" if device.type == "cuda" else "cpu")])
-    for key in ("ngf", "ndf", "batch_size", "lr"):
-        if getattr(args, key) is not None:
-            preset[key] = getattr(args, key)
+    preset = apply_preset(GAN_PRESETS, args, device, ("ngf", "ndf", "batch_size", "lr"))
     cfg = GANConfig(args.latent_dim, preset["ngf"], preset["ndf"])
     gen = Generator(cfg).to(device, memory_format=torch.channels_last)
     disc = Discriminator(cfg).to(device, memory_format=torch.channels_last)
@@ -118,26 +124,19 @@ def main(argv: list[str] | None = None) -> dict:
         opt_d.load_state_dict(ck["opt_d"])
         if ema is not None and ck.get("ema") is not None:
             ema.model.load_state_dict(ck["ema"])
-    step = run.step
     budget = run.start_budget(args.minutes, args.max_steps, args.log_every, args.checkpoint_minutes)
 
-    def checkpoint():
+    def checkpoint(step):
         run.save(step, generator=gen.state_dict(), discriminator=disc.state_dict(), opt_g=opt_g.state_dict(),
                  opt_d=opt_d.state_dict(), ema=ema.model.state_dict() if ema else None, config=vars(cfg), args=vars(args))
 
-    gen.train()
-    disc.train()
-    while not budget.done(step):
+    def train_step(step):
         idx = sampler.next()
         real_np = data.gather(cfg.size, idx)
-        if not args.no_hflip:
-            flip = aug_rng.random(len(idx)) < 0.5
-            real_np[flip] = real_np[flip][:, :, ::-1]
+        mirror_batch(aug_rng, not args.no_hflip, real_np)
         real = to_tensor(real_np, device)
         lr = cosine_lr(preset["lr"], budget.fraction(step), floor=0.2)
-        for o in (opt_g, opt_d):
-            for g in o.param_groups:
-                g["lr"] = lr
+        set_lr((opt_g, opt_d), lr)
         z = torch.randn(len(idx), cfg.latent_dim, device=device)
         fake = gen.native(z)
         loss_d = d_loss(disc(real), disc(fake.detach()))
@@ -150,9 +149,11 @@ def main(argv: list[str] | None = None) -> dict:
         opt_g.step()
         if ema is not None:
             ema.update(gen)
-        step += 1
-        run.after_step(step, len(idx), lambda: {"loss_d": float(loss_d.detach()), "loss_g": float(loss_g.detach()), "lr": lr}, checkpoint)
-    train_seconds = run.finish(step, checkpoint)
+        return len(idx), lambda: {"loss_d": float(loss_d.detach()), "loss_g": float(loss_g.detach()), "lr": lr}
+
+    gen.train()
+    disc.train()
+    step, train_seconds = run.train(train_step, checkpoint)
 
     final = ema.model if ema is not None else gen
     recalibrate_batchnorm(final, args.bn_batches, preset["batch_size"], args.seed + 3, device)

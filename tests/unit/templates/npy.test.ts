@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { readNpy, writeNpy, hasNpyMagic, TemplateFormatError } from '../../../src/core/templates/npy'
+import { readNpy, writeNpy, hasNpyMagic, TemplateFormatError } from '../../../src/core/templates/formats/npy'
 import { TemplateFormatError as CodecError } from '../../../src/core/templates/template-codec'
 import { expectTemplateError, makeNpy, numpyUnavailable } from './helpers'
 

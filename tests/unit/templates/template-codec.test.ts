@@ -12,7 +12,7 @@ import {
   DEFAULT_MAX_TEMPLATE_BYTES,
   type TemplateExportItem
 } from '../../../src/core/templates/template-codec'
-import { readNpy } from '../../../src/core/templates/npy'
+import { readNpy } from '../../../src/core/templates/formats/npy'
 import { bitsEqual, expectTemplateError, float32Bytes, makeNpy, numpyUnavailable, randomTemplate, rng, utf8 } from './helpers'
 
 const SHA = 'ab'.repeat(32)

@@ -1,35 +1,12 @@
 // Reader and writer for NumPy's .npy format (versions 1.0, 2.0, 3.0), limited to what face
 // templates need: float32/float64 in either byte order, C order, 1-D or 2-D.
-// Format reference: numpy/lib/format.py (NEP 1).
+// Format reference: numpy/lib/format.py (NEP 1). Also the npy template-file reader and writer.
 
-/** Machine-readable reason a template file was rejected; the message carries the specifics. */
-export type TemplateErrorCode =
-  | 'UNKNOWN_FORMAT'
-  | 'TRUNCATED'
-  | 'NON_FINITE'
-  | 'ZERO_VECTOR'
-  | 'WRONG_DIMENSION'
-  | 'EMPTY'
-  | 'TOO_LARGE'
-  | 'RAGGED'
-  /** Syntactically broken: bad npy header, JSON of an unrecognised shape, a string where a number belongs. */
-  | 'MALFORMED'
-  /** Well-formed but outside what we read: fortran order, int dtype, 3-D arrays, newer versions. */
-  | 'UNSUPPORTED'
-  /** One file naming several encoders; a template is meaningless without its encoder. */
-  | 'MIXED_ENCODERS'
+import { TemplateFormatError } from '../template-errors'
+import { templateWhere, unlabelledRows, validateVectors, type Extracted } from '../template-checks'
 
-// Defined here rather than in template-codec.ts because npy.ts is the lower layer and
-// template-codec.ts imports it; template-codec re-exports this same class.
-export class TemplateFormatError extends Error {
-  readonly code: TemplateErrorCode
-
-  constructor(code: TemplateErrorCode, message: string) {
-    super(message)
-    this.name = 'TemplateFormatError'
-    this.code = code
-  }
-}
+export { TemplateFormatError } from '../template-errors'
+export type { TemplateErrorCode } from '../template-errors'
 
 export type NpyDtype = '<f4' | '<f8' | '>f4' | '>f8'
 
@@ -341,4 +318,23 @@ export function writeNpy(data: ArrayLike<number>, shape: readonly number[]): Uin
   for (let i = 0; i < header.length; i++) out[MAGIC_LEN + 4 + i] = header.charCodeAt(i)
   for (let i = 0; i < count; i++) view.setFloat32(dataStart + i * 4, data[i], true)
   return out
+}
+
+// ---------------------------------------------------------------------------------------------
+// As template files
+
+export function extractNpy(bytes: Uint8Array): Extracted {
+  const arr = readNpy(bytes)
+  if (arr.data.length === 0) throw new TemplateFormatError('EMPTY', `npy array has shape ${formatTuple(arr.shape)}: it holds no values`)
+  const [n, d] = arr.shape.length === 1 ? [1, arr.shape[0]] : arr.shape
+  return unlabelledRows(arr.data, n, d, { npyVersion: `${arr.version.major}.${arr.version.minor}`, dtype: arr.dtype, shape: arr.shape })
+}
+
+export function exportTemplatesNpy(vectors: ArrayLike<number>[]): Uint8Array {
+  if (vectors.length === 0) throw new TemplateFormatError('EMPTY', 'no templates to export')
+  const checked = validateVectors(vectors, templateWhere(vectors.length))
+  const d = checked[0].length
+  const flat = new Float32Array(checked.length * d)
+  checked.forEach((v, i) => flat.set(v, i * d))
+  return writeNpy(flat, checked.length === 1 ? [d] : [checked.length, d])
 }

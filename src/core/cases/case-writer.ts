@@ -1,0 +1,81 @@
+import Database from 'better-sqlite3'
+import type { AuditLog } from './audit-log'
+
+/** What a write did: its return value, and the audit details (null when nothing changed, so nothing is logged). */
+export interface WriteOutcome<T> {
+  result: T
+  details: Record<string, unknown> | null
+}
+
+/** Opens a case database with the settings every connection needs. */
+export function openDatabase(file: string, mustExist: boolean): Database.Database {
+  // Inside Electron the Node-ABI build cannot load; the app points at an Electron-ABI copy.
+  const nativeBinding = process.env.UNVEIL_SQLITE_BINDING || undefined
+  const db = new Database(file, { fileMustExist: mustExist, nativeBinding })
+  try {
+    db.pragma('journal_mode = WAL')
+    // Per-connection settings: foreign keys are off by default in SQLite; the timeout lets the
+    // app and the CLI share a case without "database is locked" on brief overlaps.
+    db.pragma('foreign_keys = ON')
+    db.pragma('busy_timeout = 5000')
+    return db
+  } catch (err) {
+    db.close()
+    throw err
+  }
+}
+
+/**
+ * The one way into a case's database. Repositories get the connection only inside `read` or
+ * `write`, and `write` is the only path that changes anything: it owns the transaction and
+ * appends the audit entry in it, so no change can be made without its entry.
+ */
+export class CaseWriter {
+  private connection: Database.Database | null
+
+  constructor(
+    private readonly dir: string,
+    db: Database.Database,
+    private readonly audit: AuditLog,
+    private readonly actor: string,
+    private readonly now: () => Date
+  ) {
+    this.connection = db
+  }
+
+  get isOpen(): boolean {
+    return this.connection !== null
+  }
+
+  close(): void {
+    this.connection?.close()
+    this.connection = null
+  }
+
+  read<T>(query: (db: Database.Database) => T): T {
+    return query(this.db)
+  }
+
+  /**
+   * Runs `work` and its audit entry in one immediate transaction (the write lock is taken
+   * up front, so checks made inside `work` still hold when it writes), then moves the audit
+   * anchor forward once the commit is durable.
+   */
+  write<T>(action: string, work: (db: Database.Database, at: string) => WriteOutcome<T>): T {
+    const db = this.db
+    const txn = db.transaction(() => {
+      const at = this.now().toISOString()
+      const outcome = work(db, at)
+      const entry = outcome.details ? this.audit.append(this.actor, action, outcome.details, at) : null
+      return { result: outcome.result, entry }
+    })
+    const { result, entry } = txn.immediate()
+    if (entry) this.audit.anchor(entry)
+    return result
+  }
+
+  private get db(): Database.Database {
+    if (!this.connection) throw new Error(`case ${this.dir} is closed`)
+    return this.connection
+  }
+}
