@@ -102,8 +102,8 @@ export async function followJob<S extends object>(wb: Workbench, job: JobHandle<
   }
 }
 
-/** The bytes of the file an option names; errors name the option ("--image: /x.jpg does not exist"). */
-export function inputFile(values: Record<string, unknown>, name: string, path = required(values, name)): Uint8Array {
+/** The path an option names, checked to be a readable file; errors name the option ("--image: /x.jpg does not exist"). */
+export function inputPath(values: Record<string, unknown>, name: string, path = required(values, name)): string {
   let stat
   try {
     stat = statSync(path)
@@ -111,9 +111,15 @@ export function inputFile(values: Record<string, unknown>, name: string, path = 
     throw new UsageError(`--${name}: ${path} does not exist`)
   }
   if (stat.isDirectory()) throw new UsageError(`--${name}: ${path} is a folder, not a file`)
+  return path
+}
+
+/** The bytes of the file an option names, with inputPath's errors. */
+export function inputFile(values: Record<string, unknown>, name: string, path = required(values, name)): Uint8Array {
   try {
-    return new Uint8Array(readFileSync(path))
+    return new Uint8Array(readFileSync(inputPath(values, name, path)))
   } catch (err) {
+    if (err instanceof UsageError) throw err
     throw new UsageError(`--${name}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
   }
 }

@@ -6,38 +6,25 @@ import { modelsCommand } from './commands/models'
 import { invertCommand } from './commands/invert'
 import { priorCommand } from './commands/prior'
 import { UsageError } from './cli-support'
+import { commandHelp, overview } from './command-help'
 import { softwareVersion } from '../core/workbench/workbench'
 
-const HELP = `unveil — face template inversion workbench (${softwareVersion()})
-
-  unveil models list [--json]
-  unveil models register --model FILE.onnx --manifest FILE.json
-  unveil models verify --model ID [--pairs N]         LFW verification accuracy (needs UNVEIL_DATA)
-  unveil models thresholds [--model ID]…              FAR 1e-2/1e-3/1e-4 thresholds from LFW impostor pairs
-  unveil enroll --image FILE [--encoder ID] [--face N] [--case DIR] [--label TEXT] [--subject NAME] --out FILE.json
-  unveil case create --dir DIR --name NAME [--number N] [--examiner NAME] [--notes TEXT]
-  unveil case list [--json] | unveil case show --case DIR [--json]
-  unveil case import --case DIR --file FILE [--encoder ID]
-  unveil case export --case DIR --template ID [--format json|npy] --out FILE
-  unveil audit verify --case DIR                       exit 0 intact, 3 broken
-  unveil prior build --data DIR[,DIR] [--components K] --out DIR   eigenface prior from aligned datasets
-  unveil prior inspect --generator ID [--samples N] [--sheet FILE]  face rate and contact sheet of a generator
-  unveil invert --template FILE --method ga|random|dfd [--encoder ID] [--generator ID] [--decoder ID] [--population N
-         --generations N --patience N --threads N --budget N] --seed N [--truth PHOTO]
-         [--same-person PHOTO]… --out DIR                 writes best.png, trace.csv, result.json
-  unveil dataset align --in DIR --out DIR [--limit N] [--workers N]   ArcFace 112x112 crops + manifest.json
-
-Environment: UNVEIL_HOME (library folder), UNVEIL_DATA (research data), UNVEIL_PROVIDERS (e.g. cpu),
-UNVEIL_THREADS (ONNX Runtime threads; default one per core).`
-
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv
+  const [given, ...rest] = argv
+  // 'enrol' is accepted for 'enroll' everywhere, help included.
+  const command = given === 'enrol' ? 'enroll' : given
+  if (command && command !== 'help' && (rest.includes('--help') || rest.includes('-h'))) {
+    const sub = rest[0] && !rest[0].startsWith('-') ? rest[0] : undefined
+    const page = commandHelp(command, sub)
+    if (!page) throw new UsageError(`unknown command '${[command, sub].filter(Boolean).join(' ')}' (see unveil --help)`)
+    console.log(page)
+    return 0
+  }
   switch (command) {
     case 'models':
       await modelsCommand(rest)
       return 0
     case 'enroll':
-    case 'enrol':
       await enrollCommand(rest)
       return 0
     case 'case':
@@ -58,11 +45,16 @@ async function main(argv: string[]): Promise<number> {
     case '--version':
       console.log(softwareVersion())
       return 0
+    case 'help': {
+      const page = rest[0] ? commandHelp(rest[0], rest[1]) : overview(softwareVersion())
+      if (!page) throw new UsageError(`unknown command '${rest.join(' ')}' (see unveil --help)`)
+      console.log(page)
+      return 0
+    }
     case undefined:
-    case 'help':
     case '--help':
     case '-h':
-      console.log(HELP)
+      console.log(overview(softwareVersion()))
       return 0
     default:
       throw new UsageError(`unknown command '${command}' (see unveil --help)`)

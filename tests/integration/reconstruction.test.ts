@@ -94,8 +94,13 @@ describe.skipIf(!prior)('reconstruction runs', () => {
       return result.similarity
     }
     expect(similarity('a')).toBe(similarity('b'))
-    const bad = cli('invert', '--template', join(tmp, 't.json'), '--method', 'ga', '--out', join(tmp, 'c'))
+    // Without --seed a fresh seed is chosen, printed and recorded, so the run can be repeated.
+    const unseeded = cli('invert', '--template', join(tmp, 't.json'), '--method', 'random', '--budget', '16', '--out', join(tmp, 'c'))
+    expect(unseeded.status, unseeded.stderr).toBe(0)
+    const chosen = Number(/seed (\d+) \(none given/.exec(unseeded.stderr)?.[1])
+    expect(JSON.parse(readFileSync(join(tmp, 'c', 'result.json'), 'utf8')).seed).toBe(chosen)
+    const bad = cli('invert', '--template', join(tmp, 't.json'), '--method', 'ga', '--seed', 'x', '--out', join(tmp, 'd'))
     expect(bad.status).toBe(2)
-    expect(bad.stderr).toMatch(/--seed is required/)
+    expect(bad.stderr).toMatch(/--seed must be an integer/)
   })
 })

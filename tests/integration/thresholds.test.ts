@@ -15,9 +15,15 @@ describe.skipIf(!data)('encoder thresholds on LFW', () => {
   })
   afterAll(async () => wb.close())
 
-  it('measures FAR 1e-2/1e-3/1e-4 thresholds from all different-person pairs of 2,000 images', { timeout: 400_000 }, async () => {
-    await wb.models.ensureThresholds(['faceplugin-fr-feature'])
+  it('measures FAR 1e-2/1e-3/1e-4 thresholds from all different-person pairs of 2,000 images, as shipped', { timeout: 900_000 }, async () => {
+    const shipped = wb.registry.get('faceplugin-fr-feature').thresholds!
+    await wb.models.ensureThresholds(['faceplugin-fr-feature'], { remeasure: true })
     const t = wb.registry.get('faceplugin-fr-feature').thresholds!
+    expect(t.measuredAt).not.toBe(shipped.measuredAt)
+    // The shipped record (resources/thresholds) is this measurement: same pairs, same thresholds.
+    expect(t.encoderSha256).toBe(shipped.encoderSha256)
+    expect(t.impostorPairs).toBe(shipped.impostorPairs)
+    t.fars.forEach((f, i) => expect(f.threshold).toBeCloseTo(shipped.fars[i].threshold, 5))
     expect(t.images).toBe(2000)
     // 2,000 images give 1,999,000 pairs; exactly the same-person ones are excluded.
     const { identities } = lfwImageSample(join(data!, 'datasets', 'lfw', 'images'), 2000)

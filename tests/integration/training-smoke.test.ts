@@ -13,12 +13,10 @@ const python = process.env.PYTHON ?? 'python3'
 const GLIBC_TUNABLES = 'glibc.malloc.mmap_threshold=4294967296:glibc.malloc.trim_threshold=4294967296'
 
 function missingStack(): string | null {
-  const r = spawnSync(python, ['-c', 'import torch, onnx, onnxruntime, pytest'], { encoding: 'utf8' })
+  // training/check_stack.py holds the one list of modules the tests import (Pillow and numpy too).
+  const r = spawnSync(python, [join(root, 'training', 'check_stack.py')], { encoding: 'utf8' })
   if (r.error) return `${python} not found`
-  if (r.status !== 0) {
-    const last = r.stderr.trim().split('\n').pop() ?? ''
-    return `${python} lacks torch, onnx, onnxruntime or pytest (${last}); install them as training/README.md says`
-  }
+  if (r.status !== 0) return `${python}: ${(r.stdout || r.stderr).trim().split('\n').pop()}; install them as training/README.md says`
   return null
 }
 

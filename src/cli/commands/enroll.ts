@@ -1,6 +1,6 @@
-import { readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { basename } from 'node:path'
-import { integer, parse, required, withWorkbench } from '../cli-support'
+import { inputFile, integer, parse, required, withWorkbench } from '../cli-support'
 
 export async function enrollCommand(argv: string[]): Promise<void> {
   const v = parse(argv, {
@@ -15,7 +15,7 @@ export async function enrollCommand(argv: string[]): Promise<void> {
   const imagePath = required(v, 'image')
   const out = required(v, 'out')
   const faceIndex = (integer(v, 'face', 1) ?? 1) - 1
-  const bytes = new Uint8Array(readFileSync(imagePath))
+  const bytes = inputFile(v, 'image', imagePath)
   await withWorkbench(async (wb) => {
     const encoderId = (v.encoder as string | undefined) ?? wb.models.defaults().encoder
     const name = basename(imagePath)

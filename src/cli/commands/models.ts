@@ -1,7 +1,7 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { VerificationRunSummary } from '../../shared/types'
-import { UsageError, followJob, integer, parse, printJson, progressBar, required, withWorkbench } from '../cli-support'
+import { UsageError, followJob, inputFile, inputPath, integer, parse, printJson, progressBar, required, withWorkbench } from '../cli-support'
 
 /** Below this, an encoder's manifest most likely has the wrong colour order or normalisation. */
 const SUSPICIOUS_ACCURACY = 0.9
@@ -37,14 +37,16 @@ export async function modelsCommand(argv: string[]): Promise<void> {
     case 'register': {
       const v = parse(rest, { model: { type: 'string' }, manifest: { type: 'string' }, json: { type: 'boolean' }, 'no-verify': { type: 'boolean' } })
       const manifestFile = required(v, 'manifest')
+      const modelFile = inputPath(v, 'model')
       let manifest: unknown
       try {
-        manifest = JSON.parse(readFileSync(manifestFile, 'utf8'))
+        manifest = JSON.parse(new TextDecoder().decode(inputFile(v, 'manifest', manifestFile)))
       } catch (err) {
-        throw new UsageError(`cannot read manifest ${manifestFile}: ${(err as Error).message}`)
+        if (err instanceof UsageError) throw err
+        throw new UsageError(`--manifest: ${manifestFile} is not valid JSON: ${(err as Error).message}`)
       }
       await withWorkbench(async (wb) => {
-        const { entry, verification, thresholds } = await wb.models.register(required(v, 'model'), manifest, { verify: !v['no-verify'] })
+        const { entry, verification, thresholds } = await wb.models.register(modelFile, manifest, { verify: !v['no-verify'] })
         if (!v.json) console.log(`registered ${entry.manifest.id} (${entry.manifest.role}, sha256 ${entry.manifest.sha256})`)
         if (verification) {
           const summary = await followJob(wb, verification, `checking ${entry.manifest.id} on LFW`, 'LFW check')

@@ -9,6 +9,7 @@ import type { InferenceEngine } from '../engine/inference-engine'
 import { scoreAcrossEncoders } from '../evaluation/cross-encoder-scoring'
 import { encodePng, type RgbImage } from '../imaging/image-io'
 import { chwToImage } from '../imaging/image-tensor'
+import { comparisonStrip } from '../imaging/comparison-strip'
 import type { JobQueue, ProgressUpdate } from '../jobs/job-queue'
 import { getMethod, listMethods, resolveParameters } from '../methods/method-registry'
 import type { TargetTemplate } from '../methods/reconstruction-method'
@@ -211,6 +212,11 @@ export class RunService {
       }
     })
     return store.getRun(runId)!
+  }
+
+  /** Side by side at one height: e.g. the photo | its aligned crop | the reconstruction (PNG bytes or pixels). */
+  comparisonPng(images: (RgbImage | Uint8Array)[]): Promise<Uint8Array> {
+    return comparisonStrip(images)
   }
 
   results(caseId: string, runId: string): ResultRecord[] {

@@ -1,0 +1,163 @@
+// `unveil COMMAND [SUB] --help`: usage, options with their defaults, and an example for every
+// command, in one table so the overview and each command's page cannot drift apart.
+
+export interface CommandHelp {
+  usage: string
+  summary: string
+  options: [flag: string, what: string][]
+  example: string
+}
+
+const JSON_OPTION: [string, string] = ['--json', 'print JSON instead of text']
+
+export const COMMANDS: Record<string, CommandHelp> = {
+  'models list': { usage: 'unveil models list [--json]', summary: 'list the registered models (bundled and yours)', options: [JSON_OPTION], example: 'unveil models list' },
+  'models register': {
+    usage: 'unveil models register --model FILE.onnx --manifest FILE.json [--no-verify] [--json]',
+    summary: 'register an ONNX model with its manifest; an encoder is then checked on LFW and its FAR thresholds measured (needs UNVEIL_DATA)',
+    options: [
+      ['--model FILE', 'the ONNX file (copied into the library)'],
+      ['--manifest FILE', 'its manifest (examples in resources/manifests)'],
+      ['--no-verify', 'skip the LFW check and the threshold measurement'],
+      JSON_OPTION
+    ],
+    example: 'unveil models register --model ../shared/models/encoders/mobileface-v2.onnx --manifest resources/manifests/mobileface-v2.json'
+  },
+  'models unregister': { usage: 'unveil models unregister --model ID', summary: 'remove a model you registered (bundled ones stay)', options: [['--model ID', 'the model id']], example: 'unveil models unregister --model mobileface-v2' },
+  'models verify': {
+    usage: 'unveil models verify --model ID [--pairs N] [--json]',
+    summary: 'LFW verification accuracy of an encoder (10-fold protocol; needs UNVEIL_DATA)',
+    options: [['--model ID', 'the encoder'], ['--pairs N', 'a balanced subset of N pairs (default: all 2,200 of pairsDevTrain.txt)'], JSON_OPTION],
+    example: 'unveil models verify --model faceplugin-fr-feature --pairs 400'
+  },
+  'models thresholds': {
+    usage: 'unveil models thresholds [--model ID]… [--remeasure] [--out DIR] [--json]',
+    summary: 'FAR 1e-2/1e-3/1e-4 thresholds from the impostor pairs of 2,000 LFW images (measures those missing; needs UNVEIL_DATA)',
+    options: [
+      ['--model ID', 'an encoder (repeatable; default: every encoder)'],
+      ['--remeasure', 'measure again even where thresholds exist (shipped or measured)'],
+      ['--out DIR', 'also write one JSON per encoder, the form resources/thresholds ships'],
+      JSON_OPTION
+    ],
+    example: 'unveil models thresholds --model mobileface-v2'
+  },
+  enroll: {
+    usage: 'unveil enroll --image FILE [--encoder ID] [--face N] [--case DIR] [--label TEXT] [--subject NAME] --out FILE.json',
+    summary: 'compute the template of a face in a photo (and add it to a case)',
+    options: [
+      ['--image FILE', 'a photo (JPEG, PNG, WebP, …)'],
+      ['--encoder ID', 'the encoder (default: faceplugin-fr-feature)'],
+      ['--face N', 'which face, largest first (default: 1)'],
+      ['--case DIR', 'also store the photo and template in this case'],
+      ['--label TEXT', 'the template label (default: the file name)'],
+      ['--subject NAME', 'the person shown (photos of one subject give type II scores)'],
+      ['--out FILE', 'the template file to write (JSON, with provenance)']
+    ],
+    example: 'unveil enroll --image photo.jpg --out template.json'
+  },
+  'case create': {
+    usage: 'unveil case create --dir DIR --name NAME [--number N] [--examiner NAME] [--notes TEXT] [--json]',
+    summary: 'create a case folder (SQLite database, image store, audit log) and list it',
+    options: [['--dir DIR', 'the new case folder'], ['--name NAME', 'the case name'], ['--number N', 'the case number'], ['--examiner NAME', 'who examines'], ['--notes TEXT', 'free notes'], JSON_OPTION],
+    example: 'unveil case create --dir cases/leak-2026 --name "Leak 2026" --number C-17 --examiner "A. Examiner"'
+  },
+  'case list': { usage: 'unveil case list [--json]', summary: 'the cases in the case list', options: [JSON_OPTION], example: 'unveil case list' },
+  'case show': { usage: 'unveil case show --case DIR [--json]', summary: "a case's details, templates and runs", options: [['--case DIR', 'the case folder'], JSON_OPTION], example: 'unveil case show --case cases/leak-2026' },
+  'case import': {
+    usage: 'unveil case import --case DIR --file FILE [--encoder ID]',
+    summary: 'import every template of a file (JSON, .npy, CSV, raw float32); all are checked before any is stored',
+    options: [['--case DIR', 'the case folder'], ['--file FILE', 'the template file'], ['--encoder ID', 'the encoder that made them (default: faceplugin-fr-feature)']],
+    example: 'unveil case import --case cases/leak-2026 --file leaked.npy'
+  },
+  'case export': {
+    usage: 'unveil case export --case DIR --template ID [--format json|npy] --out FILE',
+    summary: 'write one template of a case to a file',
+    options: [['--case DIR', 'the case folder'], ['--template ID', 'the template id (see case show)'], ['--format F', 'json (default, with provenance) or npy'], ['--out FILE', 'the file to write']],
+    example: 'unveil case export --case cases/leak-2026 --template 1b2c… --out t.json'
+  },
+  'case runs': { usage: 'unveil case runs --case DIR [--json]', summary: "a case's runs: id, method, status, seed, similarity", options: [['--case DIR', 'the case folder'], JSON_OPTION], example: 'unveil case runs --case cases/leak-2026' },
+  'case compare': {
+    usage: 'unveil case compare --case DIR --template-id ID --out FILE.png',
+    summary: "the ground truth and every run's reconstruction of a template in one grid, with scores",
+    options: [['--case DIR', 'the case folder'], ['--template-id ID', 'the template'], ['--out FILE', 'the PNG to write']],
+    example: 'unveil case compare --case cases/leak-2026 --template-id 1b2c… --out compare.png'
+  },
+  'audit verify': {
+    usage: 'unveil audit verify --case DIR [--json]',
+    summary: "check a case's hash-chained audit log; exit 0 intact, 3 broken (the case is not modified)",
+    options: [['--case DIR', 'the case folder'], JSON_OPTION],
+    example: 'unveil audit verify --case cases/leak-2026'
+  },
+  'audit log': { usage: 'unveil audit log --case DIR [--format json|csv]', summary: "print a case's audit log", options: [['--case DIR', 'the case folder'], ['--format F', 'json (default) or csv']], example: 'unveil audit log --case cases/leak-2026 --format csv' },
+  invert: {
+    usage:
+      'unveil invert (--template FILE | --case DIR --template-id ID) --method ga|random|dfd [--seed N] [--encoder ID] [--generator ID] [--decoder ID]\n' +
+      '              [--population N --generations N --patience N --threads N --budget N] [--truth PHOTO] [--same-person PHOTO]… [--out DIR]',
+    summary:
+      'reconstruct a face from a template and score it under every registered encoder; writes best.png, comparison.png (with a truth photo), trace.csv and result.json',
+    options: [
+      ['--template FILE', 'a template file; its own encoder (id or sha256) is used when registered'],
+      ['--case DIR --template-id ID', "a case's template: the run, its result and audit entries are stored in the case, as the app does"],
+      ['--method M', 'ga (genetic latent search), random (best of N prior samples) or dfd (one decoder pass)'],
+      ['--seed N', 'the random seed (default: a fresh one, printed and recorded)'],
+      ['--encoder ID', "the template file's encoder (default: the one it records, else faceplugin-fr-feature)"],
+      ['--generator ID', 'ga/random: the face prior (default: eigenface-celeba-utk-128)'],
+      ['--decoder ID', 'dfd: the decoder (default: the one trained for the encoder)'],
+      ['--population N', 'ga: population (default 256)'],
+      ['--generations N', 'ga: at most N generations (default 1000)'],
+      ['--patience N', 'ga: stop after N generations without gain (default 20)'],
+      ['--threads N', 'ga: independent searches, best kept (default 3)'],
+      ['--budget N', 'ga/random: at most N template queries'],
+      ['--truth PHOTO', 'the enrolled photo: type I scores and comparison.png'],
+      ['--same-person PHOTO', 'another photo of the person: type II scores (repeatable)'],
+      ['--out DIR', 'where to write the files (required with --template)']
+    ],
+    example: 'unveil invert --template template.json --method ga --budget 4000 --truth photo.jpg --out run1'
+  },
+  'prior build': {
+    usage: 'unveil prior build --data DIR[,DIR…] [--components K] [--size S] [--seed N] [--id ID] [--limit N] [--sheet FILE.png] --out DIR',
+    summary: 'build an eigenface face prior (randomized PCA) from aligned datasets, with manifest, model card and a contact sheet',
+    options: [
+      ['--data DIRS', 'aligned dataset folders (unveil dataset align), comma-separated'],
+      ['--components K', 'principal components (default 128)'],
+      ['--size S', 'crop size the PCA works at (default 64)'],
+      ['--seed N', 'seed of the randomized PCA and the samples (default 1)'],
+      ['--id ID', 'model id (default eigenface-celeba-utk-K)'],
+      ['--limit N', 'at most N crops per dataset'],
+      ['--sheet FILE', 'the contact sheet (default docs/images/ID-samples.png)'],
+      ['--out DIR', 'where the ONNX, manifest and card go (resources/models to ship it)']
+    ],
+    example: 'unveil prior build --data aligned/celeba-10k,aligned/utkface --out resources/models'
+  },
+  'prior inspect': {
+    usage: 'unveil prior inspect --generator ID [--samples N] [--seed N] [--sheet FILE.png] [--json]',
+    summary: "a generator's seeded samples: the detector's face rate and a contact sheet",
+    options: [['--generator ID', 'a registered generator'], ['--samples N', 'samples (default 500)'], ['--seed N', 'seed (default 1)'], ['--sheet FILE', 'also write a contact sheet'], JSON_OPTION],
+    example: 'unveil prior inspect --generator dcgan-celeba-utk-64 --sheet sheet.png'
+  },
+  'dataset align': {
+    usage: 'unveil dataset align --in DIR --out DIR [--limit N] [--workers N]',
+    summary: 'align every photo of a dataset to ArcFace 112x112 crops with a manifest; resumable (Ctrl-C, then run again)',
+    options: [['--in DIR', 'the photo folder (folder per person, or flat)'], ['--out DIR', 'where crops and manifest.json go'], ['--limit N', 'only the first N photos'], ['--workers N', 'photos in flight (default 2)']],
+    example: 'unveil dataset align --in ../shared/datasets/lfw --out aligned/lfw'
+  }
+}
+
+const ENVIRONMENT = `Environment: UNVEIL_HOME (library folder), UNVEIL_DATA (research data), UNVEIL_PROVIDERS (e.g. cpu),
+UNVEIL_THREADS (ONNX Runtime threads; default one per core).`
+
+/** The overview: every command and subcommand with its one-line summary. */
+export function overview(version: string): string {
+  const rows = Object.entries(COMMANDS).map(([name, h]) => `  unveil ${name.padEnd(18)} ${h.summary}`)
+  return `unveil — face template inversion workbench (${version})\n\n${rows.join('\n')}\n\n  unveil COMMAND --help     options, defaults and an example\n\n${ENVIRONMENT}`
+}
+
+/** One command's page, or every subcommand's of a command that has subcommands; null if unknown. */
+export function commandHelp(command: string, sub?: string): string | null {
+  const page = (h: CommandHelp): string =>
+    `usage: ${h.usage}\n\n${h.summary}\n\n${h.options.map(([f, w]) => `  ${f.padEnd(28)} ${w}`).join('\n')}\n\nexample: ${h.example}`
+  const exact = COMMANDS[sub ? `${command} ${sub}` : command]
+  if (exact) return page(exact)
+  const subs = Object.entries(COMMANDS).filter(([name]) => name.startsWith(`${command} `))
+  return subs.length > 0 ? subs.map(([, h]) => page(h)).join('\n\n') : null
+}
