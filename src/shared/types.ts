@@ -154,6 +154,8 @@ export interface RunRecord {
   seconds: number | null
   error: string | null
   summary: Record<string, unknown> | null
+  /** The process that queued and runs it, as host:pid (absent in runs stored before schema v3). */
+  owner?: string | null
 }
 
 /**

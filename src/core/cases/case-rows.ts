@@ -63,6 +63,7 @@ export interface RunRow {
   seconds: number | null
   error: string | null
   summary: string | null
+  owner: string | null
 }
 
 export interface ResultRow {
@@ -117,7 +118,8 @@ export function runFromRow(row: RunRow): RunRecord {
     finishedAt: row.finished_at,
     seconds: row.seconds,
     error: row.error,
-    summary: row.summary === null ? null : (JSON.parse(row.summary) as Record<string, unknown>)
+    summary: row.summary === null ? null : (JSON.parse(row.summary) as Record<string, unknown>),
+    owner: row.owner
   }
 }
 

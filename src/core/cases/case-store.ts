@@ -158,6 +158,11 @@ export class CaseStore {
   // ---- images --------------------------------------------------------------------------
 
   /** Stores the image by content hash; adding identical bytes again returns the existing record. */
+  /** Several writes as one transaction with their audit entries: all of them, or none. */
+  atomically<T>(work: () => T): T {
+    return this.writer.atomically(work)
+  }
+
   addImage(bytes: Uint8Array, meta: ImageMeta): ImageRecord {
     return this.images.add(bytes, meta)
   }

@@ -32,6 +32,9 @@ export function openDatabase(file: string, mustExist: boolean): Database.Databas
  */
 export class CaseWriter {
   private connection: Database.Database | null
+  /** Depth of atomically() calls; inside one, audit entries wait for the outer commit to be anchored. */
+  private depth = 0
+  private pendingHead: Parameters<AuditLog['anchor']>[0] | null = null
 
   constructor(
     private readonly dir: string,
@@ -70,7 +73,36 @@ export class CaseWriter {
       return { result: outcome.result, entry }
     })
     const { result, entry } = txn.immediate()
-    if (entry) this.audit.anchor(entry)
+    if (entry) {
+      if (this.depth > 0) this.pendingHead = entry
+      else this.audit.anchor(entry)
+    }
+    return result
+  }
+
+  /**
+   * Runs several writes as one transaction: all of them with their audit entries, or none (a
+   * crash or error in the middle leaves nothing half-done). Nested writes become savepoints;
+   * the anchor moves once, after the outer commit.
+   */
+  atomically<T>(work: () => T): T {
+    const db = this.db
+    // A rolled-back block's entries are gone: the head to anchor is the one from before it.
+    const headBefore = this.pendingHead
+    this.depth++
+    let result: T
+    try {
+      result = db.transaction(work).immediate()
+    } catch (err) {
+      this.pendingHead = headBefore
+      throw err
+    } finally {
+      this.depth--
+    }
+    if (this.depth === 0 && this.pendingHead) {
+      this.audit.anchor(this.pendingHead)
+      this.pendingHead = null
+    }
     return result
   }
 

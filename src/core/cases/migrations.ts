@@ -118,6 +118,13 @@ export const migrations: readonly Migration[] = [
         CREATE INDEX templates_subject ON templates(subject);
       `)
     }
+  },
+  {
+    version: 3,
+    description: 'runs record the process that owns them (host:pid), so only runs whose owner is gone are marked interrupted',
+    up(db) {
+      db.exec(`ALTER TABLE runs ADD COLUMN owner TEXT;`)
+    }
   }
 ]
 

@@ -6,6 +6,7 @@ import { isPlainObject, jsonObject, optionalText, optionalTimestamp, requireText
 import type { RunCreateInput, RunPatch } from './case-records'
 import { runFromRow, type RunRow } from './case-rows'
 import type { CaseWriter } from './case-writer'
+import { RUN_OWNER } from './run-owner'
 
 const RUN_PATCH_KEYS = ['status', 'startedAt', 'finishedAt', 'seconds', 'error', 'summary'] as const
 
@@ -57,7 +58,7 @@ function patchColumns(patch: RunPatch): Record<string, unknown> {
 export class RunRepository {
   constructor(private readonly writer: CaseWriter) {}
 
-  /** Creates a run in status `queued`. */
+  /** Creates a run in status `queued`, owned by this process. */
   create(input: RunCreateInput): RunRecord {
     if (!input || typeof input !== 'object') throw new ValidationError('run input must be an object')
     const method = requireText(input.method, 'run method')
@@ -78,12 +79,12 @@ export class RunRepository {
         throw new ValidationError(`run templateId ${templateId} is not a template in this case`)
       }
       db.prepare(
-        `INSERT INTO runs (id, method, status, parameters, seed, model_sha256s, software_version, template_id, created_at)
-         VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?)`
-      ).run(id, method, parameters, seed, canonicalJson(modelSha256s), softwareVersion, templateId, at)
+        `INSERT INTO runs (id, method, status, parameters, seed, model_sha256s, software_version, template_id, created_at, owner)
+         VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`
+      ).run(id, method, parameters, seed, canonicalJson(modelSha256s), softwareVersion, templateId, at, RUN_OWNER)
       return {
         result: undefined,
-        details: { id, method, parameters: JSON.parse(parameters), seed, modelSha256s, softwareVersion, templateId }
+        details: { id, method, parameters: JSON.parse(parameters), seed, modelSha256s, softwareVersion, templateId, owner: RUN_OWNER }
       }
     })
     return this.get(id) as RunRecord

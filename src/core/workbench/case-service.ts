@@ -13,7 +13,9 @@ export class CaseService {
 
   constructor(
     private readonly library: CaseLibrary,
-    private readonly caseRoot: string
+    private readonly caseRoot: string,
+    /** Whether this process's job queue holds a run: such runs are never marked interrupted. */
+    private readonly isOwnJob: (runId: string) => boolean
   ) {}
 
   list(): CaseInfo[] {
@@ -90,7 +92,7 @@ export class CaseService {
   }
 
   private keep(store: CaseStore): CaseStore {
-    recoverInterrupted(store)
+    recoverInterrupted(store, this.isOwnJob)
     this.stores.set(store.info().id, store)
     return store
   }

@@ -206,8 +206,13 @@ export class RunService {
           groundTruth: await this.groundTruthCrop(store, template),
           sameIdentity: await this.sameSubjectCrops(store, template)
         })
-        const image = store.addImage(result.png, { mime: 'image/png', width: 112, height: 112, originalName: `${method.info.id}-${ctx.runId}.png` })
-        store.addResult({ runId: ctx.runId, kind: 'reconstruction', data: inversionRecord(result), imageSha256: image.sha256 })
+        // Image and result in one transaction; the run's status follows (a crash in between is
+        // recovered as succeeded, since its result is stored: recover-interrupted.ts).
+        const image = store.atomically(() => {
+          const img = store.addImage(result.png, { mime: 'image/png', width: 112, height: 112, originalName: `${method.info.id}-${ctx.runId}.png` })
+          store.addResult({ runId: ctx.runId, kind: 'reconstruction', data: inversionRecord(result), imageSha256: img.sha256 })
+          return img
+        })
         return { similarity: result.similarity, queries: result.queries, imageSha256: image.sha256, modelSha256s: result.modelSha256s, scores: result.scores }
       }
     })

@@ -7,6 +7,7 @@ import type { TargetTemplate } from '../methods/reconstruction-method'
 import type { ModelRegistry } from '../models/model-registry'
 import { exportTemplatesJson, exportTemplatesNpy, parseTemplateFile } from '../templates/template-codec'
 import { l2norm } from '../templates/vector-math'
+import { validateTemplate } from '../cases/template-validation'
 import type { CaseService } from './case-service'
 import type { FaceService } from './face-service'
 
@@ -28,14 +29,17 @@ export class TemplateService {
     private readonly registry: ModelRegistry
   ) {}
 
-  /** Enrols one face of a photo; the photo is stored as the template's ground truth. */
+  /**
+   * Enrols one face of a photo; the photo is stored as the template's ground truth. The
+   * template is checked before anything is written, and photo, model reference and template
+   * are stored in one transaction.
+   */
   async enrolFromPhoto(caseId: string, bytes: Uint8Array, name: string, options: EnrolOptions): Promise<TemplateRecord> {
     const store = this.cases.store(caseId)
     const e = await this.faces.enrol(bytes, name, options.encoderId, options.faceIndex)
-    const image = store.addImage(bytes, { mime: e.photo.mime, width: e.photo.width, height: e.photo.height, originalName: name })
     const encoder = this.registry.get(options.encoderId).manifest
-    store.addModelRef(encoder)
-    return store.addTemplate({
+    const photoSha256 = sha256Hex(bytes)
+    const template: TemplateRecord = {
       id: randomUUID(),
       label: options.label?.trim() || `${name} #${e.faceIndex + 1}`,
       encoderId: encoder.id,
@@ -45,12 +49,19 @@ export class TemplateService {
       vector: Array.from(e.vector),
       origin: 'enrolment',
       format: null,
-      sourceFileSha256: image.sha256,
+      sourceFileSha256: photoSha256,
       sourceFileName: name,
-      imageSha256: image.sha256,
+      imageSha256: photoSha256,
       face: { index: e.faceIndex, box: e.face.box, score: e.face.score },
       subject: options.subject?.trim() || null,
       createdAt: new Date().toISOString()
+    }
+    // An encoder that yields NaN or a zero vector must leave no photo behind.
+    validateTemplate(template)
+    return store.atomically(() => {
+      store.addImage(bytes, { mime: e.photo.mime, width: e.photo.width, height: e.photo.height, originalName: name })
+      store.addModelRef(encoder)
+      return store.addTemplate(template)
     })
   }
 
@@ -64,26 +75,40 @@ export class TemplateService {
         `${name} records encoder sha256 ${parsed.encoderSha256.slice(0, 12)}…, but '${encoderId}' is ${encoder.manifest.sha256.slice(0, 12)}…`
       )
     }
+    if (!parsed.encoderSha256 && parsed.encoderId && parsed.encoderId !== encoderId) {
+      throw new ValidationError(
+        `${name} names encoder '${parsed.encoderId}', not '${encoderId}': import it for '${parsed.encoderId}' (register it first if needed)`
+      )
+    }
     const fileSha = sha256Hex(bytes)
-    store.addModelRef(encoder.manifest)
-    return parsed.vectors.map((v, i) =>
-      store.addTemplate({
-        id: randomUUID(),
-        label: parsed.labels[i] ?? (parsed.vectors.length > 1 ? `${name} [${i + 1}]` : name),
-        encoderId,
-        encoderSha256: encoder.manifest.sha256,
-        dimension: v.length,
-        norm: l2norm(v),
-        vector: Array.from(v),
-        origin: 'import',
-        format: parsed.format,
-        sourceFileSha256: fileSha,
-        sourceFileName: name,
-        imageSha256: null,
-        face: null,
-        createdAt: new Date().toISOString()
-      })
-    )
+    const earlier = store.listTemplates().filter((t) => t.origin === 'import' && t.sourceFileSha256 === fileSha)
+    if (earlier.length > 0) {
+      throw new ValidationError(
+        `${name} was already imported into this case (sha256 ${fileSha.slice(0, 12)}…, ${earlier.length} template${earlier.length === 1 ? '' : 's'} on ${earlier[0].createdAt.slice(0, 10)})`
+      )
+    }
+    // All templates of the file, or none: a crash or a bad vector midway leaves no partial import.
+    return store.atomically(() => {
+      store.addModelRef(encoder.manifest)
+      return parsed.vectors.map((v, i) =>
+        store.addTemplate({
+          id: randomUUID(),
+          label: parsed.labels[i] ?? (parsed.vectors.length > 1 ? `${name} [${i + 1}]` : name),
+          encoderId,
+          encoderSha256: encoder.manifest.sha256,
+          dimension: v.length,
+          norm: l2norm(v),
+          vector: Array.from(v),
+          origin: 'import',
+          format: parsed.format,
+          sourceFileSha256: fileSha,
+          sourceFileName: name,
+          imageSha256: null,
+          face: null,
+          createdAt: new Date().toISOString()
+        })
+      )
+    })
   }
 
   export(caseId: string, templateId: string, format: 'json' | 'npy'): { name: string; bytes: Uint8Array } {
@@ -97,7 +122,13 @@ export class TemplateService {
         vector: t.vector,
         encoderId: t.encoderId,
         encoderSha256: t.encoderSha256,
-        provenance: { origin: t.origin, sourceFileSha256: t.sourceFileSha256, sourceFileName: t.sourceFileName, imageSha256: t.imageSha256, createdAt: t.createdAt }
+        provenance: {
+          origin: t.origin,
+          sourceFileSha256: t.sourceFileSha256,
+          sourceFileName: t.sourceFileName,
+          imageSha256: t.imageSha256,
+          createdAt: t.createdAt
+        }
       }
     ])
     return { name: `${stem}.json`, bytes: new TextEncoder().encode(json) }
@@ -135,14 +166,23 @@ export class TemplateService {
   }
 
   /** Enrols one face of a photo outside any case, as a JSON template file with its provenance. */
-  async enrolToFile(bytes: Uint8Array, name: string, options: { encoderId?: string; faceIndex: number; label: string; id?: string }): Promise<EnrolledTemplateFile> {
+  async enrolToFile(
+    bytes: Uint8Array,
+    name: string,
+    options: { encoderId?: string; faceIndex: number; label: string; id?: string }
+  ): Promise<EnrolledTemplateFile> {
     const encoderId = options.encoderId ?? this.registry.defaults().encoder
     const e = await this.faces.enrol(bytes, name, encoderId, options.faceIndex)
     return { ...this.templateFile(Array.from(e.vector), bytes, name, { ...options, encoderId }), faces: e.faces.length }
   }
 
   /** A JSON template file for a vector computed from a photo (e.g. one just enrolled into a case). */
-  templateFile(vector: number[], photo: Uint8Array, name: string, options: { encoderId: string; faceIndex: number; label: string; id?: string }): Omit<EnrolledTemplateFile, 'faces'> {
+  templateFile(
+    vector: number[],
+    photo: Uint8Array,
+    name: string,
+    options: { encoderId: string; faceIndex: number; label: string; id?: string }
+  ): Omit<EnrolledTemplateFile, 'faces'> {
     const encoder = this.registry.get(options.encoderId).manifest
     const json = exportTemplatesJson([
       {

@@ -57,7 +57,7 @@ export class Workbench {
     this.engine = new InferenceEngine({ providers: options.providers, threads: options.threads })
     this.loader = new ModelLoader(this.engine, this.registry)
     this.jobs = new JobQueue()
-    this.cases = new CaseService(new CaseLibrary(options.libraryDir), options.caseRoot)
+    this.cases = new CaseService(new CaseLibrary(options.libraryDir), options.caseRoot, (runId) => this.jobs.list().some((j) => j.runId === runId))
     this.faces = new FaceService(this.engine, this.registry, this.loader)
     this.templates = new TemplateService(this.cases, this.faces, this.registry)
     this.models = new ModelService(this.engine, this.registry, this.loader, this.faces, this.jobs, this.version)
