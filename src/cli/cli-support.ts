@@ -133,3 +133,13 @@ export function seedOption(values: Record<string, unknown>): { seed: number; cho
   }
   return { seed: randomInt(0, 2 ** 31 - 1), chosen: false }
 }
+
+/**
+ * Text from a case or file made safe for a terminal: control characters (ESC sequences that
+ * recolour, move the cursor or retitle the window, carriage returns that overwrite a line)
+ * are shown as \u escapes instead of acting.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}

@@ -2,7 +2,7 @@
 // pipe, runs recorded in a case, a template file's own encoder, and a complete result.json.
 import { describe, expect, it } from 'vitest'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
@@ -101,5 +101,20 @@ describe.skipIf(!built)('unveil CLI, daily use', () => {
     // Registered with --no-verify: no thresholds, and the run did not measure any.
     expect(score.thresholds).toBeNull()
     expect(r.err).not.toMatch(/thresholds:/)
+  })
+})
+
+describe.skipIf(!built)('unveil CLI output', () => {
+  it('shows control characters in labels as escapes instead of sending them to the terminal', () => {
+    const dir = join(tmp, 'escapes')
+    expect(unveil('case', 'create', '--dir', dir, '--name', 'evil\u001b]0;owned\u0007name').code).toBe(0)
+    const vector = Array.from({ length: 512 }, (_, i) => Math.cos(i))
+    const file = join(tmp, 'evil.json')
+    writeFileSync(file, JSON.stringify({ templates: [{ label: 'red \u001b[31mALERT\u001b[0m\r', vector }] }))
+    expect(unveil('case', 'import', '--case', dir, '--file', file).code).toBe(0)
+    const show = unveil('case', 'show', '--case', dir).out
+    expect(show).not.toMatch(/[\u0000-\u0008\u000b-\u001f]/)
+    expect(show).toContain('red \\u001b[31mALERT\\u001b[0m\\u000d')
+    expect(show).toContain('evil\\u001b]0;owned\\u0007name')
   })
 })

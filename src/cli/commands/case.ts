@@ -1,10 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { basename } from 'node:path'
-import { UsageError, parse, printJson, required, withWorkbench } from '../cli-support'
+import { UsageError, parse, printJson, printable, required, withWorkbench } from '../cli-support'
 import type { CaseInfo } from '../../shared/types'
 
 function describe(c: CaseInfo): string {
-  return `${c.name}${c.number ? ` [${c.number}]` : ''}  ${c.templateCount} templates, ${c.imageCount} images, ${c.runCount} runs  ${c.dir}`
+  return printable(`${c.name}${c.number ? ` [${c.number}]` : ''}  ${c.templateCount} templates, ${c.imageCount} images, ${c.runCount} runs  ${c.dir}`)
 }
 
 export async function caseCommand(argv: string[]): Promise<void> {
@@ -42,9 +42,9 @@ export async function caseCommand(argv: string[]): Promise<void> {
         const detail = wb.cases.get(info.id)
         if (v.json) return printJson(detail)
         console.log(describe(detail.info))
-        if (detail.info.examiner) console.log(`examiner: ${detail.info.examiner}`)
+        if (detail.info.examiner) console.log(`examiner: ${printable(detail.info.examiner)}`)
         for (const t of detail.templates) {
-          console.log(`  template ${t.id}  ${t.label}  ${t.encoderId} ${t.dimension}-d  ${t.origin}${t.imageSha256 ? ' (with photo)' : ''}`)
+          console.log(`  template ${t.id}  ${printable(t.label)}  ${t.encoderId} ${t.dimension}-d  ${t.origin}${t.imageSha256 ? ' (with photo)' : ''}`)
         }
         for (const r of detail.runs) console.log(`  run ${r.id}  ${r.method}  ${r.status}`)
       })
@@ -56,7 +56,7 @@ export async function caseCommand(argv: string[]): Promise<void> {
       await withWorkbench(async (wb) => {
         const info = wb.cases.openFolder(required(v, 'case'))
         const list = wb.templates.import(info.id, new Uint8Array(readFileSync(file)), basename(file), (v.encoder as string) ?? wb.models.defaults().encoder)
-        console.log(`imported ${list.length} template${list.length === 1 ? '' : 's'} into '${info.name}'`)
+        console.log(`imported ${list.length} template${list.length === 1 ? '' : 's'} into '${printable(info.name)}'`)
       })
       return
     }

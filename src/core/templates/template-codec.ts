@@ -14,7 +14,7 @@ import { validateVectors, type Extracted } from './template-checks'
 import { extractCsv, readCsvGrid, type CsvGrid } from './formats/csv'
 import { extractJson, parseJsonLenient } from './formats/json'
 import { extractNpy, hasNpyMagic } from './formats/npy'
-import { extractBin, looksLikeFloat32 } from './formats/raw-float32'
+import { extractBin, looksLikeFloat32, looksLikeFloat64 } from './formats/raw-float32'
 
 export { TemplateFormatError } from './template-errors'
 export type { TemplateErrorCode } from './template-errors'
@@ -106,6 +106,12 @@ function detect(bytes: Uint8Array, fileName?: string): Detection {
     if (extensionFormat(fileName) === 'bin' && looksLikeFloat32(bytes)) return { format: 'bin' }
     if (jsonError !== null) throw new TemplateFormatError('UNKNOWN_FORMAT', `file starts like JSON but is not valid JSON: ${jsonError}`)
     throw new TemplateFormatError('UNKNOWN_FORMAT', 'file is text but neither JSON nor rows of numbers (CSV)')
+  }
+  if (looksLikeFloat64(bytes)) {
+    throw new TemplateFormatError(
+      'UNKNOWN_FORMAT',
+      `file reads as ${bytes.length / 8} raw float64 values; raw files are read as little-endian float32: convert it (numpy: a.astype('<f4').tofile(f)) or save it as .npy`
+    )
   }
   if (looksLikeFloat32(bytes)) return { format: 'bin' }
   throw new TemplateFormatError(

@@ -118,6 +118,12 @@ export function extractCsv(grid: CsvGrid): Extracted {
     }
   })
   const meta: Record<string, unknown> = { delimiter: grid.delimiter, header: grid.header, labelColumn }
+  // A header names the columns: every row must have exactly that many.
+  if (grid.header) {
+    const width = grid.header.length
+    const off = rows.find((r) => r.tokens.length !== width)
+    if (off) throw new TemplateFormatError('MALFORMED', `the header row has ${width} columns but line ${off.line} has ${off.tokens.length}`)
+  }
 
   // One value per row, no labels: the file is a single template written as a column.
   if (!labelColumn && rows.length > 1 && rows.every((r) => r.tokens.length === 1)) {

@@ -41,8 +41,12 @@ class PyTuple {
   constructor(readonly items: PyValue[]) {}
 }
 
+/** Nesting a real npy header needs is 3 (dict → shape tuple); deeper input is refused, not recursed into. */
+const MAX_HEADER_DEPTH = 16
+
 class PyLiteralParser {
   private pos = 0
+  private depth = 0
 
   constructor(private readonly src: string) {}
 
@@ -72,6 +76,15 @@ class PyLiteralParser {
   }
 
   private value(): PyValue {
+    if (++this.depth > MAX_HEADER_DEPTH) this.fail(`nesting deeper than ${MAX_HEADER_DEPTH} levels`)
+    try {
+      return this.scalarOrContainer()
+    } finally {
+      this.depth--
+    }
+  }
+
+  private scalarOrContainer(): PyValue {
     const c = this.peek()
     if (c === '{') return this.dict()
     if (c === '(') return this.paren()

@@ -23,6 +23,28 @@ export function looksLikeFloat32(bytes: Uint8Array): boolean {
   return true
 }
 
+/**
+ * Raw little-endian float64 of template-like values, which read as float32 give garbage (every
+ * other float32 is the low half of a double, often a tiny denormal or zero): told apart so the
+ * error can say what the file is instead of importing noise.
+ */
+export function looksLikeFloat64(bytes: Uint8Array): boolean {
+  if (bytes.length === 0 || bytes.length % 8 !== 0) return false
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  let nonZero = 0
+  let lowWordsZero = true
+  for (let o = 0; o < bytes.length; o += 8) {
+    const v = view.getFloat64(o, true)
+    if (!Number.isFinite(v)) return false
+    const a = Math.abs(v)
+    if (a !== 0 && (a < 1e-30 || a > 1e6)) return false
+    if (a !== 0) nonZero++
+    if (view.getUint32(o, true) !== 0) lowWordsZero = false
+  }
+  // Doubles with short mantissas (0.5, 1.25) read as float32 too: a zero at every even place gives them away.
+  return nonZero > 0 && (lowWordsZero || !looksLikeFloat32(bytes))
+}
+
 export function extractBin(bytes: Uint8Array, expectedDim?: number): Extracted {
   const count = bytes.length / 4
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
