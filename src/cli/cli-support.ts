@@ -140,6 +140,5 @@ export function seedOption(values: Record<string, unknown>): { seed: number; cho
  * are shown as \u escapes instead of acting.
  */
 export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
