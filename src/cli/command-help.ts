@@ -83,10 +83,21 @@ export const COMMANDS: Record<string, CommandHelp> = {
     example: 'unveil case compare --case cases/leak-2026 --template-id 1b2c… --out compare.png'
   },
   'audit verify': {
-    usage: 'unveil audit verify --case DIR [--json]',
-    summary: "check a case's hash-chained audit log; exit 0 intact, 3 broken (the case is not modified)",
-    options: [['--case DIR', 'the case folder'], JSON_OPTION],
-    example: 'unveil audit verify --case cases/leak-2026'
+    usage: 'unveil audit verify --case DIR [--expect SEQ:HASH | --expect-file HEAD.json] [--json]',
+    summary: "check a case's hash-chained audit log and recompute every hash it records against the rows and files; exit 0 intact, 3 broken (nothing is modified)",
+    options: [
+      ['--case DIR', 'the case folder'],
+      ['--expect SEQ:HASH', "a head kept outside the case (unveil audit head): detects a rollback or a rewritten log"],
+      ['--expect-file FILE', 'the same, from the JSON file audit head --out wrote'],
+      JSON_OPTION
+    ],
+    example: 'unveil audit verify --case cases/leak-2026 --expect-file ~/evidence/leak-2026-head.json'
+  },
+  'audit head': {
+    usage: 'unveil audit head --case DIR [--out FILE] [--json]',
+    summary: "the last audit entry (sequence, hash, count, time) to keep outside the case, for audit verify --expect",
+    options: [['--case DIR', 'the case folder'], ['--out FILE', 'also write it as JSON'], JSON_OPTION],
+    example: 'unveil audit head --case cases/leak-2026 --out ~/evidence/leak-2026-head.json'
   },
   'audit log': { usage: 'unveil audit log --case DIR [--format json|csv]', summary: "print a case's audit log", options: [['--case DIR', 'the case folder'], ['--format F', 'json (default) or csv']], example: 'unveil audit log --case cases/leak-2026 --format csv' },
   invert: {

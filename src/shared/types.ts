@@ -263,9 +263,11 @@ export interface AuditEntry {
 export interface AuditVerification {
   ok: boolean
   entries: number
-  /** First entry (sequence number) whose content, link or presence does not verify. */
+  /** First entry (sequence number) whose content, link or presence does not verify, or that the case's rows or files contradict. */
   firstBrokenSeq: number | null
   reason: string | null
+  /** Every disagreement between the log and the case's rows and files, when the chain itself holds. */
+  problems?: string[]
 }
 
 export interface DetectedFace {

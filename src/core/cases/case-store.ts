@@ -13,12 +13,13 @@ import type {
   TemplateRecord
 } from '../../shared/types'
 import { ValidationError } from '../../shared/validation'
-import { AuditLog } from './audit-log'
+import { AuditLog, type AuditHead } from './audit-log'
 import { BlobStore } from './blob-store'
 import { CaseInfoRepository } from './case-info-repository'
 import { optionalText, requireText } from './case-input'
 import type { CaseUpdate, ImageMeta, ModelRef, ResultInput, ResultRecord, RunCreateInput, RunPatch } from './case-records'
 import { CaseWriter, openDatabase } from './case-writer'
+import { verifyCaseContents } from './case-verification'
 import { ImageRepository } from './image-repository'
 import { migrate, schemaVersion } from './migrations'
 import { ModelRefRepository } from './model-ref-repository'
@@ -66,6 +67,7 @@ export class CaseStore {
   private readonly models: ModelRefRepository
   private readonly runs: RunRepository
   private readonly results: ResultRepository
+  private readonly blobs: BlobStore
 
   private constructor(dir: string, db: Database.Database, options: CaseStoreOptions) {
     this.dir = dir
@@ -73,7 +75,8 @@ export class CaseStore {
     this.audit = new AuditLog(db, join(dir, AUDIT_HEAD_FILE))
     this.writer = new CaseWriter(dir, db, this.audit, this.actor, options.now ?? (() => new Date()))
     this.caseInfo = new CaseInfoRepository(this.writer, dir)
-    this.images = new ImageRepository(this.writer, new BlobStore(join(dir, BLOBS_DIR)))
+    this.blobs = new BlobStore(join(dir, BLOBS_DIR))
+    this.images = new ImageRepository(this.writer, this.blobs)
     this.templates = new TemplateRepository(this.writer, this.images)
     this.models = new ModelRefRepository(this.writer)
     this.runs = new RunRepository(this.writer)
@@ -247,7 +250,31 @@ export class CaseStore {
     return this.audit.entries()
   }
 
-  verifyAudit(): AuditVerification {
-    return this.audit.verify()
+  /** The last entry of the audit log, to keep outside the case: `verifyAudit({ expect })` then detects a rollback or rewrite. */
+  auditHead(): (AuditHead & { entries: number; at: string }) | null {
+    const log = this.audit.entries()
+    const last = log.at(-1)
+    return last ? { seq: last.seq, hash: last.hash, entries: log.length, at: last.at } : null
+  }
+
+  /**
+   * The audit chain checked against itself and its anchor, then every hash its entries record
+   * recomputed against the rows and the content store (verifyCaseContents). With `expect`, a
+   * head kept outside the case, the log must still contain that entry unchanged.
+   */
+  verifyAudit(options: { expect?: AuditHead } = {}): AuditVerification {
+    const chain = this.audit.verify()
+    if (!chain.ok) return chain
+    const log = this.audit.entries()
+    const expect = options.expect
+    if (expect) {
+      const at = log[expect.seq - 1]
+      if (!at) return { ...chain, ok: false, firstBrokenSeq: log.length + 1, reason: `the log ends at entry ${log.length}, but the expected head is entry ${expect.seq}: it was rolled back` }
+      if (at.hash !== expect.hash) return { ...chain, ok: false, firstBrokenSeq: expect.seq, reason: `entry ${expect.seq} differs from the expected head: the log was rewritten from there on` }
+    }
+    const problems = this.writer.read((db) => verifyCaseContents(db, this.blobs, log))
+    if (problems.length === 0) return chain
+    const first = problems.find((p) => p.seq !== null) ?? problems[0]
+    return { ...chain, ok: false, firstBrokenSeq: first.seq, reason: first.message, problems: problems.map((p) => p.message) }
   }
 }
