@@ -1,3 +1,4 @@
+import './telemetry-off'
 import { Worker } from 'node:worker_threads'
 import { existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'

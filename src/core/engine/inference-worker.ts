@@ -1,3 +1,4 @@
+import './telemetry-off'
 // Worker-thread host for ONNX Runtime sessions: inference never runs on the thread that
 // serves the UI or the CLI's event loop.
 import { parentPort, workerData } from 'node:worker_threads'

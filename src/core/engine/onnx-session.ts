@@ -1,3 +1,4 @@
+import './telemetry-off'
 import * as ort from 'onnxruntime-node'
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
