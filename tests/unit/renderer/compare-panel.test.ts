@@ -78,7 +78,8 @@ describe('Compare panel', () => {
     const bridge = installFakeBridge({
       getCase: async () => detail(),
       getRunResults: async (_c, runId) => results[runId] ?? [],
-      getImage: async () => ({ mime: 'image/png', bytes: new Uint8Array([1, 2, 3]) })
+      getImage: async () => ({ mime: 'image/png', bytes: new Uint8Array([1, 2, 3]) }),
+      listMethods: async () => [{ id: 'ga', name: 'GA latent search', description: '', parameters: [] }]
     })
     const { wrapper } = await mountPanel()
     // The template reconstructed last is chosen; the failed run and the other template's run are left out.
@@ -89,6 +90,9 @@ describe('Compare panel', () => {
     // Oldest first.
     expect(cells.slice(1).map((c) => c.attributes('data-run-id'))).toEqual([runs[0].id, runs[1].id])
     expect(cells[1].find('[data-testid="compare-similarity"]').text()).toBe('0.2500')
+    // Method names where known, the id otherwise.
+    expect(cells[1].find('figcaption strong').text()).toBe('GA latent search')
+    expect(cells[2].find('figcaption strong').text()).toBe('dfd')
     expect(cells[1].findAll('[data-testid="compare-chip"]').map((c) => [c.text(), c.attributes('data-decision')])).toEqual([
       ['1 % pass', 'pass'],
       ['0.1 % fail', 'fail']
