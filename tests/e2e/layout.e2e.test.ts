@@ -75,6 +75,20 @@ describe.skipIf(reason !== null)('layout and access at 1280 x 800 in Chromium', 
     savedDataEnv = process.env.UNVEIL_DATA
     process.env.UNVEIL_DATA = join(tmp, 'no-research-data')
     workbench = await Workbench.open({ libraryDir: join(tmp, 'library'), caseRoot: join(tmp, 'cases') })
+    // Thresholds so the score table and the compare grid carry pass/fail chips at every FAR
+    // (the widest the table gets); named as a fixture so no screenshot passes them off as measured.
+    workbench.registry.setThresholds('faceplugin-fr-feature', {
+      dataset: 'test fixture, not measured',
+      images: 2000,
+      identities: 1680,
+      impostorPairs: 1998000,
+      fars: [
+        { far: 1e-2, threshold: 0.3 },
+        { far: 1e-3, threshold: 0.4 },
+        { far: 1e-4, threshold: 0.9 }
+      ],
+      measuredAt: new Date().toISOString()
+    })
     handlers = createApiHandlers({ workbench, chooseFolder: async () => null })
     server = await serveRenderer()
     ;({ browser, page, consoleErrors } = await openBridgedPage(handlers, (listener) => workbench.runs.onProgress(listener), VIEWPORT))
@@ -141,6 +155,7 @@ describe.skipIf(reason !== null)('layout and access at 1280 x 800 in Chromium', 
     await detail.waitFor()
     await expect.poll(() => detail.getAttribute('data-status'), { timeout: 180_000 }).toBe('succeeded')
     await page.getByTestId('score-table').waitFor({ timeout: 30_000 })
+    expect(await page.locator('[data-testid="score-table"] [data-testid="pass-chip"]').count()).toBeGreaterThan(0)
     await expect.poll(() => inView(detail), { timeout: 5_000 }).toBe(true)
     const formBox = await page.getByTestId('run-form').boundingBox()
     expect((await detail.boundingBox())!.y).toBeLessThan(formBox!.y)
@@ -164,6 +179,7 @@ describe.skipIf(reason !== null)('layout and access at 1280 x 800 in Chromium', 
     for (const cell of await page.locator('[data-testid="compare-cell"][data-kind="run"]').all()) {
       await expect.poll(() => cell.locator('img').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth), { timeout: 20_000 }).toBeGreaterThan(0)
       expect(await cell.getByTestId('compare-score').count()).toBeGreaterThan(0)
+      expect(await cell.getByTestId('compare-chip').count()).toBe(3)
     }
     await noOverflow('compare grid', page.getByTestId('compare-grid'))
     await shot('ui-compare.png')

@@ -22,6 +22,8 @@ export interface GridCell {
 
 export interface CompareGridInput {
   title: string
+  /** A second header line in small type, e.g. what the marks mean. */
+  subtitle?: string
   cells: GridCell[]
   /** Tile edge in pixels (default 224 = 2 × the 112 × 112 aligned crop). */
   tile?: number
@@ -42,6 +44,7 @@ export interface CompareGridLayout {
 
 const PAD = 12
 const HEADER = 34
+const SUBTITLE = 16
 const TITLE_LINE = 18
 const LINE = 15
 const FONT_SIZE = 11
@@ -59,10 +62,11 @@ export function compareGridLayout(input: CompareGridInput): CompareGridLayout {
   const lines = Math.max(...input.cells.map((c) => c.lines.length))
   const cellHeight = tile + 8 + TITLE_LINE + lines * LINE + PAD
   const width = PAD + columns * cellWidth
-  const height = HEADER + rows * cellHeight + PAD
+  const header = HEADER + (input.subtitle ? SUBTITLE : 0)
+  const height = header + rows * cellHeight + PAD
   const tiles = input.cells.map((_, i) => ({
     left: PAD + (i % columns) * cellWidth + Math.floor((cellWidth - PAD - tile) / 2),
-    top: HEADER + Math.floor(i / columns) * cellHeight
+    top: header + Math.floor(i / columns) * cellHeight
   }))
   return { width, height, cellWidth, cellHeight, columns, rows, tiles }
 }
@@ -71,15 +75,20 @@ const escapeXml = (s: string): string =>
   s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!)
 
 /** Keeps a label inside its cell. */
-function fit(text: string, width: number): string {
-  const max = Math.floor(width / TEXT_WIDTH_PER_CHAR)
+function fit(text: string, width: number, perChar = TEXT_WIDTH_PER_CHAR): string {
+  const max = Math.floor(width / perChar)
   return text.length <= max ? text : `${text.slice(0, Math.max(1, max - 1))}…`
 }
 
 function textSvg(input: CompareGridInput, layout: CompareGridLayout, tile: number): string {
   const parts: string[] = [
-    `<text x="${PAD}" y="22" font-family="DejaVu Sans, Liberation Sans, sans-serif" font-size="14" font-weight="bold" fill="${COLOURS.normal}">${escapeXml(fit(input.title, layout.width - 2 * PAD))}</text>`
+    `<text x="${PAD}" y="22" font-family="DejaVu Sans, Liberation Sans, sans-serif" font-size="14" font-weight="bold" fill="${COLOURS.normal}">${escapeXml(fit(input.title, layout.width - 2 * PAD, 8.6))}</text>`
   ]
+  if (input.subtitle) {
+    parts.push(
+      `<text x="${PAD}" y="${22 + SUBTITLE}" font-family="DejaVu Sans, Liberation Sans, sans-serif" font-size="11" fill="${COLOURS.muted}">${escapeXml(fit(input.subtitle, layout.width - 2 * PAD, 6.4))}</text>`
+    )
+  }
   input.cells.forEach((cell, i) => {
     const x = PAD + (i % layout.columns) * layout.cellWidth
     let y = layout.tiles[i].top + tile + 8 + 13

@@ -139,7 +139,11 @@ export class CompareService {
       cells.push({ image, title: run.method, lines })
       legend.push(`${i + 2}. ${run.method} run ${run.runId} seed ${run.seed ?? '—'} similarity ${fmt(run.similarity)}: ${lines.slice(2).map((l) => l.text).join('; ') || 'no scores'}`)
     }
-    const { png, layout } = await compareGrid({ title: `Compare: ${template.label} · ${template.encoderId} · ${comparison.runs.length} reconstruction${comparison.runs.length === 1 ? '' : 's'} · marks at FAR ${fars.map(formatFar).join(' / ') || '—'}`, cells })
+    const { png, layout } = await compareGrid({
+      title: `${template.label} · ${template.encoderId} · ${comparison.runs.length} reconstruction${comparison.runs.length === 1 ? '' : 's'}`,
+      subtitle: fars.length > 0 ? `✓ pass  ✗ fail  · no threshold, at FAR ${fars.map(formatFar).join(' / ')}   T: vs the target template   I: vs the ground-truth photo` : 'no FAR thresholds: scores only   T: vs the target template   I: vs the ground-truth photo',
+      cells
+    })
     return { png: new Uint8Array(png), width: layout.width, height: layout.height, comparison, legend }
   }
 
