@@ -17,9 +17,13 @@ const HELP = `unveil — face template inversion workbench (${softwareVersion()}
   unveil enroll --image FILE [--encoder ID] [--face N] [--case DIR] [--label TEXT] [--subject NAME] --out FILE.json
   unveil case create --dir DIR --name NAME [--number N] [--examiner NAME] [--notes TEXT]
   unveil case list [--json] | unveil case show --case DIR [--json]
+  unveil case runs --case DIR [--json]                 id, method, status, seed, similarity, created of each run
+  unveil case compare --case DIR --template-id ID [--runs ID,ID] --out FILE.png [--json]
+                                                       ground truth and every reconstruction of a template, with scores
   unveil case import --case DIR --file FILE [--encoder ID]
   unveil case export --case DIR --template ID [--format json|npy] --out FILE
   unveil audit verify --case DIR                       exit 0 intact, 3 broken
+  unveil audit log --case DIR [--format json|csv]      the audit entries
   unveil prior build --data DIR[,DIR] [--components K] --out DIR   eigenface prior from aligned datasets
   unveil prior inspect --generator ID [--samples N] [--sheet FILE]  face rate and contact sheet of a generator
   unveil invert --template FILE --method ga|random|dfd [--encoder ID] [--generator ID] [--decoder ID] [--population N

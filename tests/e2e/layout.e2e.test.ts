@@ -233,8 +233,15 @@ describe.skipIf(reason !== null)('layout and access at 1280 x 800 in Chromium', 
     await page.getByTestId('run-start').click()
     await expect.poll(() => page.locator('[data-testid="run-row"][data-status="succeeded"]').count(), { timeout: 180_000 }).toBe(2)
 
-    // 7. Compare: ground truth and both runs in one grid; zoom 4x; the core's PNG downloads.
-    await page.getByTestId('tab-compare').click()
+    // 7. Compare, opened from the template's drawer: ground truth and both runs in one grid;
+    // zoom 4x; the core's PNG downloads.
+    const caseId = workbench.cases.list()[0].id
+    const reconstructed = workbench.cases.get(caseId).runs[0].templateId!
+    await page.getByTestId('tab-templates').click()
+    await page.locator(`[data-testid="template-row"][data-template-id="${reconstructed}"]`).click()
+    await page.getByTestId('template-compare').click()
+    await page.getByTestId('compare-panel').waitFor()
+    expect(await page.getByTestId('compare-template').inputValue()).toBe(reconstructed)
     await expect.poll(() => page.locator('[data-testid="compare-cell"][data-kind="run"]').count(), { timeout: 30_000 }).toBe(2)
     expect(await page.locator('[data-testid="compare-cell"]').first().getAttribute('data-kind')).toBe('truth')
     for (const cell of await page.locator('[data-testid="compare-cell"][data-kind="run"]').all()) {

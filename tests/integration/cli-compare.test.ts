@@ -54,6 +54,11 @@ describe.skipIf(!built || !existsSync(GENERATOR))('unveil case runs / case compa
     rmSync(tmp, { recursive: true, force: true })
   })
 
+  it('lists the new subcommands in the help', () => {
+    const help = unveil('--help').out
+    for (const usage of ['unveil case runs --case DIR', 'unveil case compare --case DIR --template-id ID', 'unveil audit log --case DIR [--format json|csv]']) expect(help).toContain(usage)
+  })
+
   it('lists the runs of a case, as a table and as JSON', () => {
     expect(runs.map((r) => [r.method, r.status]).sort()).toEqual([['dfd', 'succeeded'], ['random', 'succeeded']])
     const json = unveil('case', 'runs', '--case', dir, '--json')
