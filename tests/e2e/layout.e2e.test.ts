@@ -247,7 +247,9 @@ describe.skipIf(reason !== null)('layout and access at 1280 x 800 in Chromium', 
     for (const cell of await page.locator('[data-testid="compare-cell"][data-kind="run"]').all()) {
       await expect.poll(() => cell.locator('img').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth), { timeout: 20_000 }).toBeGreaterThan(0)
       expect(await cell.getByTestId('compare-score').count()).toBeGreaterThan(0)
-      expect(await cell.getByTestId('compare-chip').count()).toBe(3)
+      // Target and type I (the template has its photo), each with pass/fail at the 3 FARs.
+      expect(await cell.getByTestId('compare-score-line').count()).toBe(2)
+      expect(await cell.getByTestId('compare-chip').count()).toBe(6)
     }
     await noOverflow('compare grid', page.getByTestId('compare-grid'))
     await shot('ui-compare.png')

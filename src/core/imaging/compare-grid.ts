@@ -61,7 +61,8 @@ export function compareGridLayout(input: CompareGridInput): CompareGridLayout {
   const cellWidth = Math.max(tile, Math.min(Math.ceil(longest * TEXT_WIDTH_PER_CHAR), 2 * tile)) + PAD
   const lines = Math.max(...input.cells.map((c) => c.lines.length))
   const cellHeight = tile + 8 + TITLE_LINE + lines * LINE + PAD
-  const width = PAD + columns * cellWidth
+  // Wide enough for the header lines too (a one- or two-cell grid would cut them).
+  const width = Math.max(PAD + columns * cellWidth, Math.ceil(2 * PAD + input.title.length * 8.6), Math.ceil(2 * PAD + (input.subtitle?.length ?? 0) * 6.4))
   const header = HEADER + (input.subtitle ? SUBTITLE : 0)
   const height = header + rows * cellHeight + PAD
   const tiles = input.cells.map((_, i) => ({

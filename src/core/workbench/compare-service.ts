@@ -5,6 +5,7 @@ import { ValidationError } from '../../shared/validation'
 import type { CaseStore } from '../cases/case-store'
 import { compareGrid, type GridCell, type GridLine } from '../imaging/compare-grid'
 import { decodeImage, type RgbImage } from '../imaging/image-io'
+import { listMethods } from '../methods/method-registry'
 import type { CaseService } from './case-service'
 import type { FaceService } from './face-service'
 
@@ -36,6 +37,7 @@ export interface CompareGridResult {
   legend: string[]
 }
 
+const methodName = (id: string): string => listMethods().find((m) => m.id === id)?.name ?? id
 const formatFar = (far: number): string => `${Number((far * 100).toPrecision(3))}%`
 const fmt = (v: number | null): string => (v === null ? '—' : v.toFixed(4))
 
@@ -114,6 +116,7 @@ export class CompareService {
     const store = this.cases.store(caseId)
     const template = store.getTemplate(templateId)!
     const fars = comparison.fars
+    const sources = [...new Set(comparison.runs.flatMap((r) => r.scores.flatMap((s) => (s.thresholds ? [s.thresholds.dataset] : []))))]
     const truth = await this.groundTruth(store, template)
     const cells: GridCell[] = [
       {
@@ -128,7 +131,7 @@ export class CompareService {
     ]
     const legend = [
       `template ${template.label} (${template.id}), encoder ${template.encoderId}`,
-      `marks per score at FAR ${fars.length > 0 ? fars.map(formatFar).join(' / ') : '(no thresholds)'}: ✓ pass, ✗ fail, · no threshold; T = target template, I = ground-truth photo (type I)`,
+      `marks per score at FAR ${fars.length > 0 ? `${fars.map(formatFar).join(' / ')} (thresholds: ${sources.join(', ')})` : '(no thresholds)'}: ✓ pass, ✗ fail, · no threshold; T = target template, I = ground-truth photo (type I)`,
       `1. ground truth: ${truth ? truth.how : 'none (imported template)'}`
     ]
     for (const [i, run] of comparison.runs.entries()) {
@@ -136,12 +139,12 @@ export class CompareService {
       const image = await decodeImage(bytes, `reconstruction of run ${run.runId.slice(0, 8)}`)
       const lines: GridLine[] = [{ text: `run ${run.runId.slice(0, 8)} · seed ${run.seed ?? '—'}`, tone: 'muted' }, { text: `similarity ${fmt(run.similarity)}` }]
       for (const s of run.scores) lines.push(...scoreLines(s, fars))
-      cells.push({ image, title: run.method, lines })
+      cells.push({ image, title: methodName(run.method), lines })
       legend.push(`${i + 2}. ${run.method} run ${run.runId} seed ${run.seed ?? '—'} similarity ${fmt(run.similarity)}: ${lines.slice(2).map((l) => l.text).join('; ') || 'no scores'}`)
     }
     const { png, layout } = await compareGrid({
       title: `${template.label} · ${template.encoderId} · ${comparison.runs.length} reconstruction${comparison.runs.length === 1 ? '' : 's'}`,
-      subtitle: fars.length > 0 ? `✓ pass  ✗ fail  · no threshold, at FAR ${fars.map(formatFar).join(' / ')}   T: vs the target template   I: vs the ground-truth photo` : 'no FAR thresholds: scores only   T: vs the target template   I: vs the ground-truth photo',
+      subtitle: `${fars.length > 0 ? `✓ pass, ✗ fail at FAR ${fars.map(formatFar).join(' / ')} (thresholds: ${sources.join(', ')})` : 'no FAR thresholds: scores only'} · T: vs the target template · I: vs the ground-truth photo`,
       cells
     })
     return { png: new Uint8Array(png), width: layout.width, height: layout.height, comparison, legend }
