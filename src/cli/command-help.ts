@@ -77,9 +77,9 @@ export const COMMANDS: Record<string, CommandHelp> = {
   },
   'case runs': { usage: 'unveil case runs --case DIR [--json]', summary: "a case's runs: id, method, status, seed, similarity", options: [['--case DIR', 'the case folder'], JSON_OPTION], example: 'unveil case runs --case cases/leak-2026' },
   'case compare': {
-    usage: 'unveil case compare --case DIR --template-id ID --out FILE.png',
+    usage: 'unveil case compare --case DIR --template-id ID [--runs ID,ID…] --out FILE.png [--json]',
     summary: "the ground truth and every run's reconstruction of a template in one grid, with scores",
-    options: [['--case DIR', 'the case folder'], ['--template-id ID', 'the template'], ['--out FILE', 'the PNG to write']],
+    options: [['--case DIR', 'the case folder'], ['--template-id ID', 'the template'], ['--runs IDS', 'only these runs (default: every finished run of the template)'], ['--out FILE', 'the PNG to write'], JSON_OPTION],
     example: 'unveil case compare --case cases/leak-2026 --template-id 1b2c… --out compare.png'
   },
   'audit verify': {

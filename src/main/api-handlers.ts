@@ -113,6 +113,18 @@ export function createApiHandlers({ workbench: wb, chooseFolder }: HandlerDeps):
     listJobs: async () => wb.runs.list(),
     verifyModel: async (modelId) => ({ jobId: wb.models.verify(requireId(modelId, 'model id')).runId }),
     auditLog: async (caseId) => wb.cases.auditLog(requireUuid(caseId, 'case id')),
-    verifyAudit: async (caseId) => wb.cases.verifyAudit(requireUuid(caseId, 'case id'))
+    verifyAudit: async (caseId) => wb.cases.verifyAudit(requireUuid(caseId, 'case id')),
+    compareGrid: async (caseId, templateId, runIds) => {
+      let runs: string[] | null = null
+      if (runIds !== null && runIds !== undefined) {
+        if (!Array.isArray(runIds)) throw new ValidationError('run ids must be a list')
+        if (runIds.length === 0) throw new ValidationError('choose at least one run to compare')
+        if (runIds.length > 64) throw new ValidationError('at most 64 runs can be compared at once')
+        runs = runIds.map((id, i) => requireUuid(id, `run id ${i + 1}`))
+      }
+      const grid = await wb.compare.grid(requireUuid(caseId, 'case id'), requireUuid(templateId, 'template id'), runs)
+      const label = grid.comparison.template.label.replace(/[^\w.-]+/g, '_').replace(/\.[a-z]+$/i, '')
+      return { name: `compare-${label || 'template'}-${grid.comparison.template.id.slice(0, 8)}.png`, bytes: grid.png }
+    }
   }
 }

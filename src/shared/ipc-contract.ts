@@ -98,6 +98,11 @@ export interface UnveilApi {
   verifyModel(modelId: string): Promise<{ jobId: string }>
   auditLog(caseId: string): Promise<AuditEntry[]>
   verifyAudit(caseId: string): Promise<AuditVerification>
+  /**
+   * The compare grid of a template as a PNG: its ground truth and the reconstructions of the
+   * given runs (null: every succeeded run of it), each with its scores and pass/fail.
+   */
+  compareGrid(caseId: string, templateId: string, runIds: string[] | null): Promise<FilePayload>
 }
 
 export type ApiMethod = keyof UnveilApi
@@ -127,7 +132,8 @@ export const API_METHODS = [
   'listJobs',
   'verifyModel',
   'auditLog',
-  'verifyAudit'
+  'verifyAudit',
+  'compareGrid'
 ] as const satisfies readonly ApiMethod[]
 
 // Compile-time check that API_METHODS lists every method of UnveilApi.

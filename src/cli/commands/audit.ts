@@ -1,10 +1,11 @@
 import { writeFileSync } from 'node:fs'
 import { UsageError, inputFile, parse, printJson, required, withWorkbench } from '../cli-support'
+import { auditCsv } from '../../shared/audit-export'
 
 /** Exit code 3: the audit chain does not verify (distinct from usage and runtime errors). */
 export const AUDIT_BROKEN_EXIT = 3
 
-const USAGE = 'usage: unveil audit verify --case DIR [--expect SEQ:HASH | --expect-file HEAD.json] [--json] | audit log --case DIR | audit head --case DIR [--out FILE]'
+const USAGE = 'usage: unveil audit verify --case DIR [--expect SEQ:HASH | --expect-file HEAD.json] [--json] | audit log --case DIR [--format json|csv] | audit head --case DIR [--out FILE]'
 
 /** The head an examiner kept: "SEQ:HASH" on the command line, or the JSON `audit head` wrote. */
 function expectedHead(v: Record<string, unknown>): { seq: number; hash: string } | undefined {
@@ -22,12 +23,22 @@ function expectedHead(v: Record<string, unknown>): { seq: number; hash: string }
 export async function auditCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv
   if (sub !== 'verify' && sub !== 'log' && sub !== 'head') throw new UsageError(USAGE)
-  const v = parse(rest, { case: { type: 'string' }, json: { type: 'boolean' }, expect: { type: 'string' }, 'expect-file': { type: 'string' }, out: { type: 'string' } })
+  const v = parse(rest, {
+    case: { type: 'string' },
+    json: { type: 'boolean' },
+    format: { type: 'string' },
+    expect: { type: 'string' },
+    'expect-file': { type: 'string' },
+    out: { type: 'string' }
+  })
+  const format = (v.format as string | undefined) ?? 'json'
+  if (sub === 'log' && format !== 'json' && format !== 'csv') throw new UsageError('--format must be json or csv')
   const expect = expectedHead(v)
   // Read through inspectAudit, not the case list: verifying must not modify anything.
   const { log, verification: result, head } = await withWorkbench(async (wb) => wb.cases.inspectAudit(required(v, 'case'), { expect }))
   if (sub === 'log') {
-    printJson(log)
+    if (format === 'csv') process.stdout.write(auditCsv(log))
+    else printJson(log)
     return 0
   }
   if (sub === 'head') {

@@ -1,10 +1,26 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { basename } from 'node:path'
 import { UsageError, parse, printJson, printable, required, withWorkbench } from '../cli-support'
-import type { CaseInfo } from '../../shared/types'
+import type { CaseInfo, RunRecord } from '../../shared/types'
 
 function describe(c: CaseInfo): string {
   return printable(`${c.name}${c.number ? ` [${c.number}]` : ''}  ${c.templateCount} templates, ${c.imageCount} images, ${c.runCount} runs  ${c.dir}`)
+}
+
+/** A run as `unveil case runs` lists it. */
+export interface RunListing {
+  id: string
+  method: string
+  status: RunRecord['status']
+  seed: number | null
+  similarity: number | null
+  templateId: string | null
+  createdAt: string
+}
+
+function listing(r: RunRecord): RunListing {
+  const s = r.summary?.similarity
+  return { id: r.id, method: r.method, status: r.status, seed: r.seed, similarity: typeof s === 'number' ? s : null, templateId: r.templateId, createdAt: r.createdAt }
 }
 
 export async function caseCommand(argv: string[]): Promise<void> {
@@ -72,7 +88,39 @@ export async function caseCommand(argv: string[]): Promise<void> {
       })
       return
     }
+    case 'runs': {
+      const v = parse(rest, { case: { type: 'string' }, json: { type: 'boolean' } })
+      await withWorkbench(async (wb) => {
+        const info = wb.cases.openFolder(required(v, 'case'))
+        const runs = wb.cases
+          .get(info.id)
+          .runs.map(listing)
+          .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+        if (v.json) return printJson(runs)
+        if (runs.length === 0) return console.log(`no runs in '${info.name}' yet`)
+        const rows = [['id', 'method', 'status', 'seed', 'similarity', 'created'], ...runs.map((r) => [r.id, r.method, r.status, String(r.seed ?? '—'), r.similarity === null ? '—' : r.similarity.toFixed(4), r.createdAt])]
+        const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)))
+        for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd())
+      })
+      return
+    }
+    case 'compare': {
+      const v = parse(rest, { case: { type: 'string' }, 'template-id': { type: 'string' }, runs: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } })
+      const out = required(v, 'out')
+      const templateId = required(v, 'template-id')
+      const runIds = typeof v.runs === 'string' ? v.runs.split(',').map((s) => s.trim()).filter(Boolean) : null
+      if (runIds && runIds.length === 0) throw new UsageError('--runs must list at least one run id')
+      await withWorkbench(async (wb) => {
+        const info = wb.cases.openFolder(required(v, 'case'))
+        const grid = await wb.compare.grid(info.id, templateId, runIds)
+        writeFileSync(out, grid.png)
+        if (v.json) return printJson({ out, width: grid.width, height: grid.height, ...grid.comparison })
+        for (const line of grid.legend) console.log(line)
+        console.log(`wrote ${out} (${grid.width} x ${grid.height}, ground truth + ${grid.comparison.runs.length} reconstruction${grid.comparison.runs.length === 1 ? '' : 's'})`)
+      })
+      return
+    }
     default:
-      throw new UsageError('usage: unveil case create|list|show|import|export')
+      throw new UsageError('usage: unveil case create|list|show|runs|compare|import|export')
   }
 }

@@ -11,6 +11,7 @@ import { registerBuiltinMethods } from '../methods/builtin-methods'
 import { ModelLoader } from '../models/model-loader'
 import { ModelRegistry } from '../models/model-registry'
 import { CaseService } from './case-service'
+import { CompareService } from './compare-service'
 import { DatasetService } from './dataset-service'
 import { FaceService } from './face-service'
 import { ModelService } from './model-service'
@@ -50,6 +51,7 @@ export class Workbench {
   readonly runs: RunService
   readonly priors: PriorService
   readonly datasets: DatasetService
+  readonly compare: CompareService
 
   private constructor(readonly options: WorkbenchOptions) {
     mkdirSync(options.libraryDir, { recursive: true })
@@ -64,6 +66,7 @@ export class Workbench {
     this.runs = new RunService(this.engine, this.registry, this.loader, this.cases, this.faces, this.jobs, this.version)
     this.priors = new PriorService(this.engine, this.registry, this.loader)
     this.datasets = new DatasetService(this.engine, this.registry, this.loader)
+    this.compare = new CompareService(this.cases, this.faces)
   }
 
   static async open(options: WorkbenchOptions): Promise<Workbench> {

@@ -38,7 +38,12 @@ describe('IPC handlers validate every input before it reaches core', () => {
       ['registerModel', [{ model: { name: 'm.onnx', bytes: new Uint8Array([1, 2]) }, manifestJson: '{oops' }], /manifest is not valid JSON/],
       ['startRun', [{ caseId, method: 'ga', templateId: null, parameters: { a: {} }, seed: 1 }], /parameters.a must be a number or text/],
       ['startRun', [{ caseId, method: 'ga', templateId: null, parameters: {}, seed: -5 }], /seed must be between 0/],
-      ['startRun', [{ caseId, method: 'no-such-method', templateId: null, parameters: {}, seed: 1 }], /unknown method 'no-such-method'/]
+      ['startRun', [{ caseId, method: 'no-such-method', templateId: null, parameters: {}, seed: 1 }], /unknown method 'no-such-method'/],
+      ['compareGrid', [caseId, 'nope', null], /template id must be/],
+      ['compareGrid', [caseId, '00000000-0000-4000-8000-000000000000', 'x'], /run ids must be a list/],
+      ['compareGrid', [caseId, '00000000-0000-4000-8000-000000000000', []], /choose at least one run/],
+      ['compareGrid', [caseId, '00000000-0000-4000-8000-000000000000', ['../x']], /run id 1 must be/],
+      ['compareGrid', [caseId, '00000000-0000-4000-8000-000000000000', null], /no template 00000000/]
     ]
     for (const [method, args, msg] of bad) await expect(handlers[method](...args), method).rejects.toThrow(msg)
     expect(wb.cases.get(caseId).templates).toHaveLength(0)

@@ -79,6 +79,40 @@ describe('Cases page', () => {
     expect(rows[0].text()).toContain('J. Doe')
   })
 
+  it('offers a new sample case in the header at any time, and opens a case row with Enter or Space', async () => {
+    const bridge = installFakeBridge({
+      listCases: async () => [caseInfo()],
+      appInfo: async () => appInfo(),
+      createSampleCase: async () => ({ info: caseInfo({ id: '33333333-3333-4333-8333-333333333333', name: 'Sample case' }), templates: [], images: [], runs: [] })
+    })
+    const { wrapper, router } = await mountPage()
+    // Not the empty state: the header still has it.
+    expect(wrapper.find('[data-testid="cases-empty"]').exists()).toBe(false)
+    await wrapper.find('.page-header [data-testid="new-sample-case-button"]').trigger('click')
+    await settle()
+    expect(bridge.createSampleCase).toHaveBeenCalledTimes(1)
+    expect(router.currentRoute.value.path).toBe('/cases/33333333-3333-4333-8333-333333333333')
+
+    await router.push('/cases')
+    await settle()
+    const row = wrapper.find(`[data-testid="case-row"][data-case-id="${caseInfo().id}"]`)
+    expect(row.attributes('tabindex')).toBe('0')
+    await row.trigger('keydown', { key: ' ' })
+    await settle()
+    expect(router.currentRoute.value.path).toBe(`/cases/${caseInfo().id}`)
+    await router.push('/cases')
+    await settle()
+    await wrapper.find(`[data-testid="case-row"][data-case-id="${caseInfo().id}"]`).trigger('keydown', { key: 'Enter' })
+    await settle()
+    expect(router.currentRoute.value.path).toBe(`/cases/${caseInfo().id}`)
+  })
+
+  it('has no sample case button without the sample photos', async () => {
+    installFakeBridge({ listCases: async () => [caseInfo()], appInfo: async () => appInfo({ sampleAvailable: false }) })
+    const { wrapper } = await mountPage()
+    expect(wrapper.find('[data-testid="new-sample-case-button"]').exists()).toBe(false)
+  })
+
   it('creates a case in <default root>/<name> and shows the exact error when core refuses', async () => {
     const bridge = installFakeBridge({
       listCases: async () => [],

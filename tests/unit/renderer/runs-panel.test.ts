@@ -246,4 +246,57 @@ describe('Runs panel', () => {
     await wrapper.find('[data-testid="detail-close"]').trigger('click')
     expect(wrapper.find('[data-testid="run-detail"]').exists()).toBe(false)
   })
+
+  it('DFD: shows the automatic decoder by name, and disables Start with the reason when none fits', async () => {
+    const dfd: MethodInfo = {
+      id: 'dfd',
+      name: 'DFD decoder',
+      description: 'One forward pass of a decoder.',
+      parameters: [{ key: 'decoder', label: 'Decoder', type: 'model', role: 'decoder', default: '' }]
+    }
+    const decoderEntry = (id: string, targetSha: string): ModelEntry => {
+      const e = encoderEntry(id)
+      return { ...e, manifest: { ...e.manifest, role: 'decoder', name: `Decoder ${id}`, targetEncoder: { id: 'enc-x', sha256: targetSha } } }
+    }
+    // The template's encoder sha256 is 'a' × 64 (templateRecord()).
+    let models = [encoderEntry('enc-a'), decoderEntry('dec-other', 'c'.repeat(64)), decoderEntry('dec-fit', 'a'.repeat(64))]
+    const bridge = installFakeBridge({
+      getCase: async () => detail(),
+      listMethods: async () => [dfd],
+      listModels: async () => models,
+      startRun: async () => ({ ...run, method: 'dfd', status: 'queued' as const }),
+      listJobs: async () => []
+    })
+    const wrapper = await mountPanel()
+    const select = wrapper.find<HTMLSelectElement>('[data-testid="param-decoder"]')
+    expect(select.element.value).toBe('')
+    expect(select.findAll('option')[0].text()).toBe('Automatic: Decoder dec-fit')
+    expect(wrapper.find('[data-testid="auto-model"]').attributes('data-model-id')).toBe('dec-fit')
+    expect(wrapper.text()).not.toContain('Not registered')
+    expect(wrapper.find('[data-testid="run-blocked"]').exists()).toBe(false)
+    expect(wrapper.find<HTMLButtonElement>('[data-testid="run-start"]').element.disabled).toBe(false)
+
+    // A decoder trained on another encoder, chosen by hand: refused before the run starts.
+    await select.setValue('dec-other')
+    expect(wrapper.find('[data-testid="run-blocked"]').text()).toContain('dec-other inverts templates of enc-x')
+    expect(wrapper.find<HTMLButtonElement>('[data-testid="run-start"]').element.disabled).toBe(true)
+    await select.setValue('')
+    await wrapper.find('form').trigger('submit')
+    await settle()
+    expect(bridge.startRun).toHaveBeenCalledTimes(1)
+    expect(bridge.startRun.mock.calls[0][0].parameters).toEqual({ decoder: '' })
+    wrapper.unmount()
+
+    // No decoder fits: Start is disabled and says why.
+    models = [encoderEntry('enc-a'), decoderEntry('dec-other', 'c'.repeat(64))]
+    const { useModels } = await import('../../../src/renderer/src/stores/models')
+    await useModels().load()
+    const again = await mountPanel()
+    expect(again.find('[data-testid="param-decoder"]').findAll('option')[0].text()).toBe('Automatic: none fits this template')
+    expect(again.find('[data-testid="run-blocked"]').text()).toBe('No registered decoder inverts templates of enc-a: register one on the Models page.')
+    expect(again.find<HTMLButtonElement>('[data-testid="run-start"]').element.disabled).toBe(true)
+    await again.find('form').trigger('submit')
+    await settle()
+    expect(bridge.startRun).toHaveBeenCalledTimes(1)
+  })
 })

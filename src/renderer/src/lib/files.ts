@@ -7,7 +7,8 @@ export async function readFilePayload(file: File): Promise<FilePayload> {
 const MIME: Record<string, string> = {
   json: 'application/json',
   npy: 'application/octet-stream',
-  csv: 'text/csv'
+  csv: 'text/csv',
+  png: 'image/png'
 }
 
 /** Saves bytes the main process produced as a download (the Electron save dialog handles it). */
