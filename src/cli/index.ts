@@ -5,6 +5,7 @@ import { enrollCommand } from './commands/enroll'
 import { modelsCommand } from './commands/models'
 import { invertCommand } from './commands/invert'
 import { priorCommand } from './commands/prior'
+import { gradientsCommand } from './commands/gradients'
 import { UsageError } from './cli-support'
 import { softwareVersion } from '../core/env/software-version'
 
@@ -26,6 +27,7 @@ const HELP = `unveil — face template inversion workbench (${softwareVersion()}
          --generations N --patience N --threads N --budget N] --seed N [--truth PHOTO]
          [--same-person PHOTO]… --out DIR                 writes best.png, trace.csv, result.json
   unveil dataset align --in DIR --out DIR [--limit N] [--workers N]   ArcFace 112x112 crops + manifest.json
+  unveil gradients check --model FILE.onnx|ID [--input NAME] [--directions K] [--seed S]   gradient graph vs finite differences
 
 Environment: UNVEIL_HOME (library folder), UNVEIL_DATA (research data), UNVEIL_PROVIDERS (e.g. cpu),
 UNVEIL_THREADS (ONNX Runtime threads; default one per core).`
@@ -54,6 +56,8 @@ async function main(argv: string[]): Promise<number> {
     case 'dataset':
       await datasetCommand(rest)
       return 0
+    case 'gradients':
+      return gradientsCommand(rest)
     case 'version':
     case '--version':
       console.log(softwareVersion())

@@ -4,17 +4,20 @@
 // Σ seed ⊙ (o(x + h v) − o(x − h v)) / 2h, the model running in its own precision (float32) and
 // the sum taken in float64.
 import { SeededRandom } from '../methods/seeded-random'
+import type { Normalisation } from '../../shared/types'
 import type { WireTensor } from '../engine/engine-protocol'
 import type { GradientGraph } from './gradient-graph'
 import type { GraphRunner } from './graph-runner'
 import { SEED_PREFIX } from './losses'
 
 /**
- * Largest accepted relative error of a directional derivative. With float32 models, a relative
- * step of 3e-4 and the difference summed in float64, smooth one-op graphs agree to ~1e-4 and
- * whole ReLU networks to ~1e-2 (kinks crossed by the step); a wrong rule gives errors near 1.
+ * Largest accepted relative error of a directional derivative. Central differences of a float32
+ * model are noisy: a relative step of 3e-4 (the difference summed in float64) agrees with the
+ * gradient graph to ~1e-4 on one-op graphs, but deep ReLU/PReLU encoders have many units whose
+ * kink the step crosses, and their worst direction measured 3.6e-2 (8 directions) while the same
+ * gradients match float64 PyTorch autograd to 1e-6. So the bar is 5e-2; a wrong rule gives ~1.
  */
-export const GRADIENT_CHECK_TOLERANCE = 2e-2
+export const GRADIENT_CHECK_TOLERANCE = 5e-2
 /** Finite-difference step relative to the input's root-mean-square value. */
 export const FD_RELATIVE_STEP = 3e-4
 
@@ -26,6 +29,11 @@ export interface GradientCheckOptions {
   batch?: number
   /** Values of the input: 'uniform' in [0,1) (images) or 'normal' (latents, templates); default by rank. */
   distribution?: 'uniform' | 'normal'
+  /**
+   * An image encoder's normalisation: inputs are then 8-bit pixels (uniform in 0..255) mapped by
+   * (p/scale − mean[c])/std[c] on axis 1, the values the model sees in use.
+   */
+  pixelNormalisation?: Normalisation
 }
 
 export interface DirectionRow {
@@ -80,7 +88,18 @@ export async function checkGradientGraph(graph: GradientGraph, runner: GraphRunn
   const modelInputs = graph.inputs.filter((i) => !i.name.startsWith(SEED_PREFIX))
   for (const i of modelInputs) {
     const dims = concrete(i.dims)
-    base[i.name] = { data: fill(rng, size(dims), options.distribution ?? (dims.length >= 4 ? 'uniform' : 'normal')), dims }
+    const data = fill(rng, size(dims), options.distribution ?? (dims.length >= 4 ? 'uniform' : 'normal'))
+    const norm = options.pixelNormalisation
+    if (norm && i.name === input && dims.length === 4) {
+      const plane = dims[2] * dims[3]
+      for (let k = 0; k < data.length; k++) {
+        const c = Math.floor(k / plane) % dims[1]
+        const m = norm.mean[c] ?? norm.mean[0]
+        const s = norm.std[c] ?? norm.std[0]
+        data[k] = ((rng.uniform() * 255) / norm.scale - m) / s
+      }
+    }
+    base[i.name] = { data, dims }
   }
   const seeds = graph.inputs.filter((i) => i.name.startsWith(SEED_PREFIX))
   const x = base[input]

@@ -40,6 +40,8 @@ import { exportTemplatesJson, exportTemplatesNpy, parseTemplateFile } from '../t
 import { l2norm } from '../templates/vector-math'
 import { sampleImagePaths } from '../env/sample-images'
 import { softwareVersion } from '../env/software-version'
+import { GradientGraphCache } from '../autodiff/gradient-cache'
+import { checkModelGradients, engineRunnerFactory, type ModelGradientCheckRequest, type ModelGradientCheckResult } from '../autodiff/model-gradient-check'
 
 export interface WorkbenchOptions {
   /** Where the registry, case list and caches live (the app's user-data folder). */
@@ -561,5 +563,11 @@ export class Workbench {
     for (const s of this.stores.values()) if (s.isOpen) s.close()
     this.stores.clear()
     await this.engine.close()
+  }
+
+  /** Derives an ONNX model's gradient graph and checks it against finite differences (unveil gradients check). */
+  async checkGradients(request: ModelGradientCheckRequest): Promise<ModelGradientCheckResult> {
+    const cache = new GradientGraphCache(join(this.options.libraryDir, 'gradient-cache'))
+    return checkModelGradients(request, { registry: this.registry, cache, runner: engineRunnerFactory(this.engine) })
   }
 }

@@ -1,7 +1,6 @@
 // One test per gradient rule: a tiny model around the op, its derived gradient graph checked
 // against central finite differences along seeded random directions.
 import { describe, expect, it } from 'vitest'
-import { GRADIENT_CHECK_TOLERANCE } from '../../../src/core/autodiff/gradient-check'
 import { checkModel, oneOp, seeded } from './op-harness'
 import type { OnnxGraphBuilder } from '../../../src/core/models/onnx-builder'
 import type { ModelProto } from 'onnx-buf'
@@ -76,13 +75,16 @@ function splitOutputs(m: ModelProto): void {
   split.output = ['p0', 'p1', 'p2']
 }
 
+/** One-op graphs are smooth almost everywhere: measured worst 6e-4 (the model-level bar is 5e-2). */
+const ONE_OP_TOLERANCE = 2e-3
+
 describe('gradient rules vs central finite differences', () => {
   for (const [name, dims, build] of CASES) {
     it(name, async () => {
       const model = oneOp(dims, build, ['batch'], name.startsWith('Split') ? splitOutputs : undefined)
       const report = await checkModel(model)
       console.log(`${name}: worst ${report.worst.toExponential(2)}`)
-      expect(report.worst).toBeLessThan(GRADIENT_CHECK_TOLERANCE)
+      expect(report.worst).toBeLessThan(ONE_OP_TOLERANCE)
     })
   }
 })
