@@ -21,7 +21,7 @@ describe.skipIf(!built)('unveil gradients check', () => {
     const r = unveil('gradients', 'check', '--model', 'eigenface-celeba-utk-128', '--directions', '3', '--seed', '5')
     expect(r.code, r.err).toBe(0)
     expect(r.out).toMatch(/output image: directional derivative along 3 random directions \(seed 5/)
-    expect(r.out).toMatch(/worst relative error \S+ \(tolerance 0\.05\): PASS/)
+    expect(r.out).toMatch(/worst relative error \S+ \(tolerance 0\.02\): PASS/)
   })
 
   it('fails with exit 1 naming the op for a model it cannot differentiate', () => {

@@ -44,9 +44,9 @@ export async function gradientsCommand(argv: string[]): Promise<number> {
     console.log(`input values: ${r.manifest ? `from ${r.manifest}` : 'no manifest (uniform 0..1 images, normal otherwise)'}; ops differentiated: ${r.ops.join(', ')}`)
     for (const output of r.outputs) {
       console.log(`\noutput ${output}: directional derivative along ${r.directions} random directions (seed ${r.seed}, batch ${r.batch}, step ${r.step.toExponential(1)})`)
-      console.log('  dir      gradient graph   finite difference   rel. error')
+      console.log('  dir   graph (at x)   graph (step mean)   finite difference   rel. error')
       for (const row of r.rows.filter((x) => x.output === output)) {
-        console.log(`  ${String(row.direction).padStart(3)}   ${fmt(row.analytic).padStart(14)}   ${fmt(row.numeric).padStart(17)}   ${row.relError.toExponential(2)}`)
+        console.log(`  ${String(row.direction).padStart(3)}   ${fmt(row.atX).padStart(12)}   ${fmt(row.analytic).padStart(17)}   ${fmt(row.numeric).padStart(17)}   ${row.relError.toExponential(2)}`)
       }
     }
     console.log(`\nworst relative error ${r.worst.toExponential(2)} (tolerance ${r.tolerance}): ${r.passed ? 'PASS' : 'FAIL'} in ${r.seconds.toFixed(1)} s`)
