@@ -112,8 +112,10 @@ export async function checkGradientGraph(graph: GradientGraph, runner: GraphRunn
   const rms = Math.sqrt(dot(x.data, x.data) / x.data.length) || 1
   const step = FD_RELATIVE_STEP * rms
   const rows: DirectionRow[] = []
-  for (const s of seeds) {
-    const output = s.name.slice(SEED_PREFIX.length)
+  // A graph without seed inputs (a fixed loss such as the search pipeline's) is checked on its loss.
+  const targets = seeds.length ? seeds : [{ name: '', dims: [] as number[] }]
+  for (const s of targets) {
+    const output = s.name ? s.name.slice(SEED_PREFIX.length) : graph.loss
     const feeds: Record<string, WireTensor> = { ...base }
     for (const other of seeds) {
       const dims = concrete(other.dims)
@@ -154,7 +156,7 @@ export async function checkGradientGraph(graph: GradientGraph, runner: GraphRunn
       // avoids cancelling two large float32 sums.
       const plus = (await runner.run({ ...copy(feeds), [input]: { data: xPlus, dims: x.dims } }, [output]))[output].data
       const minus = (await runner.run({ ...copy(feeds), [input]: { data: xMinus, dims: x.dims } }, [output]))[output].data
-      const w = feeds[s.name].data
+      const w = s.name ? feeds[s.name].data : Float32Array.of(1)
       let diff = 0
       for (let i = 0; i < w.length; i++) diff += w[i] * (plus[i] - minus[i])
       const numeric = diff / (2 * step)
@@ -187,7 +189,7 @@ export async function checkGradientGraph(graph: GradientGraph, runner: GraphRunn
   return {
     input,
     inputDims: x.dims,
-    outputs: seeds.map((s) => s.name.slice(SEED_PREFIX.length)),
+    outputs: targets.map((s) => (s.name ? s.name.slice(SEED_PREFIX.length) : graph.loss)),
     directions,
     batch,
     seed,

@@ -21,15 +21,8 @@ import { DT, Emitter, isFloatType, makeTensor } from './onnx-ir'
 import { NotDifferentiableError, RuleContext } from './rule-context'
 import { GRADIENT_RULES, NON_DIFFERENTIABLE_OPS, RULESET_VERSION } from './rules'
 import { probeGraph, type GraphFacts } from './shape-probe'
+import { OPSET_STABLE, defaultOpset } from './compose'
 
-/** Ops whose meaning is unchanged from opset 9 to 17 as used for inference: safe to re-label. */
-const OPSET_STABLE = new Set([
-  'Conv', 'ConvTranspose', 'PRelu', 'Relu', 'LeakyRelu', 'Elu', 'Sigmoid', 'Tanh', 'Add', 'Sub', 'Mul', 'Div', 'Sum', 'Max', 'Min',
-  'Sqrt', 'Exp', 'Log', 'Neg', 'Abs', 'Pow', 'Reciprocal', 'Erf', 'Softplus', 'HardSigmoid', 'BatchNormalization', 'Gemm', 'MatMul',
-  'Reshape', 'Flatten', 'Transpose', 'Concat', 'Identity', 'Constant', 'Cast', 'Shape', 'Size', 'GlobalAveragePool', 'MaxPool',
-  'AveragePool', 'Gather', 'Expand', 'Where', 'Equal', 'Greater', 'Less', 'Not', 'And', 'Or', 'Floor', 'Ceil', 'ConstantOfShape',
-  'LpNormalization', 'InstanceNormalization'
-])
 const MIN_TARGET_OPSET = 13
 const BUMPED_OPSET = 17
 
@@ -38,8 +31,11 @@ export interface LossSpec {
   id: string
   /** Extra graph inputs the loss reads, dims with -1 for the batch; `outputDims` are the model outputs'. */
   inputs(outputDims: Record<string, number[]>): { name: string; dims: number[] }[]
-  /** Appends the loss nodes (reading the model outputs) and returns the scalar loss tensor. */
-  build(e: Emitter, outputs: string[]): string
+  /**
+   * Appends the loss nodes (reading the model outputs) and returns the scalar loss tensor, or it
+   * and further tensors to return (e.g. each sample's similarity).
+   */
+  build(e: Emitter, outputs: string[]): string | { loss: string; outputs: string[] }
 }
 
 export interface GradientGraphOptions {
@@ -59,6 +55,8 @@ export interface GradientGraph {
   /** Graph inputs (model inputs then loss inputs), dims with -1 for the batch. */
   inputs: { name: string; dims: number[] }[]
   loss: string
+  /** Further outputs of the loss (named by the loss spec). */
+  lossOutputs: string[]
   /** The model's own outputs, returned unchanged. */
   outputs: string[]
   /** d(loss)/d(input) output name per differentiated input. */
@@ -69,11 +67,6 @@ export interface GradientGraph {
   ops: string[]
   opset: number
   rulesetVersion: number
-}
-
-function defaultOpset(model: ModelProto): number {
-  const d = model.opsetImport.find((o) => o.domain === '' || o.domain === 'ai.onnx')
-  return d ? Number(d.version) : 1
 }
 
 function valueInfo(name: string, dtype: number, dims: number[]): ValueInfoProto {
@@ -149,7 +142,9 @@ export async function deriveGradientGraph(source: Uint8Array, options: GradientG
   const measured = await probeGraph(model, inputShapes, new Set())
   const outputDims: Record<string, number[]> = Object.fromEntries(outputs.map((o) => [o, measured.get(o)!.shape]))
   const lossInputs = options.loss.inputs(outputDims)
-  const loss = options.loss.build(lossEmitter, outputs)
+  const built = options.loss.build(lossEmitter, outputs)
+  const loss = typeof built === 'string' ? built : built.loss
+  const lossOutputs = typeof built === 'string' ? [] : built.outputs
   const forward = [...g.node, ...lossEmitter.nodes]
 
   const { active, needed, onPath } = activeNodes(forward, wrt, [loss])
@@ -238,13 +233,14 @@ export async function deriveGradientGraph(source: Uint8Array, options: GradientG
       node: [...forward, ...back.nodes],
       initializer: [...combined.graph!.initializer, ...back.initializers],
       input: combined.graph!.input,
-      output: [outInfo(loss, loss), ...outputs.map((o) => outInfo(o, o)), ...wrt.map((w) => outInfo(gradients[w], w))]
+      output: [outInfo(loss, loss), ...lossOutputs.map((o) => outInfo(o, o)), ...outputs.map((o) => outInfo(o, o)), ...wrt.map((w) => outInfo(gradients[w], w))]
     })
   })
   return {
     bytes: toBinary(ModelProtoSchema, derived),
     inputs: [...sig.inputs.map((i) => ({ name: i.name, dims: inputShapes[i.name] })), ...lossInputs],
     loss,
+    lossOutputs,
     outputs,
     gradients,
     forwardNodes: forward.length,
