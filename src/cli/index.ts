@@ -26,6 +26,8 @@ const HELP = `unveil — face template inversion workbench (${softwareVersion()}
   unveil invert --template FILE --method ga|random|dfd [--encoder ID] [--generator ID] [--decoder ID] [--population N
          --generations N --patience N --threads N --budget N] --seed N [--truth PHOTO]
          [--same-person PHOTO]… --out DIR                 writes best.png, trace.csv, result.json
+  unveil invert --template FILE --method alsuv [--generator ID] [--validation-encoder ID | --no-validation] [--latents N]
+         [--steps N] [--avg-window K] [--top-k K] [--flip] [--gradients exact|zo] [--queries-per-step Q] [--budget N] --seed N --out DIR
   unveil dataset align --in DIR --out DIR [--limit N] [--workers N]   ArcFace 112x112 crops + manifest.json
   unveil gradients check --model FILE.onnx|ID [--input NAME] [--directions K] [--seed S]   gradient graph vs finite differences
 

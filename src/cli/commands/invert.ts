@@ -10,6 +10,37 @@ import { UsageError, integer, parse, progressBar, required, withWorkbench } from
 
 const SEARCH_OPTIONS = ['population', 'generations', 'patience', 'threads', 'budget'] as const
 
+/** `--method alsuv` options and the method parameters they set. */
+const ALSUV_CLI_OPTIONS = {
+  'validation-encoder': { type: 'string' },
+  'no-validation': { type: 'boolean' },
+  latents: { type: 'string' },
+  steps: { type: 'string' },
+  'avg-window': { type: 'string' },
+  'top-k': { type: 'string' },
+  flip: { type: 'boolean' },
+  gradients: { type: 'string' },
+  'queries-per-step': { type: 'string' }
+} as const
+const ALSUV_INTEGERS: Record<string, string> = { latents: 'latents', steps: 'steps', 'avg-window': 'avgWindow', 'top-k': 'topK', 'queries-per-step': 'queriesPerStep' }
+
+function alsuvCliParameters(v: Record<string, unknown>, method: string): Record<string, number | string> {
+  const out: Record<string, number | string> = {}
+  for (const [flag, key] of Object.entries(ALSUV_INTEGERS)) {
+    const n = integer(v, flag)
+    if (n !== undefined) out[key] = n
+  }
+  if (v['validation-encoder']) out.validationEncoder = v['validation-encoder'] as string
+  if (v['no-validation']) out.validation = 0
+  if (v.flip) out.flip = 1
+  if (v.gradients !== undefined) {
+    if (v.gradients !== 'exact' && v.gradients !== 'zo') throw new UsageError('--gradients must be exact or zo')
+    out.gradients = v.gradients as string
+  }
+  if (Object.keys(out).length > 0 && method !== 'alsuv') throw new UsageError(`--${Object.keys(ALSUV_CLI_OPTIONS).find((f) => v[f] !== undefined)} applies to --method alsuv only`)
+  return out
+}
+
 async function alignedPhoto(wb: Workbench, file: string, encoderId: string): Promise<RgbImage> {
   const img = await decodeImage(new Uint8Array(readFileSync(file)), basename(file))
   return (await enrolFace(wb.engine, await wb.pipeline(encoderId), img, 0)).aligned
@@ -37,10 +68,11 @@ export async function invertCommand(argv: string[]): Promise<void> {
     seed: { type: 'string' },
     truth: { type: 'string' },
     'same-person': { type: 'string', multiple: true },
-    out: { type: 'string' }
+    out: { type: 'string' },
+    ...ALSUV_CLI_OPTIONS
   })
   const method = required(v, 'method')
-  if (method !== 'ga' && method !== 'random' && method !== 'dfd') throw new UsageError('--method must be ga, random or dfd')
+  if (method !== 'ga' && method !== 'random' && method !== 'dfd' && method !== 'alsuv') throw new UsageError('--method must be ga, random, dfd or alsuv')
   const seed = integer(v, 'seed')
   if (seed === undefined) throw new UsageError('--seed is required (every reconstruction is reproducible)')
   const outDir = required(v, 'out')
@@ -52,6 +84,7 @@ export async function invertCommand(argv: string[]): Promise<void> {
   }
   if (method === 'random') for (const key of ['population', 'generations', 'patience', 'threads']) if (key in parameters) throw new UsageError(`--${key} applies to --method ga only`)
   if (v.generator) parameters.generator = v.generator as string
+  Object.assign(parameters, alsuvCliParameters(v, method))
   if (method === 'dfd') {
     if (Object.keys(parameters).length > 0) throw new UsageError('--method dfd takes --decoder only (one forward pass, no search)')
     if (v.decoder) parameters.decoder = v.decoder as string
