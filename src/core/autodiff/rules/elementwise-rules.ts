@@ -1,8 +1,7 @@
 // Elementwise ops: broadcasting arithmetic (gradients summed back over broadcast axes) and
 // pointwise activations (gradients as masks or closed-form derivatives of the forward output).
-import { DT } from '../onnx-ir'
+import { DT, attrFloat, attrInt } from '../onnx-ir'
 import type { GradRule, RuleContext } from '../rule-context'
-import { attrFloat, attrInt } from '../onnx-ir'
 
 function mask(c: RuleContext, dy: string, cond: string): string {
   return c.e.one('Where', [cond, dy, c.scalar(0, dy)])

@@ -21,8 +21,9 @@ export const GRADIENT_RULES: Record<string, GradRule> = {
   ...RESIZE_RULES
 }
 
-/** Ops whose outputs never carry a gradient (integer results, constants, shape queries). */
-export const NON_DIFFERENTIABLE_OPS = new Set(['Constant', 'Shape', 'Size', 'ConstantOfShape', 'Equal', 'Greater', 'Less', 'GreaterOrEqual', 'LessOrEqual', 'Not', 'And', 'Or', 'Xor', 'ArgMax', 'ArgMin', 'NonZero', 'Floor', 'Ceil', 'Round', 'Sign', 'Mod', 'RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike', 'EyeLike', 'Range'])
+/** Ops whose outputs carry no gradient: integer or boolean results, constants, shape queries, and
+ * piecewise-constant functions (Floor, Ceil, Round, Sign: zero derivative almost everywhere). */
+export const NON_DIFFERENTIABLE_OPS = new Set(['Constant', 'Shape', 'Size', 'ConstantOfShape', 'Equal', 'Greater', 'Less', 'GreaterOrEqual', 'LessOrEqual', 'Not', 'And', 'Or', 'Xor', 'ArgMax', 'ArgMin', 'NonZero', 'Floor', 'Ceil', 'Round', 'Sign', 'RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike', 'EyeLike', 'Range'])
 
 export function differentiableOps(): string[] {
   return Object.keys(GRADIENT_RULES).sort()

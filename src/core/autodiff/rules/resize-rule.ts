@@ -1,7 +1,7 @@
 // Resize of the last two axes with fixed sizes is linear and separable: y = Mh · x · Mwᵀ per
 // image, with interpolation matrices computed here exactly as ONNX Runtime samples (linear and
 // nearest modes, the common coordinate transformations). The gradient is dx = Mhᵀ · dy · Mw.
-import { attrFloat, attrInt, attrString } from '../onnx-ir'
+import { attrInt, attrString } from '../onnx-ir'
 import type { GradRule, RuleContext } from '../rule-context'
 
 type Transform = (o: number, scale: number, inSize: number, outSize: number) => number
@@ -69,7 +69,6 @@ const resize: GradRule = (c, [dy]) => {
   if (c.node.attribute.some((a) => a.name === 'axes' || a.name === 'keep_aspect_ratio_policy')) {
     if (attrString(c.node, 'keep_aspect_ratio_policy', 'stretch') !== 'stretch') c.refuse('it keeps the aspect ratio')
   }
-  void attrFloat
   const xs = c.shape(x)
   const ys = c.shape(c.output(0))
   const rank = xs.length
