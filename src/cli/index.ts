@@ -5,6 +5,7 @@ import { enrollCommand } from './commands/enroll'
 import { modelsCommand } from './commands/models'
 import { invertCommand } from './commands/invert'
 import { priorCommand } from './commands/prior'
+import { gradientsCommand } from './commands/gradients'
 import { UsageError } from './cli-support'
 import { commandHelp, overview } from './command-help'
 import { softwareVersion } from '../core/workbench/workbench'
@@ -41,6 +42,8 @@ async function main(argv: string[]): Promise<number> {
     case 'dataset':
       await datasetCommand(rest)
       return 0
+    case 'gradients':
+      return gradientsCommand(rest)
     case 'version':
     case '--version':
       console.log(softwareVersion())

@@ -7,7 +7,38 @@ import { inversionRecord, type Workbench } from '../../core/workbench/workbench'
 import { UsageError, inputFile, integer, parse, progressBar, required, seedOption, withWorkbench } from '../cli-support'
 
 const SEARCH_OPTIONS = ['population', 'generations', 'patience', 'threads', 'budget'] as const
-const METHODS = ['ga', 'random', 'dfd']
+const METHODS = ['ga', 'random', 'dfd', 'alsuv']
+
+/** `--method alsuv` options and the method parameters they set. */
+const ALSUV_CLI_OPTIONS = {
+  'validation-encoder': { type: 'string' },
+  'no-validation': { type: 'boolean' },
+  latents: { type: 'string' },
+  steps: { type: 'string' },
+  'avg-window': { type: 'string' },
+  'top-k': { type: 'string' },
+  flip: { type: 'boolean' },
+  gradients: { type: 'string' },
+  'queries-per-step': { type: 'string' }
+} as const
+const ALSUV_INTEGERS: Record<string, string> = { latents: 'latents', steps: 'steps', 'avg-window': 'avgWindow', 'top-k': 'topK', 'queries-per-step': 'queriesPerStep' }
+
+function alsuvCliParameters(v: Record<string, unknown>, method: string): Record<string, number | string> {
+  const out: Record<string, number | string> = {}
+  for (const [flag, key] of Object.entries(ALSUV_INTEGERS)) {
+    const n = integer(v, flag)
+    if (n !== undefined) out[key] = n
+  }
+  if (v['validation-encoder']) out.validationEncoder = v['validation-encoder'] as string
+  if (v['no-validation']) out.validation = 0
+  if (v.flip) out.flip = 1
+  if (v.gradients !== undefined) {
+    if (v.gradients !== 'exact' && v.gradients !== 'zo') throw new UsageError('--gradients must be exact or zo')
+    out.gradients = v.gradients as string
+  }
+  if (Object.keys(out).length > 0 && method !== 'alsuv') throw new UsageError(`--${Object.keys(ALSUV_CLI_OPTIONS).find((f) => v[f] !== undefined)} applies to --method alsuv only`)
+  return out
+}
 
 function scoreLine(s: EncoderScore): string {
   const fmt = (v: number | null, pass: boolean[] | null): string =>
@@ -36,6 +67,7 @@ function methodParameters(v: Record<string, unknown>, method: string): Record<st
   }
   if (method === 'random') for (const key of ['population', 'generations', 'patience', 'threads']) if (key in parameters) throw new UsageError(`--${key} applies to --method ga only`)
   if (v.generator) parameters.generator = v.generator as string
+  Object.assign(parameters, alsuvCliParameters(v, method))
   if (method === 'dfd') {
     if (Object.keys(parameters).length > 0) throw new UsageError('--method dfd takes --decoder only (one forward pass, no search)')
     if (v.decoder) parameters.decoder = v.decoder as string
@@ -62,7 +94,8 @@ export async function invertCommand(argv: string[]): Promise<void> {
     seed: { type: 'string' },
     truth: { type: 'string' },
     'same-person': { type: 'string', multiple: true },
-    out: { type: 'string' }
+    out: { type: 'string' },
+    ...ALSUV_CLI_OPTIONS
   })
   const method = required(v, 'method')
   if (!METHODS.includes(method)) throw new UsageError(`--method must be ${METHODS.slice(0, -1).join(', ')} or ${METHODS.at(-1)}`)

@@ -1,3 +1,4 @@
+import { alsuvMethod } from './alsuv-method'
 import { dfdMethod } from './dfd-method'
 import { gaMethod } from './ga-method'
 import { registerMethod } from './method-registry'
@@ -12,4 +13,5 @@ export function registerBuiltinMethods(): void {
   registerMethod(gaMethod)
   registerMethod(randomSearchMethod)
   registerMethod(dfdMethod)
+  registerMethod(alsuvMethod)
 }

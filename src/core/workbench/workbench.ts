@@ -14,6 +14,7 @@ import { CaseService } from './case-service'
 import { CompareService } from './compare-service'
 import { DatasetService } from './dataset-service'
 import { FaceService } from './face-service'
+import { GradientService } from './gradient-service'
 import { ModelService } from './model-service'
 import { PriorService } from './prior-service'
 import { RunService } from './run-service'
@@ -52,6 +53,7 @@ export class Workbench {
   readonly priors: PriorService
   readonly datasets: DatasetService
   readonly compare: CompareService
+  readonly gradients: GradientService
 
   private constructor(readonly options: WorkbenchOptions) {
     mkdirSync(options.libraryDir, { recursive: true })
@@ -67,6 +69,7 @@ export class Workbench {
     this.priors = new PriorService(this.engine, this.registry, this.loader)
     this.datasets = new DatasetService(this.engine, this.registry, this.loader)
     this.compare = new CompareService(this.cases, this.faces)
+    this.gradients = new GradientService(this.engine, this.registry, options.libraryDir)
   }
 
   static async open(options: WorkbenchOptions): Promise<Workbench> {

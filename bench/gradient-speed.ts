@@ -1,0 +1,73 @@
+// `npm run bench -- gradients`: time per latent of one search step (forward + backward through
+// generator → encoder preprocessing → encoder → cosine, d/d latent) as Unveil runs it (the
+// derived ONNX graph in the inference worker) and with PyTorch autograd on the same weights
+// (channels_last, eval mode, gradients only w.r.t. the latent), in the same run.
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { deriveSearchPipeline, LATENT, TARGET } from '../src/core/autodiff/search-pipeline'
+import { InferenceEngine } from '../src/core/engine/inference-engine'
+import { DEFAULT_ENCODER_ID } from '../src/core/models/bundled-models'
+import { ModelRegistry } from '../src/core/models/model-registry'
+import { SeededRandom } from '../src/core/methods/seeded-random'
+import { machineLine, markdownTable, median } from './bench-support'
+
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 3)
+const THREADS = Number(process.env.BENCH_THREADS ?? 2)
+const BATCHES = (process.env.BENCH_BATCHES ?? '16,64').split(',').map(Number)
+const GENERATORS = ['eigenface-celeba-utk-128', 'dcgan-celeba-utk-64']
+
+function torchStep(generatorId: string, generatorPath: string, encoderPath: string, batch: number): number[] | string {
+  const r = spawnSync('python3', [join(import.meta.dirname ?? '.', '../../bench/python/torch_pipeline_step.py'), generatorId, generatorPath, encoderPath, String(batch), String(REPEATS), String(THREADS)], { encoding: 'utf8' })
+  if (r.status !== 0) return (r.stderr || r.error?.message || 'python3 failed').trim().split('\n').pop()!
+  return (JSON.parse(r.stdout.trim().split('\n').pop()!) as { ms_per_step: number[] }).ms_per_step
+}
+
+export async function gradientSpeed(): Promise<string> {
+  const registry = new ModelRegistry(mkdtempSync(join(tmpdir(), 'unveil-bench-')))
+  const encoder = registry.get(DEFAULT_ENCODER_ID)
+  const engine = new InferenceEngine({ providers: ['cpu'], threads: THREADS })
+  const rows: string[][] = []
+  const notes: string[] = []
+  try {
+    for (const id of GENERATORS) {
+      const generator = registry.get(id)
+      const graph = await deriveSearchPipeline({ bytes: new Uint8Array(readFileSync(generator.path)), manifest: generator.manifest }, { bytes: new Uint8Array(readFileSync(encoder.path)), manifest: encoder.manifest })
+      const key = `bench:${id}`
+      await engine.load(key, graph.bytes)
+      const dim = generator.manifest.latentDim ?? 128
+      for (const batch of BATCHES) {
+        const rng = new SeededRandom(batch)
+        const feeds = () => ({
+          [LATENT]: { data: Float32Array.from({ length: batch * dim }, () => rng.normal()), dims: [batch, dim] },
+          [TARGET]: { data: Float32Array.from({ length: 512 }, () => rng.normal()), dims: [1, 512] }
+        })
+        await engine.run(key, feeds(), { outputs: [graph.latentGradient, graph.loss] })
+        const ours: number[] = []
+        for (let r = 0; r < REPEATS; r++) {
+          const f = feeds()
+          const t0 = performance.now()
+          await engine.run(key, f, { outputs: [graph.latentGradient, graph.loss] })
+          ours.push(performance.now() - t0)
+        }
+        const theirs = torchStep(id, generator.path, encoder.path, batch)
+        const u = median(ours) / batch
+        const t = typeof theirs === 'string' ? null : median(theirs) / batch
+        if (typeof theirs === 'string') notes.push(`PyTorch baseline unavailable for ${id} batch ${batch}: ${theirs}`)
+        rows.push([id, String(batch), u.toFixed(1), t === null ? '—' : t.toFixed(1), t === null ? '—' : (u / t).toFixed(2)])
+      }
+      await engine.release(key)
+    }
+  } finally {
+    await engine.close()
+  }
+  return [
+    '## Gradient step speed (generator + encoder, forward + backward w.r.t. the latent)',
+    '',
+    `${machineLine()} ${THREADS} threads for both; medians of ${REPEATS} steps after one warm-up; encoder ${DEFAULT_ENCODER_ID}.`,
+    '',
+    markdownTable(['generator', 'batch', 'Unveil ms / latent', 'PyTorch autograd ms / latent', 'ratio (≤ 1: Unveil no slower)'], rows),
+    ...(notes.length ? ['', ...notes] : [])
+  ].join('\n')
+}

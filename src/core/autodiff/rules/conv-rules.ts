@@ -1,0 +1,96 @@
+// Convolutions. The input gradient of a Conv is a ConvTranspose with the same weights, strides,
+// dilations, groups and pads (output_padding restores rows a strided window never reached); the
+// input gradient of a ConvTranspose is a Conv with the same weights. Weights stay frozen.
+import { attrInts, attrString, attrInt } from '../onnx-ir'
+import type { GradRule, RuleContext } from '../rule-context'
+
+interface Geometry {
+  kernel: number[]
+  strides: number[]
+  dilations: number[]
+  pads: number[]
+  group: number
+}
+
+function geometry(c: RuleContext, spatial: number): Omit<Geometry, 'pads'> {
+  const w = c.input(1)
+  const kernel = attrInts(c.node, 'kernel_shape') ?? c.staticDims(w, 2, 'kernel')
+  if (kernel.length !== spatial) c.refuse('its kernel rank does not match its input')
+  return {
+    kernel,
+    strides: attrInts(c.node, 'strides') ?? kernel.map(() => 1),
+    dilations: attrInts(c.node, 'dilations') ?? kernel.map(() => 1),
+    group: attrInt(c.node, 'group', 1)
+  }
+}
+
+function biasGradient(c: RuleContext, dy: string): string | null {
+  if (!c.has(2) || !c.active(c.input(2))) return null
+  const rank = c.rank(c.output(0))
+  return c.reduce('ReduceSum', dy, [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)], 0)
+}
+
+const conv: GradRule = (c, [dy]) => {
+  const x = c.input(0)
+  if (c.active(c.input(1))) c.refuse('its weights depend on the differentiated input')
+  const inDims = c.staticDims(x, 2, 'spatial')
+  const outDims = c.staticDims(c.output(0), 2, 'spatial')
+  const g = geometry(c, inDims.length)
+  const n = inDims.length
+  const autoPad = attrString(c.node, 'auto_pad', 'NOTSET')
+  let pads = attrInts(c.node, 'pads') ?? new Array(2 * n).fill(0)
+  if (autoPad === 'VALID') pads = new Array(2 * n).fill(0)
+  else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    pads = new Array(2 * n).fill(0)
+    for (let i = 0; i < n; i++) {
+      const total = Math.max(0, (outDims[i] - 1) * g.strides[i] + (g.kernel[i] - 1) * g.dilations[i] + 1 - inDims[i])
+      const small = Math.floor(total / 2)
+      pads[i] = autoPad === 'SAME_UPPER' ? small : total - small
+      pads[i + n] = total - pads[i]
+    }
+  }
+  const outputPadding = inDims.map((s, i) => s - ((outDims[i] - 1) * g.strides[i] - pads[i] - pads[i + n] + g.dilations[i] * (g.kernel[i] - 1) + 1))
+  if (outputPadding.some((p, i) => p < 0 || p >= Math.max(g.strides[i], g.dilations[i]))) c.refuse(`its geometry gives output_padding ${outputPadding.join(',')}`)
+  const dx = c.active(x)
+    ? c.e.one('ConvTranspose', [dy!, c.input(1)], {
+        strides: g.strides,
+        dilations: g.dilations,
+        group: g.group,
+        kernel_shape: g.kernel,
+        pads,
+        output_padding: outputPadding
+      })
+    : null
+  return [dx, null, biasGradient(c, dy!)]
+}
+
+const convTranspose: GradRule = (c, [dy]) => {
+  const x = c.input(0)
+  if (c.active(c.input(1))) c.refuse('its weights depend on the differentiated input')
+  const inDims = c.staticDims(x, 2, 'spatial')
+  const outDims = c.staticDims(c.output(0), 2, 'spatial')
+  const g = geometry(c, inDims.length)
+  const n = inDims.length
+  const autoPad = attrString(c.node, 'auto_pad', 'NOTSET')
+  const op = attrInts(c.node, 'output_padding') ?? new Array(n).fill(0)
+  let pads = attrInts(c.node, 'pads') ?? new Array(2 * n).fill(0)
+  if (attrInts(c.node, 'output_shape') || autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER' || autoPad === 'VALID') {
+    pads = new Array(2 * n).fill(0)
+    for (let i = 0; i < n; i++) {
+      const total = g.strides[i] * (inDims[i] - 1) + op[i] + (g.kernel[i] - 1) * g.dilations[i] + 1 - outDims[i]
+      const half = Math.floor(total / 2)
+      if (autoPad === 'SAME_UPPER') (pads[i] = half), (pads[i + n] = total - half)
+      else (pads[i] = total - half), (pads[i + n] = half)
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    const back = Math.floor((outDims[i] + pads[i] + pads[i + n] - (g.kernel[i] - 1) * g.dilations[i] - 1) / g.strides[i]) + 1
+    if (back !== inDims[i] || pads[i] < 0 || pads[i + n] < 0) c.refuse(`its geometry cannot be inverted by a Conv (pads ${pads.join(',')})`)
+  }
+  const dx = c.active(x)
+    ? c.e.one('Conv', [dy!, c.input(1)], { strides: g.strides, dilations: g.dilations, group: g.group, kernel_shape: g.kernel, pads })
+    : null
+  return [dx, null, biasGradient(c, dy!)]
+}
+
+export const CONV_RULES: Record<string, GradRule> = { Conv: conv, ConvTranspose: convTranspose }

@@ -1,0 +1,301 @@
+// ALSUV ("Face Reconstruction Transfer Attack as Out-of-Distribution Generalization", ECCV 2024):
+// many latents optimised by Adam on −cosine through the seen encoder, each latent averaged over
+// the last steps of its trajectory, and the final pick made by a validation encoder (pseudo target
+// = mean feature of the seen encoder's top k). White-box: exact gradients from one derived ONNX
+// graph per step (core/autodiff). Black-box (`gradients: zo`): gradients estimated from template
+// queries through the TemplateOracle with antithetic random directions, every query counted.
+import type { MethodInfo } from '../../shared/types'
+import { ValidationError } from '../../shared/validation'
+import { deriveSearchPipeline, LATENT, TARGET, type SearchPipelineGraph } from '../autodiff/search-pipeline'
+import { RULESET_VERSION } from '../autodiff/rules'
+import { cosine } from '../templates/vector-math'
+import { generateFaces } from './face-generator'
+import type { GenerationRecord } from './ga-search'
+import { DEFAULT_GENERATOR_ID } from './latent-search-setup'
+import type { MethodContext, MethodOutput, ReconstructionMethod } from './reconstruction-method'
+import { SeededRandom } from './seeded-random'
+import { QueryBudgetExceeded, TemplateOracle } from './template-oracle'
+
+/** The reference code's settings (jungyg/ALSUV). */
+export const ALSUV_DEFAULTS = {
+  latents: 100,
+  steps: 100,
+  lr: 0.1,
+  weightDecay: 5e-4,
+  decayAfter: 50,
+  avgWindow: 70,
+  topK: 10,
+  validation: 1,
+  flip: 0,
+  gradients: 'exact',
+  queriesPerStep: 20,
+  zoStep: 0.1,
+  budget: 0
+} as const
+
+const info: MethodInfo = {
+  id: 'alsuv',
+  name: 'ALSUV transfer attack',
+  description: 'Many latents optimised by gradient descent through the seen encoder, averaged over their trajectories, and picked by a validation encoder so the face transfers to unseen engines (ECCV 2024).',
+  parameters: [
+    { key: 'generator', label: 'Generator', type: 'model', role: 'generator', default: DEFAULT_GENERATOR_ID },
+    { key: 'validationEncoder', label: 'Validation encoder', type: 'model', role: 'encoder', default: '', help: 'Empty: the first registered encoder other than the seen one.' },
+    { key: 'latents', label: 'Latents', type: 'integer', default: ALSUV_DEFAULTS.latents, min: 1, max: 1000 },
+    { key: 'steps', label: 'Adam steps', type: 'integer', default: ALSUV_DEFAULTS.steps, min: 1, max: 100000 },
+    { key: 'lr', label: 'Learning rate', type: 'number', default: ALSUV_DEFAULTS.lr, min: 1e-6, max: 10 },
+    { key: 'weightDecay', label: 'Weight decay', type: 'number', default: ALSUV_DEFAULTS.weightDecay, min: 0, max: 1 },
+    { key: 'decayAfter', label: 'lr × 0.1 after step', type: 'integer', default: ALSUV_DEFAULTS.decayAfter, min: 0, max: 100000 },
+    { key: 'avgWindow', label: 'Average the last K post-step latents (0 = off)', type: 'integer', default: ALSUV_DEFAULTS.avgWindow, min: 0, max: 100000 },
+    { key: 'topK', label: 'Validation: top k by the seen encoder', type: 'integer', default: ALSUV_DEFAULTS.topK, min: 1, max: 1000 },
+    { key: 'validation', label: 'Validation pick (1 on, 0 off)', type: 'integer', default: ALSUV_DEFAULTS.validation, min: 0, max: 1 },
+    { key: 'flip', label: 'Flip-averaged embedding (1 on, 0 off)', type: 'integer', default: ALSUV_DEFAULTS.flip, min: 0, max: 1 },
+    { key: 'gradients', label: 'Gradients (exact | zo)', type: 'string', default: ALSUV_DEFAULTS.gradients },
+    { key: 'queriesPerStep', label: 'zo: template queries per latent per step (even)', type: 'integer', default: ALSUV_DEFAULTS.queriesPerStep, min: 2, max: 10000 },
+    { key: 'zoStep', label: 'zo: finite-difference radius in latent space', type: 'number', default: ALSUV_DEFAULTS.zoStep, min: 1e-6, max: 10 },
+    { key: 'budget', label: 'zo: query budget (0 = none)', type: 'integer', default: ALSUV_DEFAULTS.budget, min: 0, max: 1e9 }
+  ]
+}
+
+export interface AlsuvParameters {
+  generator: string
+  validationEncoder: string
+  latents: number
+  steps: number
+  lr: number
+  weightDecay: number
+  decayAfter: number
+  avgWindow: number
+  topK: number
+  validation: boolean
+  flip: boolean
+  gradients: 'exact' | 'zo'
+  queriesPerStep: number
+  zoStep: number
+  budget: number
+}
+
+/** Parameters checked against each other (before anything loads or runs). */
+export function alsuvParameters(p: Record<string, number | string>): AlsuvParameters {
+  const out: AlsuvParameters = {
+    generator: String(p.generator || DEFAULT_GENERATOR_ID),
+    validationEncoder: String(p.validationEncoder ?? ''),
+    latents: Number(p.latents),
+    steps: Number(p.steps),
+    lr: Number(p.lr),
+    weightDecay: Number(p.weightDecay),
+    decayAfter: Number(p.decayAfter),
+    avgWindow: Number(p.avgWindow),
+    topK: Number(p.topK),
+    validation: Number(p.validation) === 1,
+    flip: Number(p.flip) === 1,
+    gradients: p.gradients === 'zo' ? 'zo' : 'exact',
+    queriesPerStep: Number(p.queriesPerStep),
+    zoStep: Number(p.zoStep),
+    budget: Number(p.budget)
+  }
+  if (p.gradients !== 'exact' && p.gradients !== 'zo') throw new ValidationError(`parameter 'gradients' must be exact or zo, not '${p.gradients}'`)
+  if (out.avgWindow > out.steps) throw new ValidationError(`the averaging window (${out.avgWindow}) is longer than the run (${out.steps} steps)`)
+  if (out.validation && out.topK > out.latents) throw new ValidationError(`top-k (${out.topK}) is larger than the number of latents (${out.latents})`)
+  if (out.gradients === 'zo' && out.queriesPerStep % 2 !== 0) throw new ValidationError('queries per step must be even (antithetic pairs)')
+  if (out.gradients === 'exact' && out.budget > 0) throw new ValidationError('a query budget applies to --gradients zo only')
+  if (out.gradients === 'zo' && out.flip) throw new ValidationError('flip averaging needs --gradients exact')
+  return out
+}
+
+interface Adam {
+  m: Float32Array
+  v: Float32Array
+  t: number
+}
+
+function adamStep(z: Float32Array, g: Float32Array, s: Adam, lr: number, weightDecay: number): void {
+  // torch.optim.Adam: weight decay added to the gradient (L2), betas (0.9, 0.999), eps 1e-8.
+  const b1 = 0.9
+  const b2 = 0.999
+  s.t++
+  const c1 = 1 - b1 ** s.t
+  const c2 = 1 - b2 ** s.t
+  for (let i = 0; i < z.length; i++) {
+    const gi = g[i] + weightDecay * z[i]
+    s.m[i] = b1 * s.m[i] + (1 - b1) * gi
+    s.v[i] = b2 * s.v[i] + (1 - b2) * gi * gi
+    z[i] -= (lr * (s.m[i] / c1)) / (Math.sqrt(s.v[i] / c2) + 1e-8)
+  }
+}
+
+function quantiles(values: number[]): { min: number; q25: number; median: number; q75: number; max: number } {
+  const s = [...values].sort((a, b) => a - b)
+  const at = (q: number): number => s[Math.min(s.length - 1, Math.max(0, Math.round(q * (s.length - 1))))]
+  return { min: s[0], q25: at(0.25), median: at(0.5), q75: at(0.75), max: s[s.length - 1] }
+}
+
+const pipelines = new Map<string, Promise<SearchPipelineGraph>>()
+
+export const alsuvMethod: ReconstructionMethod = {
+  info,
+  totalSteps: (p) => Number(p.steps),
+  async run(ctx: MethodContext): Promise<MethodOutput> {
+    const p = alsuvParameters(ctx.parameters)
+    const generatorEntry = ctx.registry.getWithRole(p.generator, 'generator')
+    const seenEntry = ctx.registry.get(ctx.template.encoderId)
+    if (seenEntry.manifest.sha256 !== ctx.template.encoderSha256) throw new ValidationError(`the template was made by ${ctx.template.encoderId} with sha256 ${ctx.template.encoderSha256.slice(0, 12)}…, which is not the registered model`)
+    const dim = seenEntry.manifest.embeddingDim ?? seenEntry.manifest.output.shape[1]
+    if (ctx.template.vector.length !== dim) throw new ValidationError(`the target template has ${ctx.template.vector.length} values; ${seenEntry.manifest.id} makes ${dim}`)
+    let validationEntry = null
+    if (p.validation) {
+      const id = p.validationEncoder || ctx.registry.byRole('encoder').find((e) => e.manifest.id !== seenEntry.manifest.id)?.manifest.id
+      if (!id) throw new ValidationError('validation needs a second registered encoder (or set validation to 0)')
+      validationEntry = ctx.registry.getWithRole(id, 'encoder')
+      if (validationEntry.manifest.sha256 === seenEntry.manifest.sha256) throw new ValidationError(`the validation encoder '${id}' is the seen encoder`)
+    }
+    const latentDim = generatorEntry.manifest.latentDim ?? generatorEntry.manifest.input.shape[1]
+    const generator = await ctx.loader.prepare(p.generator)
+    const seen = await ctx.loader.prepare(seenEntry.manifest.id)
+    const target = Float32Array.from(ctx.template.vector)
+
+    // White-box: the pipeline's gradient graph (derived once per model pair and rule set).
+    let graph: SearchPipelineGraph | null = null
+    let graphKey = ''
+    if (p.gradients === 'exact') {
+      graphKey = `alsuv:${generatorEntry.manifest.sha256}:${seenEntry.manifest.sha256}:flip${Number(p.flip)}:r${RULESET_VERSION}`
+      let pending = pipelines.get(graphKey)
+      if (!pending) {
+        pending = deriveSearchPipeline(
+          { bytes: ctx.registry.readModel(generatorEntry), manifest: generatorEntry.manifest },
+          { bytes: ctx.registry.readModel(seenEntry), manifest: seenEntry.manifest },
+          { flip: p.flip }
+        )
+        pipelines.set(graphKey, pending)
+        pending.catch(() => pipelines.delete(graphKey))
+      }
+      graph = await pending
+      await ctx.engine.load(graphKey, graph.bytes)
+    }
+    const oracle = new TemplateOracle(ctx.engine, seen, p.budget > 0 ? p.budget : Infinity)
+
+    const rng = new SeededRandom(ctx.seed)
+    const n = p.latents
+    const z = Float32Array.from({ length: n * latentDim }, () => rng.normal())
+    const adam: Adam = { m: new Float32Array(z.length), v: new Float32Array(z.length), t: 0 }
+    const averaged = new Float32Array(z.length)
+    let averagedCount = 0
+    const trace: GenerationRecord[] = []
+    const t0 = performance.now()
+    let queries = 0
+    let stoppedBy = 'steps'
+    let best = -Infinity
+    const rows = (flat: Float32Array): Float32Array[] => Array.from({ length: n }, (_, i) => flat.slice(i * latentDim, (i + 1) * latentDim))
+
+    // d(−cos)/dz and each latent's cosine, exact or estimated.
+    const gradient = async (): Promise<{ grad: Float32Array; sims: number[] }> => {
+      if (graph) {
+        const out = await ctx.engine.run(graphKey, { [LATENT]: { data: z.slice(), dims: [n, latentDim] }, [TARGET]: { data: target.slice(), dims: [1, dim] } }, { outputs: [graph.latentGradient, graph.similarity], signal: ctx.signal })
+        queries += n
+        return { grad: out.outputs[graph.latentGradient].data, sims: Array.from(out.outputs[graph.similarity].data) }
+      }
+      const pairs = p.queriesPerStep / 2
+      const grad = new Float32Array(z.length)
+      const points: Float32Array[] = []
+      const dirs: Float32Array[] = []
+      for (let i = 0; i < n; i++) {
+        for (let k = 0; k < pairs; k++) {
+          const u = Float32Array.from({ length: latentDim }, () => rng.normal())
+          dirs.push(u)
+          for (const sign of [1, -1]) points.push(Float32Array.from({ length: latentDim }, (_, d) => z[i * latentDim + d] + sign * p.zoStep * u[d]))
+        }
+      }
+      const centres = rows(z)
+      const templates = await oracle.templates(await generateFaces(ctx.engine, generator, [...centres, ...points], ctx.signal), ctx.signal)
+      queries = oracle.queries
+      const sims = templates.slice(0, n).map((t) => cosine(t, target))
+      for (let i = 0; i < n; i++) {
+        for (let k = 0; k < pairs; k++) {
+          const j = i * pairs + k
+          const plus = cosine(templates[n + 2 * j], target)
+          const minus = cosine(templates[n + 2 * j + 1], target)
+          const scale = -(plus - minus) / (2 * p.zoStep * pairs)
+          for (let d = 0; d < latentDim; d++) grad[i * latentDim + d] += scale * dirs[j][d]
+        }
+      }
+      return { grad, sims }
+    }
+
+    try {
+      for (let step = 0; step < p.steps; step++) {
+        if (ctx.signal.aborted) throw new Error('cancelled')
+        const { grad, sims } = await gradient()
+        const lr = step >= p.decayAfter ? p.lr * 0.1 : p.lr
+        adamStep(z, grad, adam, lr, p.weightDecay)
+        if (p.avgWindow > 0 && step >= p.steps - p.avgWindow) {
+          for (let i = 0; i < z.length; i++) averaged[i] += z[i]
+          averagedCount++
+        }
+        const q = quantiles(sims)
+        best = Math.max(best, q.max)
+        const record: GenerationRecord = { thread: 0, generation: step, best, mean: sims.reduce((a, b) => a + b, 0) / sims.length, queries, seconds: (performance.now() - t0) / 1000 }
+        trace.push(record)
+        const elapsed = record.seconds
+        ctx.progress({ step: step + 1, bestScore: best, message: `step ${step + 1}/${p.steps}: cosine median ${q.median.toFixed(4)}, max ${q.max.toFixed(4)}, ETA ${((elapsed / (step + 1)) * (p.steps - step - 1)).toFixed(0)} s`, detail: { step: step + 1, similarities: q } })
+      }
+    } catch (err) {
+      if (!(err instanceof QueryBudgetExceeded)) throw err
+      stoppedBy = 'budget'
+    } finally {
+      if (graph) await ctx.engine.release(graphKey)
+    }
+    const finalLatents = averagedCount > 0 ? rows(averaged.map((v) => v / averagedCount)) : rows(z)
+    const images = await generateFaces(ctx.engine, generator, finalLatents, ctx.signal)
+    // The seen encoder's view of the final candidates (white-box: its own weights, not counted as
+    // target queries; black-box: through the oracle while the budget lasts).
+    let seenTemplates: Float32Array[]
+    if (p.gradients === 'exact') seenTemplates = await new TemplateOracle(ctx.engine, seen).templates(images, ctx.signal)
+    else {
+      try {
+        seenTemplates = await oracle.templates(images, ctx.signal)
+      } catch (err) {
+        if (!(err instanceof QueryBudgetExceeded)) throw err
+        throw new Error(`the query budget (${p.budget}) ran out before the final candidates could be ranked; raise --budget`)
+      }
+      queries = oracle.queries
+    }
+    const seenSims = seenTemplates.map((t) => cosine(t, target))
+    const order = seenSims.map((s, i) => [s, i] as const).sort((a, b) => b[0] - a[0]).map(([, i]) => i)
+    let pick = order[0]
+    let candidates: { latent: number; seen: number; validation: number | null }[] = [{ latent: pick, seen: seenSims[pick], validation: null }]
+    if (validationEntry) {
+      const top = order.slice(0, p.topK)
+      const validator = new TemplateOracle(ctx.engine, await ctx.loader.prepare(validationEntry.manifest.id))
+      const feats = (await validator.templates(top.map((i) => images[i]), ctx.signal)).map((f) => {
+        const norm = Math.hypot(...f)
+        return f.map((x) => x / norm)
+      })
+      const pseudo = new Float32Array(feats[0].length)
+      for (const f of feats) for (let d = 0; d < f.length; d++) pseudo[d] += f[d] / feats.length
+      const validationSims = feats.map((f) => cosine(f, pseudo))
+      let bestK = 0
+      validationSims.forEach((s, k) => (s > validationSims[bestK] ? (bestK = k) : undefined))
+      pick = top[bestK]
+      candidates = top.map((i, k) => ({ latent: i, seen: seenSims[i], validation: validationSims[k] }))
+    }
+    const modelSha256s: Record<string, string> = { generator: generatorEntry.manifest.sha256, target: seenEntry.manifest.sha256 }
+    if (validationEntry) modelSha256s.validation = validationEntry.manifest.sha256
+    return {
+      image: images[pick],
+      similarity: seenSims[pick],
+      modelSha256s,
+      queries,
+      trace,
+      summary: {
+        mode: p.gradients === 'exact' ? 'white-box' : 'black-box',
+        gradients: p.gradients === 'exact' ? `exact (derived ONNX gradient graph, rule set ${RULESET_VERSION})` : `zo (${p.queriesPerStep} antithetic queries per latent per step, radius ${p.zoStep})`,
+        seenEncoder: { id: seenEntry.manifest.id, sha256: seenEntry.manifest.sha256 },
+        validationEncoder: validationEntry ? { id: validationEntry.manifest.id, sha256: validationEntry.manifest.sha256 } : null,
+        averagedSteps: averagedCount,
+        stoppedBy,
+        pick,
+        candidates,
+        latent: Array.from(finalLatents[pick])
+      }
+    }
+  }
+}
