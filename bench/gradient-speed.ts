@@ -10,7 +10,7 @@ import { deriveSearchPipeline, LATENT, TARGET } from '../src/core/autodiff/searc
 import { InferenceEngine } from '../src/core/engine/inference-engine'
 import { DEFAULT_ENCODER_ID } from '../src/core/models/bundled-models'
 import { ModelRegistry } from '../src/core/models/model-registry'
-import { SeededRandom } from '../src/core/methods/seeded-random'
+import { SeededRandom } from '../src/core/random/seeded-random'
 import { machineLine, markdownTable, median } from './bench-support'
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3)
@@ -39,7 +39,7 @@ export async function gradientSpeed(): Promise<string> {
       const dim = generator.manifest.latentDim ?? 128
       for (const batch of BATCHES) {
         const rng = new SeededRandom(batch)
-        const feeds = () => ({
+        const feeds = (): Record<string, { data: Float32Array; dims: number[] }> => ({
           [LATENT]: { data: Float32Array.from({ length: batch * dim }, () => rng.normal()), dims: [batch, dim] },
           [TARGET]: { data: Float32Array.from({ length: 512 }, () => rng.normal()), dims: [1, 512] }
         })

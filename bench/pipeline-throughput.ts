@@ -13,7 +13,7 @@ import { DEFAULT_GENERATOR_ID } from '../src/core/methods/latent-search-setup'
 import { generateFaces } from '../src/core/methods/face-generator'
 import { TemplateOracle } from '../src/core/methods/template-oracle'
 import { randomLatent } from '../src/core/methods/ga-search'
-import { SeededRandom } from '../src/core/methods/seeded-random'
+import { SeededRandom } from '../src/core/random/seeded-random'
 import { machineLine, markdownTable, median } from './bench-support'
 
 /** fr_feature multiply-adds per 112x112 face (environment notes, counted from the graph): 0.44 GFLOP. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Workbench } from '../../src/core/workbench/workbench'
 import { OnnxGraphBuilder } from '../../src/core/models/onnx-builder'
-import { SeededRandom } from '../../src/core/methods/seeded-random'
+import { SeededRandom } from '../../src/core/random/seeded-random'
 
 process.env.UNVEIL_DATA = join(tmpdir(), 'unveil-no-data')
 

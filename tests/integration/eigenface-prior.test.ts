@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { InferenceEngine } from '../../src/core/engine/inference-engine'
 import { randomizedPca, symmetricEigen } from '../../src/core/priors/randomized-pca'
 import { eigenfaceGeneratorModel, type EigenfacePrior } from '../../src/core/priors/eigenface-prior'
-import { SeededRandom } from '../../src/core/methods/seeded-random'
+import { SeededRandom } from '../../src/core/random/seeded-random'
 import { toFloat16Bits } from '../../src/core/models/onnx-builder'
 
 describe('eigenface prior maths', () => {

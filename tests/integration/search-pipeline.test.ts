@@ -12,7 +12,7 @@ import { planarToModelInput } from '../../src/core/imaging/image-tensor'
 import { DEFAULT_ENCODER_ID } from '../../src/core/models/bundled-models'
 import { ModelRegistry } from '../../src/core/models/model-registry'
 import { patchModel } from '../../src/core/models/onnx-patch'
-import { SeededRandom } from '../../src/core/methods/seeded-random'
+import { SeededRandom } from '../../src/core/random/seeded-random'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -30,7 +30,11 @@ function normals(n: number, seed: number): Float32Array {
 
 const cos = (a: Float32Array, b: Float32Array): number => {
   let ab = 0, aa = 0, bb = 0
-  for (let i = 0; i < a.length; i++) (ab += a[i] * b[i]), (aa += a[i] * a[i]), (bb += b[i] * b[i])
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i] * b[i]
+    aa += a[i] * a[i]
+    bb += b[i] * b[i]
+  }
   return ab / Math.sqrt(aa * bb)
 }
 

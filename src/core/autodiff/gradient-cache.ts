@@ -39,8 +39,8 @@ export class GradientGraphCache {
     if (onnxPath && metaPath) {
       mkdirSync(this.dir!, { recursive: true })
       writeFileAtomic(onnxPath, graph.bytes)
-      const { bytes: _bytes, ...meta } = graph
-      writeFileAtomic(metaPath, JSON.stringify(meta, null, 2))
+      // The bytes are the .onnx file beside it; the JSON holds the rest.
+      writeFileAtomic(metaPath, JSON.stringify({ ...graph, bytes: undefined }, null, 2))
     }
     return graph
   }

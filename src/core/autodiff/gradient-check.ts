@@ -3,7 +3,7 @@
 // directional derivative ⟨∇loss, v⟩ from the graph (averaged over the step) is compared with
 // Σ seed ⊙ (o(x + h v) − o(x − h v)) / 2h, the model running in its own precision (float32) and
 // the sum taken in float64.
-import { SeededRandom } from '../methods/seeded-random'
+import { SeededRandom } from '../random/seeded-random'
 import type { Normalisation } from '../../shared/types'
 import type { WireTensor } from '../engine/engine-protocol'
 import type { GradientGraph } from './gradient-graph'

@@ -12,7 +12,6 @@ import {
   TypeProtoSchema,
   TypeProto_TensorSchema,
   ValueInfoProtoSchema,
-  type ModelProto,
   type NodeProto,
   type ValueInfoProto
 } from 'onnx-buf'

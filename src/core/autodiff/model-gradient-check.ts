@@ -91,11 +91,17 @@ export async function checkModelGradients(
   }
   if (!manifest) {
     const bySha = deps.registry.list().find((e) => e.manifest.sha256 === sha256)
-    if (bySha) (manifest = bySha.manifest), (manifestSource = `registered model ${bySha.manifest.id}`)
+    if (bySha) {
+      manifest = bySha.manifest
+      manifestSource = `registered model ${bySha.manifest.id}`
+    }
   }
   if (!manifest && !registered) {
     const example = exampleManifest(basename(request.model))
-    if (example) (manifest = example), (manifestSource = `example manifest ${example.id}`)
+    if (example) {
+      manifest = example
+      manifestSource = `example manifest ${example.id}`
+    }
   }
   const input = request.input ?? manifest?.input.name
   const t0 = performance.now()

@@ -60,8 +60,13 @@ export async function probeGraph(
   }
   const names: string[] = []
   const seen = new Set<string>(inits)
-  for (const i of g.input) if (!seen.has(i.name)) (seen.add(i.name), names.push(i.name))
-  for (const n of g.node) for (const o of n.output) if (o && !seen.has(o)) (seen.add(o), names.push(o))
+  const add = (name: string): void => {
+    if (!name || seen.has(name)) return
+    seen.add(name)
+    names.push(name)
+  }
+  for (const i of g.input) add(i.name)
+  for (const n of g.node) for (const o of n.output) add(o)
 
   const probe = fromBinary(ModelProtoSchema, toBinary(ModelProtoSchema, model))
   const pg = probe.graph!

@@ -13,7 +13,7 @@ import { generateFaces } from './face-generator'
 import type { GenerationRecord } from './ga-search'
 import { DEFAULT_GENERATOR_ID } from './latent-search-setup'
 import type { MethodContext, MethodOutput, ReconstructionMethod } from './reconstruction-method'
-import { SeededRandom } from './seeded-random'
+import { SeededRandom } from '../random/seeded-random'
 import { QueryBudgetExceeded, TemplateOracle } from './template-oracle'
 
 /** The reference code's settings (jungyg/ALSUV). */

@@ -3,7 +3,7 @@
 // template the target engine returns for each generated face; the fittest share survives,
 // children come from single-point crossover of two survivors plus Gaussian mutation.
 import type { GenerationRecord } from '../../shared/types'
-import { SeededRandom } from './seeded-random'
+import { SeededRandom } from '../random/seeded-random'
 
 export type { GenerationRecord }
 import { QueryBudgetExceeded, type TemplateOracle } from './template-oracle'

@@ -6,7 +6,7 @@ import type { RgbImage } from '../imaging/image-io'
 import { chwToImage } from '../imaging/image-tensor'
 import { generateFaces } from '../methods/face-generator'
 import { randomLatent } from '../methods/ga-search'
-import { SeededRandom } from '../methods/seeded-random'
+import { SeededRandom } from '../random/seeded-random'
 import type { PreparedModel } from '../models/model-loader'
 
 const FRAME = 112

@@ -1,6 +1,6 @@
 import type { InferenceEngine } from '../engine/inference-engine'
 import { OnnxGraphBuilder } from '../models/onnx-builder'
-import { SeededRandom } from '../methods/seeded-random'
+import { SeededRandom } from '../random/seeded-random'
 
 export interface PcaResult {
   /** K unit components of length D, row-major K x D, largest variance first. */

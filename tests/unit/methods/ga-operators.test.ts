@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { crossover, gaSearch, GA_DEFAULTS, mutate, randomSearch, selectSurvivors } from '../../../src/core/methods/ga-search'
-import { SeededRandom } from '../../../src/core/methods/seeded-random'
+import { SeededRandom } from '../../../src/core/random/seeded-random'
 import { QueryBudgetExceeded, TemplateOracle } from '../../../src/core/methods/template-oracle'
 
 describe('GA operators', () => {

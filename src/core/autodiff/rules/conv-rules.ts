@@ -79,8 +79,8 @@ const convTranspose: GradRule = (c, [dy]) => {
     for (let i = 0; i < n; i++) {
       const total = g.strides[i] * (inDims[i] - 1) + op[i] + (g.kernel[i] - 1) * g.dilations[i] + 1 - outDims[i]
       const half = Math.floor(total / 2)
-      if (autoPad === 'SAME_UPPER') (pads[i] = half), (pads[i + n] = total - half)
-      else (pads[i] = total - half), (pads[i + n] = half)
+      pads[i] = autoPad === 'SAME_UPPER' ? half : total - half
+      pads[i + n] = total - pads[i]
     }
   }
   for (let i = 0; i < n; i++) {

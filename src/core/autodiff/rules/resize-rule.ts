@@ -2,7 +2,7 @@
 // image, with interpolation matrices computed here exactly as ONNX Runtime samples (linear and
 // nearest modes, the common coordinate transformations). The gradient is dx = Mhᵀ · dy · Mw.
 import { attrInt, attrString } from '../onnx-ir'
-import type { GradRule, RuleContext } from '../rule-context'
+import type { GradRule } from '../rule-context'
 
 type Transform = (o: number, scale: number, inSize: number, outSize: number) => number
 
