@@ -102,14 +102,15 @@ export const COMMANDS: Record<string, CommandHelp> = {
   'audit log': { usage: 'unveil audit log --case DIR [--format json|csv]', summary: "print a case's audit log", options: [['--case DIR', 'the case folder'], ['--format F', 'json (default) or csv']], example: 'unveil audit log --case cases/leak-2026 --format csv' },
   invert: {
     usage:
-      'unveil invert (--template FILE | --case DIR --template-id ID) --method ga|random|dfd [--seed N] [--encoder ID] [--generator ID] [--decoder ID]\n' +
-      '              [--population N --generations N --patience N --threads N --budget N] [--truth PHOTO] [--same-person PHOTO]… [--out DIR]',
+      'unveil invert (--template FILE | --case DIR --template-id ID) --method ga|random|dfd|alsuv [--seed N] [--encoder ID] [--generator ID] [--decoder ID]\n' +
+      '              [--population N --generations N --patience N --threads N --budget N] [--truth PHOTO] [--same-person PHOTO]… [--out DIR]\n' +
+      '              alsuv: [--validation-encoder ID | --no-validation] [--latents N --steps N --avg-window K --top-k K --flip --gradients exact|zo --queries-per-step Q]',
     summary:
       'reconstruct a face from a template and score it under every registered encoder; writes best.png, comparison.png (with a truth photo), trace.csv and result.json',
     options: [
       ['--template FILE', 'a template file; its own encoder (id or sha256) is used when registered'],
       ['--case DIR --template-id ID', "a case's template: the run, its result and audit entries are stored in the case, as the app does"],
-      ['--method M', 'ga (genetic latent search), random (best of N prior samples) or dfd (one decoder pass)'],
+      ['--method M', 'ga (genetic latent search), random (best of N prior samples), dfd (one decoder pass) or alsuv (gradient latent search, averaging, validation pick)'],
       ['--seed N', 'the random seed (default: a fresh one, printed and recorded)'],
       ['--encoder ID', "the template file's encoder (default: the one it records, else faceplugin-fr-feature)"],
       ['--generator ID', 'ga/random: the face prior (default: eigenface-celeba-utk-128)'],
@@ -118,7 +119,16 @@ export const COMMANDS: Record<string, CommandHelp> = {
       ['--generations N', 'ga: at most N generations (default 1000)'],
       ['--patience N', 'ga: stop after N generations without gain (default 20)'],
       ['--threads N', 'ga: independent searches, best kept (default 3)'],
-      ['--budget N', 'ga/random: at most N template queries'],
+      ['--budget N', 'ga/random/alsuv zo: at most N template queries'],
+      ['--validation-encoder ID', 'alsuv: the encoder that picks among the top-k (default: another registered encoder)'],
+      ['--no-validation', 'alsuv: pick by the seen encoder alone'],
+      ['--latents N', 'alsuv: latents optimised together (default 100)'],
+      ['--steps N', 'alsuv: Adam steps (default 100; lr 0.1, x0.1 after step 50)'],
+      ['--avg-window K', 'alsuv: average the post-step latents of the last K steps (default 70)'],
+      ['--top-k K', 'alsuv: candidates the validation encoder chooses from (default 10)'],
+      ['--flip', 'alsuv: average the embedding over a horizontal flip'],
+      ['--gradients G', 'alsuv: exact (white-box gradient graph) or zo (black-box estimate from queries)'],
+      ['--queries-per-step Q', 'alsuv zo: antithetic queries per step'],
       ['--truth PHOTO', 'the enrolled photo: type I scores and comparison.png'],
       ['--same-person PHOTO', 'another photo of the person: type II scores (repeatable)'],
       ['--out DIR', 'where to write the files (required with --template)']
@@ -145,6 +155,20 @@ export const COMMANDS: Record<string, CommandHelp> = {
     summary: "a generator's seeded samples: the detector's face rate and a contact sheet",
     options: [['--generator ID', 'a registered generator'], ['--samples N', 'samples (default 500)'], ['--seed N', 'seed (default 1)'], ['--sheet FILE', 'also write a contact sheet'], JSON_OPTION],
     example: 'unveil prior inspect --generator dcgan-celeba-utk-64 --sheet sheet.png'
+  },
+  'gradients check': {
+    usage: 'unveil gradients check --model FILE.onnx|ID [--input NAME] [--directions K] [--seed S] [--batch B] [--manifest FILE.json] [--json]',
+    summary: "compare an ONNX model's gradient graph with central finite differences along K random directions; exit 0 within tolerance, 1 otherwise (or when an op has no rule, named)",
+    options: [
+      ['--model FILE|ID', 'an ONNX file (with or without a manifest) or a registered model'],
+      ['--input NAME', 'the input to differentiate (default: the first)'],
+      ['--directions K', 'random directions (default 4)'],
+      ['--seed S', 'seed of the directions and inputs (default 1)'],
+      ['--batch B', 'batch the check runs at (default 2)'],
+      ['--manifest FILE', "the model's manifest, for realistic input values"],
+      JSON_OPTION
+    ],
+    example: 'unveil gradients check --model faceplugin-fr-feature --directions 8'
   },
   'dataset align': {
     usage: 'unveil dataset align --in DIR --out DIR [--limit N] [--workers N]',
