@@ -42,7 +42,9 @@ function scoreOf(v: unknown): EncoderScore | null {
       target: bools(pass.target),
       typeI: bools(pass.typeI),
       typeII: Array.isArray(pass.typeII) ? pass.typeII.map((row) => bools(row) ?? []) : []
-    }
+    },
+    // Only results written since searches mark their encoders carry it.
+    ...(v.usedInSearch === 'seen' || v.usedInSearch === 'validation' ? { usedInSearch: v.usedInSearch } : {})
   }
 }
 

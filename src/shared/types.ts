@@ -182,6 +182,11 @@ export interface EncoderScore {
   typeII: number[]
   thresholds: ScoreThresholds | null
   pass: { target: boolean[] | null; typeI: boolean[] | null; typeII: boolean[][] }
+  /**
+   * How the search used this encoder: 'seen' (it made the target and was queried) or
+   * 'validation' (it picked among candidates). Transfer is read from the encoders with neither.
+   */
+  usedInSearch?: 'seen' | 'validation' | null
 }
 
 /**

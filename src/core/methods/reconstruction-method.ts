@@ -29,7 +29,7 @@ export interface MethodOutput {
   image: Float32Array
   /** Cosine similarity between the target template and the reconstruction's template. */
   similarity: number
-  /** sha256 of every model the method used, by role or id. */
+  /** sha256 of every model the method used, by role or id ('target' is the seen encoder, 'validation' an encoder that picked the result). */
   modelSha256s: Record<string, string>
   queries: number
   /** One row per generation (or batch): thread, generation, best, mean, queries, seconds. */

@@ -130,6 +130,8 @@ export class RunService {
       { reconstruction: out.image, target: request.template, groundTruth: request.groundTruth ?? null, sameIdentity: request.sameIdentity ?? [] },
       request.signal
     )
+    // Encoders the search itself used are marked, so transfer is read from the others.
+    for (const s of scores) s.usedInSearch = s.encoderSha256 === request.template.encoderSha256 ? 'seen' : s.encoderSha256 === out.modelSha256s.validation ? 'validation' : null
     const image = chwToImage(out.image, 112, 112)
     const bySha = new Map(this.registry.list().map((e) => [e.manifest.sha256, e.manifest.id]))
     const models = Object.fromEntries(
