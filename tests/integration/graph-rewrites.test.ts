@@ -99,6 +99,7 @@ describe('exact load-time graph rewrites', () => {
       const reference = await run(`${id}:none`, patchModel(original, id, { rewrites: false }).bytes, entry.manifest, inputs)
       const variants: [string, RewriteOptions][] = [
         ...REWRITES.map((r): [string, RewriteOptions] => [r, only([r])]),
+        ['prelu neg-sum', only(['prelu'], 'neg-sum')],
         ['prelu bn-sum', only(['prelu'], 'bn-sum')],
         ['prelu mul-add', only(['prelu'], 'mul-add')],
         ['all', only([...REWRITES])]

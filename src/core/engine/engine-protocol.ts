@@ -33,4 +33,12 @@ export interface WorkerSettings {
   denormalAsZero: boolean
   /** Let idle ORT threads spin-wait (fast for one session, wasteful when sessions alternate). */
   spinning: boolean
+  /** ORT graph optimisation level (default 'all', which includes the blocked NCHWc layout). */
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all'
+  /** ORT's CPU memory arena (default on). */
+  memArena?: boolean
+  /** Inter-op threads (default 1: the graphs are chains, sequential execution). */
+  interOpThreads?: number
+  /** Write an ORT profile (JSON) per session with this path prefix; benchmarks only. */
+  profilePrefix?: string
 }

@@ -20,11 +20,13 @@ export const REWRITES = ['prelu', 'bn-fold', 'clip'] as const
 export type RewriteName = (typeof REWRITES)[number]
 
 /**
- * How PRelu is expressed. 'relu-neg' (default, measured fastest and bit-exact):
- * Relu(y) + BN(Relu(BN(y, scale -1)), scale -a); 'bn-sum': BN(Relu(y), 1-a) + BN(y, a), as the
- * issue suggests (exact up to one rounding); 'mul-add': Relu(y)*(1-a) + y*a.
+ * How PRelu is expressed (BN = per-channel BatchNormalization with mean 0, variance 1, epsilon 0,
+ * i.e. x * scale + bias, which ORT turns into a blocked depthwise 1x1 Conv):
+ * 'relu-neg': Relu(y) + BN(Relu(BN(y, -1)), -a), bit-exact; 'neg-sum': y + BN(Relu(BN(y, -1)), 1-a),
+ * one rounding, and ORT fuses it into two blocked passes (Conv+Relu, Conv+Sum) with no standalone
+ * Relu; 'bn-sum': BN(Relu(y), 1-a) + BN(y, a), as the issue suggests; 'mul-add': Relu(y)*(1-a) + y*a.
  */
-export type PreluForm = 'relu-neg' | 'bn-sum' | 'mul-add'
+export type PreluForm = 'relu-neg' | 'neg-sum' | 'bn-sum' | 'mul-add'
 
 export interface RewriteOptions {
   enabled: ReadonlySet<RewriteName>
@@ -233,7 +235,7 @@ function rewritePrelu(model: ModelProto, index: GraphIndex, form: PreluForm): nu
       return makeNode('BatchNormalization', [input, s, zero, zero, one], [output], `${base}_${tag}_bn`, attrs)
     }
     const relu = index.fresh(`${base}_relu`)
-    out.push(makeNode('Relu', [x], [relu], `${base}_relu`))
+    if (form !== 'neg-sum') out.push(makeNode('Relu', [x], [relu], `${base}_relu`))
     if (form === 'relu-neg') {
       // PRelu(y) = Relu(y) + (-a) * Relu(-y): for y > 0 the second term is 0, for y < 0 the first
       // is, and -a * -y is a * y exactly: bit-identical to PRelu.
@@ -244,6 +246,15 @@ function rewritePrelu(model: ModelProto, index: GraphIndex, form: PreluForm): nu
       out.push(makeNode('Relu', [neg], [negRelu], `${base}_negrelu`))
       out.push(bn(negRelu, Float32Array.from(a, (v) => -v), scaled, 'slope'))
       out.push(makeNode('Add', [relu, scaled], [y], `${base}_sum`))
+    } else if (form === 'neg-sum') {
+      // PRelu(y) = y + (1-a) * Relu(-y).
+      const neg = index.fresh(`${base}_neg`)
+      const negRelu = index.fresh(`${base}_negrelu`)
+      const scaled = index.fresh(`${base}_scaled`)
+      out.push(bn(x, Float32Array.from(a, () => -1), neg, 'minus'))
+      out.push(makeNode('Relu', [neg], [negRelu], `${base}_negrelu`))
+      out.push(bn(negRelu, Float32Array.from(a, (v) => 1 - v), scaled, 'slope'))
+      out.push(makeNode('Add', [scaled, x], [y], `${base}_sum`))
     } else if (form === 'bn-sum') {
       // PRelu(y) = (1-a) * Relu(y) + a * y.
       const p = index.fresh(`${base}_pos`)
