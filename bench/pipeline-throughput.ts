@@ -25,6 +25,9 @@ import { machineLine, markdownTable, median } from './bench-support'
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3)
 const PYTHON = process.env.BENCH_PYTHON ?? 'python3'
+/** Optional restriction for short runs under load: BENCH_BATCHES=16,64; BENCH_SECTIONS=profile (skips PRelu forms and session settings). */
+const BATCHES = process.env.BENCH_BATCHES?.split(',').map(Number)
+const ALL_SECTIONS = process.env.BENCH_SECTIONS !== 'profile'
 
 /** The PyTorch reference (bench/torch_reference.py), one JSON request per line. */
 class TorchReference {
@@ -190,11 +193,11 @@ export async function pipelineThroughput(): Promise<string> {
     markdownTable(['op type (after ORT fusion)', 'before', 'after'], [...ops.map((op) => [op, cell(pb, op, tb), cell(pa, op, ta)]), ['**total kernel time**', tb.toFixed(3), ta.toFixed(3)]]),
     ''
   )
-  extra.push(await preluForms(registry), '')
-  extra.push(await sessionSettings(registry))
+  if (ALL_SECTIONS) extra.push(await preluForms(registry), '', await sessionSettings(registry))
   console.error(extra.join('\n'))
 
-  const before: Side = { engine: new InferenceEngine({ providers: ['cpu'] }), loader: null as unknown as ModelLoader }
+  // Before = the previous release: no rewrites, no merged graph, thread spinning on.
+  const before: Side = { engine: new InferenceEngine({ providers: ['cpu'], spinning: true }), loader: null as unknown as ModelLoader }
   before.loader = new ModelLoader(before.engine, registry, { rewrites: false, fuse: false })
   const after: Side = { engine: new InferenceEngine({ providers: ['cpu'] }), loader: null as unknown as ModelLoader }
   after.loader = new ModelLoader(after.engine, registry, {})
@@ -233,7 +236,7 @@ export async function pipelineThroughput(): Promise<string> {
 
   const rows: string[][] = []
   for (const pair of pairs) {
-    for (const batch of pair.batches) {
+    for (const batch of pair.batches.filter((b) => !BATCHES || BATCHES.includes(b))) {
       const total = Math.max(64, batch)
       const rng = new SeededRandom(1)
       const latents = Array.from({ length: total }, () => randomLatent(128, rng))
@@ -262,8 +265,8 @@ export async function pipelineThroughput(): Promise<string> {
   torch?.close()
   lines.push(
     `Evaluations/s (median of ${REPEATS} interleaved repeats after a warm-up; ${'`max(64, batch)`'} evaluations each). ` +
-      'Before: the patch without graph rewrites, generator then encoder with the images normalised on the host (as in the previous release). ' +
-      'After: graph rewrites and generator + encoder merged into one graph (UNVEIL_GRAPH_REWRITES default). ' +
+      'Before: the previous release (patch without graph rewrites; generator, then the encoder on host-normalised images; ORT thread spinning on). ' +
+      'After: this release\'s defaults (graph rewrites, generator + encoder merged into one graph, spinning off). ' +
       'PyTorch: eager, torch.inference_mode, channels_last, 2 threads, denormals flushed, same ONNX weights (bench/torch_reference.py).',
     '',
     markdownTable(['generator + encoder', 'batch', 'before / s', 'after / s', 'PyTorch / s', 'after / before', 'after / PyTorch', 'after GFLOP/s', 'after, of peak'], rows),
@@ -312,8 +315,8 @@ async function preluForms(registry: ModelRegistry): Promise<string> {
 /** Session and scheduling variants on the merged eigenface + fr_feature graph, batch 64. */
 async function sessionSettings(registry: ModelRegistry): Promise<string> {
   const variants: [string, EngineOptions, number][] = [
-    ['Unveil default: level all, spinning on, 2 intra-op threads (ORT picks), 1 inter-op, arena on', {}, 1],
-    ['thread spinning off', { spinning: false }, 1],
+    ['Unveil default: level all, spinning off, 2 intra-op threads (ORT picks), 1 inter-op, arena on', {}, 1],
+    ['thread spinning on (ORT default; the previous Unveil default)', { spinning: true }, 1],
     ['graph optimisation "extended" (no NCHWc layout)', { graphOptimizationLevel: 'extended' }, 1],
     ['graph optimisation "basic"', { graphOptimizationLevel: 'basic' }, 1],
     ['1 intra-op thread', { threads: 1 }, 1],

@@ -26,7 +26,7 @@ const SHARED = [
   ['mobileface-v2.onnx', 'mobileface-v2.json']
 ] as const
 
-const only = (names: RewriteName[], preluForm: PreluForm = 'relu-neg'): RewriteOptions => ({ enabled: new Set(names), preluForm })
+const only = (names: RewriteName[], preluForm: PreluForm = 'neg-sum'): RewriteOptions => ({ enabled: new Set(names), preluForm })
 
 function compare(a: Float32Array[], b: Float32Array[]): { maxAbs: number; minCos: number } {
   let maxAbs = 0
@@ -99,7 +99,7 @@ describe('exact load-time graph rewrites', () => {
       const reference = await run(`${id}:none`, patchModel(original, id, { rewrites: false }).bytes, entry.manifest, inputs)
       const variants: [string, RewriteOptions][] = [
         ...REWRITES.map((r): [string, RewriteOptions] => [r, only([r])]),
-        ['prelu neg-sum', only(['prelu'], 'neg-sum')],
+        ['prelu relu-neg', only(['prelu'], 'relu-neg')],
         ['prelu bn-sum', only(['prelu'], 'bn-sum')],
         ['prelu mul-add', only(['prelu'], 'mul-add')],
         ['all', only([...REWRITES])]
@@ -112,7 +112,7 @@ describe('exact load-time graph rewrites', () => {
         // Folding BatchNormalization into Conv weights changes the rounding, not the maths.
         expect(maxAbs <= 1e-5 || minCos >= 0.99999).toBe(true)
         // PRelu as Relu(y) + (-a) Relu(-y), and Max/Min as Clip, are bit-exact.
-        if (name === 'prelu' || name === 'clip') expect(maxAbs).toBe(0)
+        if (name === 'prelu relu-neg' || name === 'clip') expect(maxAbs).toBe(0)
       }
     }
   })
@@ -128,9 +128,16 @@ describe('exact load-time graph rewrites', () => {
   })
 
   it('merges generator and encoder into one graph whose templates match the two-step path, and the oracle counts them', { timeout: 300_000 }, async () => {
-    const fusing = new ModelLoader(engine, new ModelRegistry(mkdtempSync(join(tmpdir(), 'unveil-rw2-'))), { fuse: true })
-    for (const generatorId of ['eigenface-celeba-utk-128', 'dcgan-celeba-utk-64']) {
-      const pipeline = await fusing.prepareFused(generatorId, 'faceplugin-fr-feature')
+    const fusingRegistry = new ModelRegistry(mkdtempSync(join(tmpdir(), 'unveil-rw2-')))
+    const fusing = new ModelLoader(engine, fusingRegistry, { fuse: true })
+    const combos = [['eigenface-celeba-utk-128', 'faceplugin-fr-feature'], ['dcgan-celeba-utk-64', 'faceplugin-fr-feature']]
+    for (const id of encoders.slice(1)) {
+      const entry = registry.get(id)
+      fusingRegistry.commitRegistration(entry.manifest, entry.path)
+      combos.push(['eigenface-celeba-utk-128', id])
+    }
+    for (const [generatorId, encoderId] of combos) {
+      const pipeline = await fusing.prepareFused(generatorId, encoderId)
       expect(pipeline).not.toBeNull()
       const rng = new SeededRandom(7)
       const latents = Array.from({ length: 8 }, () => randomLatent(pipeline!.latentDim, rng))
@@ -142,7 +149,7 @@ describe('exact load-time graph rewrites', () => {
       expect(oracle.queries).toBe(8)
       await expect(oracle.templatesOfLatents(latents.slice(0, 3))).rejects.toThrow(/budget/)
       const { maxAbs, minCos } = compare(expected, got)
-      console.log(`${generatorId} + faceplugin-fr-feature merged: max abs diff ${maxAbs.toExponential(2)}, min cosine ${minCos.toFixed(9)}`)
+      console.log(`${generatorId} + ${encoderId} merged: max abs diff ${maxAbs.toExponential(2)}, min cosine ${minCos.toFixed(9)}`)
       expect(minCos).toBeGreaterThanOrEqual(0.99999)
     }
   })

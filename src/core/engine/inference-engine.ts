@@ -73,7 +73,7 @@ export class InferenceEngine {
   readonly settings: WorkerSettings
 
   constructor(options: EngineOptions = {}) {
-    this.settings = { providers: options.providers ?? defaultProviders(), threads: options.threads ?? Number(process.env.UNVEIL_THREADS ?? 0), denormalAsZero: options.denormalAsZero ?? true, spinning: options.spinning ?? true, graphOptimizationLevel: options.graphOptimizationLevel, memArena: options.memArena, interOpThreads: options.interOpThreads, profilePrefix: options.profilePrefix }
+    this.settings = { providers: options.providers ?? defaultProviders(), threads: options.threads ?? Number(process.env.UNVEIL_THREADS ?? 0), denormalAsZero: options.denormalAsZero ?? true, spinning: options.spinning ?? false, graphOptimizationLevel: options.graphOptimizationLevel, memArena: options.memArena, interOpThreads: options.interOpThreads, profilePrefix: options.profilePrefix }
     this.worker = new Worker(options.workerPath ?? resolveWorkerPath(), { workerData: this.settings })
     this.worker.on('message', (msg: EngineResponse) => {
       this.answered(msg.id)

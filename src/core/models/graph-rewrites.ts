@@ -43,7 +43,7 @@ export interface RewriteReport {
 }
 
 export function noRewrites(): RewriteOptions {
-  return { enabled: new Set(), preluForm: 'relu-neg' }
+  return { enabled: new Set(), preluForm: 'neg-sum' }
 }
 
 /**
@@ -53,7 +53,8 @@ export function noRewrites(): RewriteOptions {
  */
 export function rewritesFromEnv(env: NodeJS.ProcessEnv = process.env): RewriteOptions {
   const v = (env.UNVEIL_GRAPH_REWRITES ?? 'all').trim()
-  const form = (env.UNVEIL_PRELU_FORM ?? 'relu-neg') as PreluForm
+  // neg-sum measured fastest (npm run bench -- pipeline, "PRelu forms"); relu-neg is bit-exact.
+  const form = (env.UNVEIL_PRELU_FORM ?? 'neg-sum') as PreluForm
   if (v === '' || v === 'all' || v === '1') return { enabled: new Set(REWRITES), preluForm: form }
   if (v === 'none' || v === '0') return { enabled: new Set(), preluForm: form }
   const names = v.split(',').map((s) => s.trim())

@@ -52,7 +52,8 @@ function incompatibility(models: ModelProto[], target: number): string | null {
 
 function prefixGraph(g: GraphProto, prefix: string, keep: Map<string, string>): { nodes: NodeProto[]; inits: GraphProto['initializer'] } {
   const rename = (name: string): string => (name === '' ? '' : keep.get(name) ?? `${prefix}${name}`)
-  const nodes = g.node.map((n) => create(NodeProtoSchema, { ...n, name: `${prefix}${n.name}`, input: n.input.map(rename), output: n.output.map(rename) }))
+  // Unnamed nodes stay unnamed (ORT refuses duplicate names, and a bare prefix would be one).
+  const nodes = g.node.map((n) => create(NodeProtoSchema, { ...n, name: n.name ? `${prefix}${n.name}` : '', input: n.input.map(rename), output: n.output.map(rename) }))
   const inits = g.initializer.map((t) => ({ ...t, name: rename(t.name) }))
   return { nodes, inits }
 }
