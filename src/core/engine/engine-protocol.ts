@@ -31,6 +31,17 @@ export interface WorkerSettings {
   threads: number
   /** Flush denormals produced at run time (on by default; benchmarks turn it off to compare). */
   denormalAsZero: boolean
-  /** Let idle ORT threads spin-wait (fast for one session, wasteful when sessions alternate). */
+  /**
+   * Let idle ORT threads spin-wait. Off by default: measured 1.36x faster off on a loaded 2-core
+   * machine and within noise on an idle one (docs/benchmarks.md, issue 10).
+   */
   spinning: boolean
+  /** ORT graph optimisation level (default 'all', which includes the blocked NCHWc layout). */
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all'
+  /** ORT's CPU memory arena (default on). */
+  memArena?: boolean
+  /** Inter-op threads (default 1: the graphs are chains, sequential execution). */
+  interOpThreads?: number
+  /** Write an ORT profile (JSON) per session with this path prefix; benchmarks only. */
+  profilePrefix?: string
 }

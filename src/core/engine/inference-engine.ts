@@ -13,6 +13,11 @@ export interface EngineOptions {
   threads?: number
   denormalAsZero?: boolean
   spinning?: boolean
+  graphOptimizationLevel?: WorkerSettings['graphOptimizationLevel']
+  memArena?: boolean
+  interOpThreads?: number
+  /** Profile every session (ORT JSON trace, written when the model is released); benchmarks only. */
+  profilePrefix?: string
   /** Built worker script; found next to this module or in the project's out/ folders otherwise. */
   workerPath?: string
 }
@@ -69,7 +74,7 @@ export class InferenceEngine {
   readonly settings: WorkerSettings
 
   constructor(options: EngineOptions = {}) {
-    this.settings = { providers: options.providers ?? defaultProviders(), threads: options.threads ?? Number(process.env.UNVEIL_THREADS ?? 0), denormalAsZero: options.denormalAsZero ?? true, spinning: options.spinning ?? true }
+    this.settings = { providers: options.providers ?? defaultProviders(), threads: options.threads ?? Number(process.env.UNVEIL_THREADS ?? 0), denormalAsZero: options.denormalAsZero ?? true, spinning: options.spinning ?? false, graphOptimizationLevel: options.graphOptimizationLevel, memArena: options.memArena, interOpThreads: options.interOpThreads, profilePrefix: options.profilePrefix }
     this.worker = new Worker(options.workerPath ?? resolveWorkerPath(), { workerData: this.settings })
     this.worker.on('message', (msg: EngineResponse) => {
       this.answered(msg.id)

@@ -59,7 +59,10 @@ async function handle(req: EngineRequest): Promise<void> {
       return
     }
     case 'release': {
-      await sessions.get(req.key)?.release()
+      const session = sessions.get(req.key)
+      // A profiled session writes its trace when profiling ends.
+      if (session && settings.profilePrefix) session.endProfiling()
+      await session?.release()
       sessions.delete(req.key)
       reply({ id: req.id, ok: true, type: 'release' })
       return

@@ -11,6 +11,10 @@ export interface SessionSettings {
   threads: number
   denormalAsZero: boolean
   spinning: boolean
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all'
+  memArena?: boolean
+  interOpThreads?: number
+  profilePrefix?: string
 }
 
 export interface OpenedSession {
@@ -24,10 +28,12 @@ function sessionOptions(provider: ExecutionProvider, settings: SessionSettings):
   const { threads } = settings
   return {
     executionProviders: [provider],
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel: settings.graphOptimizationLevel ?? 'all',
     ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
+    interOpNumThreads: settings.interOpThreads ?? 1,
+    executionMode: (settings.interOpThreads ?? 1) > 1 ? 'parallel' : 'sequential',
+    enableCpuMemArena: settings.memArena ?? true,
+    ...(settings.profilePrefix ? { enableProfiling: true, profileFilePrefix: settings.profilePrefix } : {}),
     logSeverityLevel: 3,
     // Denormals produced at run time (not only in weights) also slow x86 CPUs down.
     extra: {

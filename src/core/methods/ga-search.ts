@@ -94,8 +94,11 @@ export function randomLatent(dim: number, rng: SeededRandom): Float32Array {
 }
 
 async function fitnessOf(input: SearchInput, latents: Float32Array[]): Promise<number[]> {
-  const images = await input.generate(latents, input.signal)
-  const templates = await input.oracle.templates(images, input.signal)
+  // With a merged generator + encoder graph the oracle takes the latents; either way the search
+  // sees only the templates the oracle counts.
+  const templates = input.oracle.acceptsLatents
+    ? await input.oracle.templatesOfLatents(latents, input.signal)
+    : await input.oracle.templates(await input.generate(latents, input.signal), input.signal)
   return templates.map((t) => cosine(input.target, t))
 }
 

@@ -29,6 +29,8 @@ export async function setupLatentSearch(ctx: MethodContext, budget: number): Pro
   }
   const [generator, encoder] = await Promise.all([ctx.loader.prepare(generatorId), ctx.loader.prepare(ctx.template.encoderId)])
   const oracle = new TemplateOracle(ctx.engine, encoder, budget > 0 ? budget : Infinity)
+  // Generator and encoder as one graph when they merge (UNVEIL_GRAPH_REWRITES; null otherwise).
+  oracle.acceptLatentsOf(await ctx.loader.prepareFused(generatorId, ctx.template.encoderId))
   const generate = (latents: Float32Array[]): Promise<Float32Array[]> => generateFaces(ctx.engine, generator, latents, ctx.signal)
   const latentDim = generatorEntry.manifest.latentDim ?? generatorEntry.manifest.input.shape[1]
   // Each thread restarts its own best; the job reports the best over all threads so far.

@@ -1,6 +1,9 @@
 import type { InferenceEngine } from '../engine/inference-engine'
 import { planarToModelInput } from '../imaging/image-tensor'
-import type { PreparedModel } from '../models/model-loader'
+import type { FusedPipeline, PreparedModel } from '../models/model-loader'
+
+/** Largest batch one engine call takes in a search (bench: `npm run bench -- pipeline`). */
+export const DEFAULT_BATCH = 64
 
 export class QueryBudgetExceeded extends Error {
   constructor(budget: number) {
@@ -16,12 +19,41 @@ export class QueryBudgetExceeded extends Error {
  */
 export class TemplateOracle {
   private used = 0
+  private pipeline: FusedPipeline | null = null
 
   constructor(
     private readonly engine: InferenceEngine,
     private readonly encoder: PreparedModel,
     readonly budget: number = Infinity
   ) {}
+
+  /**
+   * Lets the oracle take latents of this generator directly: the generator and this oracle's
+   * encoder run as one merged graph (no images cross to the host between them). Queries are
+   * counted exactly as for templates(); the caller still sees only templates.
+   */
+  acceptLatentsOf(pipeline: FusedPipeline | null): void {
+    if (pipeline && pipeline.encoder.key !== this.encoder.key) throw new Error('the merged pipeline belongs to another encoder')
+    this.pipeline = pipeline
+  }
+
+  /** Whether templatesOfLatents() is available (a merged generator + encoder graph is loaded). */
+  get acceptsLatents(): boolean {
+    return this.pipeline !== null
+  }
+
+  /** Templates of the faces the merged pipeline's generator makes from these latents. */
+  async templatesOfLatents(latents: Float32Array[], signal?: AbortSignal, maxBatch = DEFAULT_BATCH): Promise<Float32Array[]> {
+    const p = this.pipeline
+    if (!p) throw new Error('this oracle has no merged generator + encoder pipeline')
+    if (this.used + latents.length > this.budget) throw new QueryBudgetExceeded(this.budget)
+    const out = await this.engine.runBatched(p.key, { name: p.input, sampleDims: [p.latentDim], samples: latents }, p.output, {
+      maxBatch: Math.min(p.maxBatch, maxBatch),
+      signal
+    })
+    this.used += latents.length
+    return out
+  }
 
   get queries(): number {
     return this.used
@@ -36,7 +68,7 @@ export class TemplateOracle {
   }
 
   /** Templates of planar RGB [0, 1] images of the encoder's input size (112x112 aligned). */
-  async templates(images: Float32Array[], signal?: AbortSignal, maxBatch = 64): Promise<Float32Array[]> {
+  async templates(images: Float32Array[], signal?: AbortSignal, maxBatch = DEFAULT_BATCH): Promise<Float32Array[]> {
     if (this.used + images.length > this.budget) throw new QueryBudgetExceeded(this.budget)
     const m = this.encoder.entry.manifest
     const [, c, h, w] = m.input.shape

@@ -6,6 +6,7 @@ import {
   type TensorProto,
   type ValueInfoProto
 } from 'onnx-buf'
+import { applyRewrites, rewritesFromEnv, type RewriteOptions, type RewriteReport } from './graph-rewrites'
 
 /** Smallest positive normal float32: anything non-zero below it is a denormal. */
 const FLT_MIN = 1.1754943508222875e-38
@@ -18,6 +19,8 @@ export interface PatchReport {
   batchDimsFreed: string[]
   /** Constant Reshape targets whose fixed leading 1 became 0 (copy the batch dimension). */
   reshapesFixed: number
+  /** Exact graph rewrites applied (graph-rewrites.ts); absent when none were enabled. */
+  rewrites?: RewriteReport
 }
 
 export interface PatchedModel {
@@ -152,16 +155,25 @@ function fixConstantReshapes(model: ModelProto): number {
   return fixed
 }
 
+export interface PatchOptions {
+  freeBatch?: boolean
+  flushDenormals?: boolean
+  /** Exact graph rewrites (default: from UNVEIL_GRAPH_REWRITES, all on); false for none. */
+  rewrites?: RewriteOptions | false
+}
+
 /**
  * Prepares a model for batched CPU inference: frees a fixed batch of 1 and zeroes denormal
- * weights (they trap to microcode on many x86 CPUs; measured ~4x slower on Intel for fr_feature).
+ * weights (they trap to microcode on many x86 CPUs; measured ~4x slower on Intel for fr_feature),
+ * then applies the exact graph rewrites (PRelu in fusable ops, BatchNormalization folded into
+ * Conv, Max/Min into Clip).
  */
-export function patchModel(
-  bytes: Uint8Array,
-  label = 'model',
-  options: { freeBatch?: boolean; flushDenormals?: boolean } = {}
-): PatchedModel {
-  const model = parseModel(bytes, label)
+export function patchModel(bytes: Uint8Array, label = 'model', options: PatchOptions = {}): PatchedModel {
+  return patchParsed(parseModel(bytes, label), options)
+}
+
+/** patchModel on a parsed model (modified in place); returns its bytes and report. */
+export function patchParsed(model: ModelProto, options: PatchOptions = {}): PatchedModel {
   const g = model.graph!
   let denormalsFlushed = 0
   if (options.flushDenormals ?? true) {
@@ -179,8 +191,8 @@ export function patchModel(
   // Intermediate shape annotations would contradict the freed batch dimension.
   if (batchDimsFreed.length > 0) g.valueInfo = []
   const reshapesFixed = batchDimsFreed.length > 0 ? fixConstantReshapes(model) : 0
-  return {
-    bytes: toBinary(ModelProtoSchema, model),
-    report: { denormalsFlushed, batchDimsFreed, reshapesFixed }
-  }
+  const report: PatchReport = { denormalsFlushed, batchDimsFreed, reshapesFixed }
+  const rewrites = options.rewrites === undefined ? rewritesFromEnv() : options.rewrites
+  if (rewrites && rewrites.enabled.size > 0) report.rewrites = applyRewrites(model, rewrites)
+  return { bytes: toBinary(ModelProtoSchema, model), report }
 }
