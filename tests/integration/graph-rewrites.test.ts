@@ -13,7 +13,7 @@ import { REWRITES, type PreluForm, type RewriteName, type RewriteOptions } from 
 import { alignPhotos } from '../../src/core/faces/aligned-faces'
 import { sampleImagePaths } from '../../src/core/env/sample-images'
 import { imageToChw } from '../../src/core/imaging/image-tensor'
-import { generateFaces } from '../../src/core/methods/face-generator'
+import { generateFaces } from '../../src/core/models/face-generator'
 import { TemplateOracle } from '../../src/core/methods/template-oracle'
 import { randomLatent } from '../../src/core/methods/ga-search'
 import { SeededRandom } from '../../src/core/random/seeded-random'

@@ -1,6 +1,6 @@
 import type { MethodInfo } from '../../shared/types'
 import { ValidationError } from '../../shared/validation'
-import { generateFaces } from './face-generator'
+import { generateFaces } from '../models/face-generator'
 import type { ReconstructionMethod } from './reconstruction-method'
 import { TemplateOracle } from './template-oracle'
 import { cosine } from '../templates/vector-math'

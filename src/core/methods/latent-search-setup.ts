@@ -1,7 +1,7 @@
 import { ValidationError } from '../../shared/validation'
 import { encodePng } from '../imaging/image-io'
 import { chwToImage } from '../imaging/image-tensor'
-import { generateFaces } from './face-generator'
+import { generateFaces } from '../models/face-generator'
 import type { GenerationRecord, SearchInput, SearchOutcome } from './ga-search'
 import type { MethodContext, MethodOutput } from './reconstruction-method'
 import { TemplateOracle } from './template-oracle'

@@ -9,6 +9,7 @@ import {
   NodeProtoSchema,
   TensorProtoSchema,
   TensorProto_DataType,
+  type AttributeProto,
   type GraphProto,
   type ModelProto,
   type NodeProto,
@@ -85,19 +86,19 @@ export function floatTensor(name: string, dims: number[], data: Float32Array): T
   return create(TensorProtoSchema, { name, dims: dims.map(BigInt), dataType: TensorProto_DataType.FLOAT, rawData: new Uint8Array(Float32Array.from(data).buffer) })
 }
 
-function attrFloat(name: string, f: number) {
+function attrFloat(name: string, f: number): AttributeProto {
   return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.FLOAT, f })
 }
 
-function attrInt(name: string, i: number) {
+function attrInt(name: string, i: number): AttributeProto {
   return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INT, i: BigInt(i) })
 }
 
-function makeNode(opType: string, input: string[], output: string[], name: string, attribute = [] as ReturnType<typeof attrFloat>[]): NodeProto {
+function makeNode(opType: string, input: string[], output: string[], name: string, attribute: AttributeProto[] = []): NodeProto {
   return create(NodeProtoSchema, { opType, input, output, name, attribute })
 }
 
-function attr(n: NodeProto, name: string) {
+function attr(n: NodeProto, name: string): AttributeProto | undefined {
   return n.attribute.find((a) => a.name === name)
 }
 

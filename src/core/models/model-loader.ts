@@ -3,7 +3,7 @@ import type { InferenceEngine } from '../engine/inference-engine'
 import { patchModel, type PatchOptions, type PatchReport } from './onnx-patch'
 import type { ModelRegistry } from './model-registry'
 import { fusionFromEnv, rewritesFromEnv, type RewriteOptions } from './graph-rewrites'
-import { generateFaces } from '../methods/face-generator'
+import { generateFaces } from './face-generator'
 import { planarToModelInput } from '../imaging/image-tensor'
 import { FUSED_INPUT, FUSED_OUTPUT, fuseGeneratorEncoder } from './pipeline-fusion'
 

@@ -1,5 +1,5 @@
 import type { InferenceEngine } from '../engine/inference-engine'
-import type { PreparedModel } from '../models/model-loader'
+import type { PreparedModel } from './model-loader'
 
 /**
  * Runs an image-producing model (a generator on latents, or a decoder on templates); returns
