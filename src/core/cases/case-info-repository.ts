@@ -35,6 +35,12 @@ export class CaseInfoRepository {
     })
   }
 
+  /** The case's examiner, or null (before the case row exists, too). */
+  examiner(): string | null {
+    const row = this.writer.read((db) => db.prepare('SELECT examiner FROM case_info').get() as { examiner: string | null } | undefined)
+    return row?.examiner ?? null
+  }
+
   info(): CaseInfo {
     return this.writer.read((db) => {
       const row = db.prepare('SELECT id, name, number, examiner, notes, created_at FROM case_info').get() as CaseRow

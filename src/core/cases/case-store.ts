@@ -34,7 +34,7 @@ export const AUDIT_HEAD_FILE = 'audit-head.json'
 export const BLOBS_DIR = 'blobs'
 
 export interface CaseStoreOptions {
-  /** Who is recorded in the audit log; defaults to the OS user name. */
+  /** Who is recorded in the audit log; defaults to the case's examiner beside the OS user ("A. Examiner (OS user ann)"). */
   actor?: string
   /** Clock for timestamps (tests pin it). */
   now?: () => Date
@@ -58,7 +58,6 @@ function defaultActor(): string {
  */
 export class CaseStore {
   readonly dir: string
-  readonly actor: string
   private readonly writer: CaseWriter
   private readonly audit: AuditLog
   private readonly caseInfo: CaseInfoRepository
@@ -71,9 +70,16 @@ export class CaseStore {
 
   private constructor(dir: string, db: Database.Database, options: CaseStoreOptions) {
     this.dir = dir
-    this.actor = options.actor === undefined ? defaultActor() : requireText(options.actor, 'actor')
+    const fixed = options.actor === undefined ? null : requireText(options.actor, 'actor')
+    const osUser = defaultActor()
+    // Read inside the write's own transaction, so even the creation entry names the examiner.
+    const actor = (): string => {
+      if (fixed) return fixed
+      const examiner = this.caseInfo.examiner()
+      return examiner ? `${examiner} (OS user ${osUser})` : osUser
+    }
     this.audit = new AuditLog(db, join(dir, AUDIT_HEAD_FILE))
-    this.writer = new CaseWriter(dir, db, this.audit, this.actor, options.now ?? (() => new Date()))
+    this.writer = new CaseWriter(dir, db, this.audit, actor, options.now ?? (() => new Date()))
     this.caseInfo = new CaseInfoRepository(this.writer, dir)
     this.blobs = new BlobStore(join(dir, BLOBS_DIR))
     this.images = new ImageRepository(this.writer, this.blobs)

@@ -40,7 +40,8 @@ export class CaseWriter {
     private readonly dir: string,
     db: Database.Database,
     private readonly audit: AuditLog,
-    private readonly actor: string,
+    /** Who the entry names, asked at each write (the examiner can change). */
+    private readonly actor: () => string,
     private readonly now: () => Date
   ) {
     this.connection = db
@@ -69,7 +70,7 @@ export class CaseWriter {
     const txn = db.transaction(() => {
       const at = this.now().toISOString()
       const outcome = work(db, at)
-      const entry = outcome.details ? this.audit.append(this.actor, action, outcome.details, at) : null
+      const entry = outcome.details ? this.audit.append(this.actor(), action, outcome.details, at) : null
       return { result: outcome.result, entry }
     })
     const { result, entry } = txn.immediate()

@@ -51,3 +51,28 @@ describe('CaseStore.atomically', () => {
     expect(store.verifyAudit().ok).toBe(true)
   })
 })
+
+describe('audit actor', () => {
+  it("names the case's examiner beside the OS user, from the creation entry on, and follows a change of examiner", async () => {
+    const { CaseStore } = await import('../../../src/core/cases/case-store')
+    const { tempDir } = await import('./fixtures')
+    const { userInfo } = await import('node:os')
+    const os = (() => {
+      try {
+        return userInfo().username
+      } catch {
+        return process.env.USER ?? process.env.USERNAME ?? 'unknown'
+      }
+    })()
+    const store = CaseStore.create({ dir: join(tempDir(), 'c'), name: 'Actors', examiner: 'A. Examiner' })
+    try {
+      store.update({ examiner: 'B. Reviewer' })
+      const [created, updated] = store.auditLog()
+      expect(created.actor).toBe(`A. Examiner (OS user ${os})`)
+      expect(updated.actor).toBe(`B. Reviewer (OS user ${os})`)
+      expect(store.verifyAudit().ok).toBe(true)
+    } finally {
+      store.close()
+    }
+  })
+})
