@@ -140,6 +140,24 @@ export const COMMANDS: Record<string, CommandHelp> = {
     summary: 'align every photo of a dataset to ArcFace 112x112 crops with a manifest; resumable (Ctrl-C, then run again)',
     options: [['--in DIR', 'the photo folder (folder per person, or flat)'], ['--out DIR', 'where crops and manifest.json go'], ['--limit N', 'only the first N photos'], ['--workers N', 'photos in flight (default 2)']],
     example: 'unveil dataset align --in ../shared/datasets/lfw --out aligned/lfw'
+  },
+  eval: {
+    usage: 'unveil eval --case DIR [--dataset DIR] [--pairs FILE] --seen ENC --methods ga,dfd,… [--encoders ID,…] [--budget N] [--seed S] [--limit N] [--mates N] [--json]',
+    summary: 'leak assessment: reconstruct every source photo with each method, score under every encoder; attack rates, verification, identification, image quality with 95% intervals; stored in the case, resumable',
+    options: [
+      ['--case DIR', 'the case the evaluation and its runs are stored in'],
+      ['--dataset DIR', 'an aligned dataset folder (unveil dataset align); default: the case templates with subjects'],
+      ['--pairs FILE', 'an LFW pair list (e.g. pairsDevTrain.txt); default: every subject with ≥ 2 photos'],
+      ['--seen ENC', 'the encoder the templates come from (the attacked engine)'],
+      ['--methods IDS', 'reconstruction methods, comma-separated (any registered method)'],
+      ['--encoders IDS', 'encoders to score under (default: every registered encoder; each needs thresholds)'],
+      ['--budget N', 'query budget of every method that has one'],
+      ['--seed S', 'evaluation seed (default 1); per-photo seeds derive from it'],
+      ['--limit N', 'at most N subjects'],
+      ['--mates N', 'other photos per subject used as type-II references (default 4)'],
+      ['--json', 'print the stored evaluation as JSON']
+    ],
+    example: 'unveil eval --case cases/lfw-eval --dataset aligned/lfw --pairs ../shared/datasets/lfw/pairsDevTrain.txt --seen faceplugin-fr-feature --methods ga,dfd --budget 2000 --limit 50'
   }
 }
 

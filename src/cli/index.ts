@@ -2,6 +2,7 @@ import { auditCommand } from './commands/audit'
 import { caseCommand } from './commands/case'
 import { datasetCommand } from './commands/dataset'
 import { enrollCommand } from './commands/enroll'
+import { evalCommand } from './commands/eval'
 import { modelsCommand } from './commands/models'
 import { invertCommand } from './commands/invert'
 import { priorCommand } from './commands/prior'
@@ -40,6 +41,9 @@ async function main(argv: string[]): Promise<number> {
       return auditCommand(rest)
     case 'dataset':
       await datasetCommand(rest)
+      return 0
+    case 'eval':
+      await evalCommand(rest)
       return 0
     case 'version':
     case '--version':

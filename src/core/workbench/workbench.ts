@@ -12,6 +12,7 @@ import { ModelLoader } from '../models/model-loader'
 import { ModelRegistry } from '../models/model-registry'
 import { CaseService } from './case-service'
 import { DatasetService } from './dataset-service'
+import { EvaluationService } from './evaluation-service'
 import { FaceService } from './face-service'
 import { ModelService } from './model-service'
 import { PriorService } from './prior-service'
@@ -23,6 +24,7 @@ export { defaultCaseRoot, defaultLibraryDir } from '../env/library-dir'
 export { softwareVersion } from '../env/software-version'
 export type { JobHandle } from '../jobs/job-queue'
 export type { AlignProgress } from '../datasets/dataset-aligner'
+export type { EvaluationInput, EvaluationStart } from './evaluation-service'
 
 export interface WorkbenchOptions {
   /** Where the registry, case list and caches live (the app's user-data folder). */
@@ -50,6 +52,7 @@ export class Workbench {
   readonly runs: RunService
   readonly priors: PriorService
   readonly datasets: DatasetService
+  readonly evaluations: EvaluationService
 
   private constructor(readonly options: WorkbenchOptions) {
     mkdirSync(options.libraryDir, { recursive: true })
@@ -64,6 +67,7 @@ export class Workbench {
     this.runs = new RunService(this.engine, this.registry, this.loader, this.cases, this.faces, this.jobs, this.version)
     this.priors = new PriorService(this.engine, this.registry, this.loader)
     this.datasets = new DatasetService(this.engine, this.registry, this.loader)
+    this.evaluations = new EvaluationService(this.engine, this.registry, this.loader, this.cases, this.runs, this.jobs, this.version)
   }
 
   static async open(options: WorkbenchOptions): Promise<Workbench> {
