@@ -142,7 +142,7 @@ export const COMMANDS: Record<string, CommandHelp> = {
     example: 'unveil dataset align --in ../shared/datasets/lfw --out aligned/lfw'
   },
   eval: {
-    usage: 'unveil eval --case DIR [--dataset DIR] [--pairs FILE] --seen ENC --methods ga,dfd,… [--encoders ID,…] [--budget N] [--seed S] [--limit N] [--mates N] [--json]',
+    usage: 'unveil eval --case DIR [--dataset DIR] [--pairs FILE] --seen ENC --methods ga,dfd,… [--encoders ID,…] [--budget N] [--seed S] [--limit N] [--mates N] [--param M.KEY=V]… [--json]',
     summary: 'leak assessment: reconstruct every source photo with each method, score under every encoder; attack rates, verification, identification, image quality with 95% intervals; stored in the case, resumable',
     options: [
       ['--case DIR', 'the case the evaluation and its runs are stored in'],
@@ -155,9 +155,22 @@ export const COMMANDS: Record<string, CommandHelp> = {
       ['--seed S', 'evaluation seed (default 1); per-photo seeds derive from it'],
       ['--limit N', 'at most N subjects'],
       ['--mates N', 'other photos per subject used as type-II references (default 4)'],
+      ['--param M.KEY=V', 'a method parameter, e.g. ga.population=64 (repeatable)'],
       ['--json', 'print the stored evaluation as JSON']
     ],
     example: 'unveil eval --case cases/lfw-eval --dataset aligned/lfw --pairs ../shared/datasets/lfw/pairsDevTrain.txt --seen faceplugin-fr-feature --methods ga,dfd --budget 2000 --limit 50'
+  },
+  report: {
+    usage: 'unveil report --case DIR [--runs ID,…|--evaluation ID] --out FILE.pdf [--json]',
+    summary: 'PDF case report (Chromium): cover, evidence with sha256, runs with images and scores, evaluation metrics and plots, audit verification; its sha256 goes into the audit log',
+    options: [
+      ['--case DIR', 'the case folder'],
+      ['--runs IDS', 'only these runs (comma-separated; default: every run and evaluation)'],
+      ['--evaluation ID', 'only this evaluation and its runs'],
+      ['--out FILE.pdf', 'the PDF (written to a temporary file and renamed when complete)'],
+      JSON_OPTION
+    ],
+    example: 'unveil report --case cases/leak-2026 --out leak-2026.pdf'
   }
 }
 

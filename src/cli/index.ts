@@ -6,6 +6,7 @@ import { evalCommand } from './commands/eval'
 import { modelsCommand } from './commands/models'
 import { invertCommand } from './commands/invert'
 import { priorCommand } from './commands/prior'
+import { reportCommand } from './commands/report'
 import { UsageError } from './cli-support'
 import { commandHelp, overview } from './command-help'
 import { softwareVersion } from '../core/workbench/workbench'
@@ -44,6 +45,9 @@ async function main(argv: string[]): Promise<number> {
       return 0
     case 'eval':
       await evalCommand(rest)
+      return 0
+    case 'report':
+      await reportCommand(rest)
       return 0
     case 'version':
     case '--version':

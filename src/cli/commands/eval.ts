@@ -49,6 +49,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
     seed: { type: 'string' },
     limit: { type: 'string' },
     mates: { type: 'string' },
+    param: { type: 'string', multiple: true },
     json: { type: 'boolean' }
   })
   const caseDir = resolve(required(v, 'case'))
@@ -58,6 +59,14 @@ export async function evalCommand(argv: string[]): Promise<void> {
     .map((s) => s.trim())
     .filter(Boolean)
   if (methods.length === 0) throw new UsageError('--methods needs at least one method id, e.g. ga,dfd')
+  const parameters = new Map<string, Record<string, number | string>>(methods.map((m) => [m, {}]))
+  for (const p of (v.param as string[] | undefined) ?? []) {
+    const match = /^([\w-]+)\.(\w+)=(.+)$/.exec(p)
+    if (!match) throw new UsageError(`--param ${p}: expected METHOD.KEY=VALUE, e.g. ga.population=64`)
+    const [, method, key, value] = match
+    if (!parameters.has(method)) throw new UsageError(`--param ${p}: ${method} is not among --methods`)
+    parameters.get(method)![key] = Number.isFinite(Number(value)) ? Number(value) : value
+  }
   const encoders = v.encoders ? (v.encoders as string).split(',').map((s) => s.trim()).filter(Boolean) : null
   const budget = integer(v, 'budget')
   if (budget !== undefined && budget < 1) throw new UsageError('--budget must be 1 or more')
@@ -76,7 +85,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
       datasetDir: (v.dataset as string | undefined) ?? null,
       pairsFile: (v.pairs as string | undefined) ?? null,
       seenEncoderId: seen,
-      methods: methods.map((id) => ({ id })),
+      methods: methods.map((id) => ({ id, parameters: parameters.get(id) })),
       encoderIds: encoders,
       budget: budget ?? null,
       seed,

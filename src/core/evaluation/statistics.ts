@@ -31,7 +31,8 @@ export function wilsonInterval(k: number, n: number, z = Z95): Interval {
   const denom = 1 + z2 / n
   const centre = (p + z2 / (2 * n)) / denom
   const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / denom
-  return { low: Math.max(0, centre - half), high: Math.min(1, centre + half), method: 'wilson' }
+  // At k = 0 or k = n one bound is exactly 0 or 1; rounding must not move it.
+  return { low: k === 0 ? 0 : Math.max(0, centre - half), high: k === n ? 1 : Math.min(1, centre + half), method: 'wilson' }
 }
 
 /** With no successes in n trials, the 95% upper bound of the rate is about 3/n. */

@@ -16,6 +16,7 @@ import { EvaluationService } from './evaluation-service'
 import { FaceService } from './face-service'
 import { ModelService } from './model-service'
 import { PriorService } from './prior-service'
+import { ReportService } from './report-service'
 import { RunService } from './run-service'
 import { TemplateService } from './template-service'
 
@@ -53,6 +54,7 @@ export class Workbench {
   readonly priors: PriorService
   readonly datasets: DatasetService
   readonly evaluations: EvaluationService
+  readonly reports: ReportService
 
   private constructor(readonly options: WorkbenchOptions) {
     mkdirSync(options.libraryDir, { recursive: true })
@@ -68,6 +70,7 @@ export class Workbench {
     this.priors = new PriorService(this.engine, this.registry, this.loader)
     this.datasets = new DatasetService(this.engine, this.registry, this.loader)
     this.evaluations = new EvaluationService(this.engine, this.registry, this.loader, this.cases, this.runs, this.jobs, this.version)
+    this.reports = new ReportService(this.cases, this.runs, this.evaluations, this.version)
   }
 
   static async open(options: WorkbenchOptions): Promise<Workbench> {
