@@ -171,6 +171,12 @@ export const COMMANDS: Record<string, CommandHelp> = {
       JSON_OPTION
     ],
     example: 'unveil report --case cases/leak-2026 --out leak-2026.pdf'
+  },
+  export: {
+    usage: 'unveil export --case DIR --out DIR [--json]',
+    summary: 'export bundle: case.json, results JSON + CSV, evaluations JSON + CSV, every image by sha256, a CASE/UCO JSON-LD graph and SHA256SUMS (recorded in the audit log)',
+    options: [['--case DIR', 'the case folder'], ['--out DIR', 'a new (or empty) folder; written beside it and renamed when complete'], JSON_OPTION],
+    example: 'unveil export --case cases/leak-2026 --out leak-2026-bundle'
   }
 }
 

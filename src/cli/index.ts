@@ -3,6 +3,7 @@ import { caseCommand } from './commands/case'
 import { datasetCommand } from './commands/dataset'
 import { enrollCommand } from './commands/enroll'
 import { evalCommand } from './commands/eval'
+import { exportCommand } from './commands/export'
 import { modelsCommand } from './commands/models'
 import { invertCommand } from './commands/invert'
 import { priorCommand } from './commands/prior'
@@ -48,6 +49,9 @@ async function main(argv: string[]): Promise<number> {
       return 0
     case 'report':
       await reportCommand(rest)
+      return 0
+    case 'export':
+      await exportCommand(rest)
       return 0
     case 'version':
     case '--version':

@@ -101,6 +101,30 @@ describe.skipIf(!data)('evaluation runs', () => {
     expect(wb.cases.auditLog(caseA).length).toBe(before)
   })
 
+  it('exports a bundle: JSON and CSV of every result, the images, a CASE/UCO graph, checksums; audit entry', async () => {
+    const out = join(root, 'bundle-a')
+    const r = await wb.reports.bundle({ caseId: caseA, out })
+    const names = readdirSync(out).sort()
+    expect(names).toEqual(['SHA256SUMS', 'case-uco.jsonld', 'case.json', 'evaluations.csv', 'evaluations.json', 'images', 'results.csv', 'results.json'])
+    const detail = wb.cases.get(caseA)
+    expect(readdirSync(join(out, 'images')).length).toBe(detail.images.length)
+    const sums = readFileSync(join(out, 'SHA256SUMS'), 'utf8').trim().split('\n')
+    for (const line of sums) {
+      const [sha, file] = line.split(/\s+/)
+      expect(createHash('sha256').update(readFileSync(join(out, file))).digest('hex')).toBe(sha)
+    }
+    const csv = readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n')
+    expect(csv.length).toBe(1 + 4 * 3) // 4 reconstructions × 3 FARs under the one encoder
+    const graph = JSON.parse(readFileSync(join(out, 'case-uco.jsonld'), 'utf8')) as { '@context': Record<string, string>; '@graph': Record<string, unknown>[] }
+    const types = graph['@graph'].map((n) => n['@type'])
+    expect(types).toContain('case-investigation:Investigation')
+    expect(types.filter((t) => t === 'case-investigation:InvestigativeAction').length).toBeGreaterThanOrEqual(5)
+    expect(types).toContain('case-investigation:ProvenanceRecord')
+    expect(JSON.stringify(graph)).toContain(wb.registry.get('faceplugin-fr-feature').manifest.sha256)
+    expect(wb.cases.auditLog(caseA).at(-1)).toMatchObject({ action: 'bundle.write', details: { sha256: r.sha256sums } })
+    await expect(wb.reports.bundle({ caseId: caseA, out })).rejects.toThrow(/already exists/)
+  })
+
   describe.skipIf(!tools || !chromium)('PDF report', () => {
     it('writes a PDF with the case number, every evidence sha256, the runs parameters and images; audit holds its sha256', async () => {
       const out = join(root, 'reports', 'case-a.pdf')
