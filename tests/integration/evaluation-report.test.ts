@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { execFileSync } from 'node:child_process'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -153,6 +153,20 @@ describe.skipIf(!data)('evaluation runs', () => {
       expect(last.action).toBe('report.write')
       expect(last.details.sha256).toBe(sha)
       expect(wb.cases.verifyAudit(caseA).ok).toBe(true)
+    })
+
+    it('says on the cover when the audit chain does not verify', async () => {
+      const b = wb.cases.list().find((c) => c.name === 'Eval B')!
+      // A head record ahead of the log: entries were removed from its end.
+      const head = JSON.parse(readFileSync(join(b.dir, 'audit-head.json'), 'utf8')) as { seq: number; hash: string }
+      writeFileSync(join(b.dir, 'audit-head.json'), JSON.stringify({ seq: head.seq + 5, hash: head.hash }))
+      expect(wb.cases.verifyAudit(b.id).ok).toBe(false)
+      const out = join(root, 'reports', 'case-b.pdf')
+      const r = await wb.reports.write({ caseId: b.id, out })
+      expect(r.auditOk).toBe(false)
+      const cover = execFileSync('pdftotext', ['-f', '1', '-l', '1', out, '-']).toString()
+      expect(cover).toContain('AUDIT CHAIN DOES NOT VERIFY')
+      expect(cover).toContain('EVAL-B-01')
     })
 
     it('refuses an unwritable path and an empty case, leaving no file', async () => {
