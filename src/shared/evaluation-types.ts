@@ -121,6 +121,11 @@ export interface QualityFigures {
   psnr: MeanRecord
   ssim: MeanRecord
   msSsim: MeanRecord
+  /**
+   * A face-quality PROXY, not a quality measure: the share of reconstructions in which the
+   * bundled face detector finds a face, and its mean score where it does.
+   */
+  faceProxy: { name: string; detected: ProportionRecord; meanScore: number | null }
 }
 
 export interface EvaluationMetrics {

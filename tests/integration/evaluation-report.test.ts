@@ -62,7 +62,12 @@ describe.skipIf(!data)('evaluation runs', () => {
     }
     expect(m.encoders[0].thresholds?.impostorPairs).toBeGreaterThan(1_000_000)
     expect(m.quality.find((q) => q.method === 'dfd')!.psnr.mean).toBeGreaterThan(5)
-    // Starting the finished evaluation again makes a new one (it does not redo or alter the old).
+    expect(m.quality.find((q) => q.method === 'dfd')!.faceProxy.detected.trials).toBe(2)
+    // Starting the finished evaluation again continues it: nothing to redo, the metrics are recomputed.
+    const again = wb.evaluations.start({ caseId: caseA, ...input })
+    expect(again).toMatchObject({ resumed: true, alreadyDone: 4, total: 4 })
+    expect((await wb.jobs.wait(again.runId)).status).toBe('succeeded')
+    expect(wb.evaluations.list(caseA)).toHaveLength(1)
     expect(wb.cases.verifyAudit(caseA).ok).toBe(true)
   })
 

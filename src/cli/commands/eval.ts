@@ -33,6 +33,7 @@ export function metricsText(m: EvaluationMetrics): string {
     const f = (x: { mean: number | null; bootstrap: { low: number; high: number } | null }, d: number): string =>
       x.mean === null ? '—' : `${x.mean.toFixed(d)}${x.bootstrap ? ` [${x.bootstrap.low.toFixed(d)}–${x.bootstrap.high.toFixed(d)}]` : ''}`
     lines.push(`${q.method.padEnd(8)} PSNR ${f(q.psnr, 2)} dB  SSIM ${f(q.ssim, 3)}  MS-SSIM ${f(q.msSsim, 3)}  (n=${q.psnr.n})`)
+    if (q.faceProxy) lines.push(`${''.padEnd(8)} face-quality PROXY (detector finds a face): ${formatProportion(q.faceProxy.detected)}; mean detector score ${q.faceProxy.meanScore === null ? '—' : q.faceProxy.meanScore.toFixed(3)}`)
   }
   return lines.join('\n')
 }

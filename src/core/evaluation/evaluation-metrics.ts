@@ -23,6 +23,8 @@ export interface DoneAttempt {
   psnr: number
   ssim: number
   msSsim: number
+  /** Face-quality proxy: the detector's best central face score on the reconstruction, 0 when none. */
+  faceScore: number
   seconds: number
   queries: number
 }
@@ -101,6 +103,8 @@ export function thresholdSource(t: ThresholdRecord | null): ThresholdSource | nu
   return t ? { dataset: t.dataset, impostorPairs: t.impostorPairs ?? null, images: t.images ?? null, fars: t.fars.map((f) => ({ far: f.far, threshold: f.threshold })) } : null
 }
 
+export const FACE_PROXY_NAME = 'face-quality proxy: bundled detector finds a face (rate; mean score where found)'
+
 const round = (x: number): number => Math.round(x * 1e4) / 1e4
 
 /** Every figure of an evaluation from the templates of its photos and reconstructions. */
@@ -178,7 +182,18 @@ export function computeMetrics(input: MetricsInput): EvaluationMetrics {
         boot.reps,
         boot.seed
       )
-    return { method, psnr: m((d) => d.psnr), ssim: m((d) => d.ssim), msSsim: m((d) => d.msSsim) }
+    const hits = done.filter((d) => d.faceScore > 0)
+    return {
+      method,
+      psnr: m((d) => d.psnr),
+      ssim: m((d) => d.ssim),
+      msSsim: m((d) => d.msSsim),
+      faceProxy: {
+        name: FACE_PROXY_NAME,
+        detected: proportion(countBySubject(done.map((d) => ({ subject: d.subject, success: d.faceScore > 0 }))), boot),
+        meanScore: mean(hits.map((d) => d.faceScore))
+      }
+    }
   })
   return {
     computedAt: new Date().toISOString(),

@@ -8,6 +8,7 @@ import { alignedDataset, alignedPhotos, attemptKey, attemptSeed, buildPlan, case
 import { computeMetrics, type DoneAttempt, type EncoderEmbeddings } from '../evaluation/evaluation-metrics'
 import { msSsim, psnr, ssim } from '../evaluation/image-quality'
 import { encodeAlignedFaces } from '../faces/face-encoder'
+import { faceDetectionRate } from '../priors/prior-inspection'
 import { decodeImage, encodePng, type RgbImage } from '../imaging/image-io'
 import type { JobContext, JobQueue } from '../jobs/job-queue'
 import { getMethod, resolveParameters } from '../methods/method-registry'
@@ -125,7 +126,8 @@ export class EvaluationService {
     const plan = this.plan(store, spec)
     const existing = store.evaluations.findBySpec(spec)
     if (existing && this.active.has(existing.id)) throw new ValidationError(`evaluation ${existing.id} is already running (job ${this.active.get(existing.id)})`)
-    const evaluation = existing && existing.status !== 'succeeded' ? existing : store.evaluations.create(spec)
+    // The same spec continues the same evaluation; a finished one only has its metrics recomputed.
+    const evaluation = existing ?? store.evaluations.create(spec)
     const done = new Set(store.evaluations.runs(evaluation.id).map((l) => l.attemptKey))
     const pending = spec.methods.flatMap((m) => plan.attempts.map((a) => ({ method: m, attempt: a, key: attemptKey(a, m.id) }))).filter((p) => !done.has(p.key))
     const total = spec.methods.length * plan.attempts.length
@@ -308,6 +310,8 @@ export class EvaluationService {
     for (const p of photoList) photoCrops.push(await this.crop(store, p, crops))
     const reconImages = []
     for (const s of stored) reconImages.push(await decodeImage(new Uint8Array(readFileSync(store.imagePath(s.imageSha256))), s.link.runId))
+    const detector = await this.loader.prepare(this.registry.defaults().detector)
+    const faces = await faceDetectionRate(this.engine, detector, reconImages, { signal })
     const encoders: EncoderEmbeddings[] = []
     for (const id of spec.encoderIds) {
       const model = await this.loader.prepare(id)
@@ -321,7 +325,7 @@ export class EvaluationService {
         reconstructions: new Map(stored.map((s, i) => [s.link.attemptKey, rv[i]]))
       })
     }
-    const done: DoneAttempt[] = stored.map((s) => ({
+    const done: DoneAttempt[] = stored.map((s, i) => ({
       key: s.link.attemptKey,
       method: s.link.method,
       subject: s.link.subject,
@@ -330,6 +334,7 @@ export class EvaluationService {
       psnr: s.record.evaluation.psnr,
       ssim: s.record.evaluation.ssim,
       msSsim: s.record.evaluation.msSsim,
+      faceScore: faces.scores[i],
       seconds: s.record.seconds ?? 0,
       queries: s.record.queries ?? 0
     }))

@@ -48,7 +48,7 @@ describe('evaluation metrics', () => {
       ['ga|s1/t', at(140)],
       ['ga|s2/t', at(265)]
     ])
-    const done: DoneAttempt[] = subjects.map((s) => ({ key: `ga|${s}/t`, method: 'ga', subject: s, targetId: `${s}/t`, mateIds: [`${s}/m`], psnr: 20, ssim: 0.5, msSsim: 0.6, seconds: 2, queries: 100 }))
+    const done: DoneAttempt[] = subjects.map((s) => ({ key: `ga|${s}/t`, method: 'ga', subject: s, targetId: `${s}/t`, mateIds: [`${s}/m`], psnr: 20, ssim: 0.5, msSsim: 0.6, faceScore: 0.9, seconds: 2, queries: 100 }))
     const m = computeMetrics({
       attempts,
       done,
@@ -83,6 +83,8 @@ describe('evaluation metrics', () => {
     expect(withOriginal.top1.trials).toBe(3)
     expect(withOriginal.gallerySubjects).toBe(3)
     expect(m.quality[0].psnr.mean).toBe(20)
+    expect(m.quality[0].faceProxy.detected).toMatchObject({ successes: 3, trials: 3 })
+    expect(m.quality[0].faceProxy.meanScore).toBeCloseTo(0.9, 10)
     expect(m.runs[0]).toEqual({ method: 'ga', attempts: 3, meanSeconds: 2, meanQueries: 100 })
   })
 
@@ -94,7 +96,7 @@ describe('evaluation metrics', () => {
     ])
     const m = computeMetrics({
       attempts,
-      done: [{ key: 'dfd|a/t', method: 'dfd', subject: 'a', targetId: 'a/t', mateIds: ['a/m'], psnr: 10, ssim: 0.1, msSsim: 0.1, seconds: 1, queries: 0 }],
+      done: [{ key: 'dfd|a/t', method: 'dfd', subject: 'a', targetId: 'a/t', mateIds: ['a/m'], psnr: 10, ssim: 0.1, msSsim: 0.1, faceScore: 0, seconds: 1, queries: 0 }],
       methods: ['dfd'],
       seenEncoderId: 'enc',
       encoders: [{ encoderId: 'enc', encoderSha256: 'x', thresholds, photos, reconstructions: new Map([['dfd|a/t', at(180)]]) }],
