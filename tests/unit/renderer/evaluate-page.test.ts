@@ -50,7 +50,7 @@ describe('Evaluate page', () => {
   it('lists evaluations with their transfer matrix and starts one with the form settings', async () => {
     const bridge = installFakeBridge({
       listMethods: async () => methods,
-      listModels: async () => [encoderEntry()],
+      listModels: async () => [encoderEntry('enc')],
       listEvaluations: async () => [evaluation],
       startEvaluation: async () => ({ evaluation, runId: 'rrrrrrrr-0000-4000-8000-000000000001', resumed: false, alreadyDone: 0, total: 4 })
     })
