@@ -74,6 +74,8 @@ describe.skipIf(!data)('evaluation runs', () => {
   it('resumes a cancelled evaluation where it stopped, to the same numbers', async () => {
     const caseB = wb.cases.create({ dir: join(root, 'B'), name: 'Eval B', number: 'EVAL-B-01' }).id
     const first = wb.evaluations.start({ caseId: caseB, ...input })
+    // While it runs, the same evaluation cannot be started a second time.
+    expect(() => wb.evaluations.start({ caseId: caseB, ...input })).toThrow(/is already running/)
     let cancelled = false
     const off = wb.runs.onProgress((p) => {
       if (!cancelled && p.runId === first.runId && p.status === 'running' && (p.detail as { done?: number } | null)?.done === 1) {
