@@ -175,6 +175,43 @@ export const COMMANDS: Record<string, CommandHelp> = {
     summary: 'align every photo of a dataset to ArcFace 112x112 crops with a manifest; resumable (Ctrl-C, then run again)',
     options: [['--in DIR', 'the photo folder (folder per person, or flat)'], ['--out DIR', 'where crops and manifest.json go'], ['--limit N', 'only the first N photos'], ['--workers N', 'photos in flight (default 2)']],
     example: 'unveil dataset align --in ../shared/datasets/lfw --out aligned/lfw'
+  },
+  eval: {
+    usage: 'unveil eval --case DIR [--dataset DIR] [--pairs FILE] --seen ENC --methods ga,dfd,… [--encoders ID,…] [--budget N] [--seed S] [--limit N] [--mates N] [--param M.KEY=V]… [--json]',
+    summary: 'leak assessment: reconstruct every source photo with each method, score under every encoder; attack rates, verification, identification, image quality with 95% intervals; stored in the case, resumable',
+    options: [
+      ['--case DIR', 'the case the evaluation and its runs are stored in'],
+      ['--dataset DIR', 'an aligned dataset folder (unveil dataset align); default: the case templates with subjects'],
+      ['--pairs FILE', 'an LFW pair list (e.g. pairsDevTrain.txt); default: every subject with ≥ 2 photos'],
+      ['--seen ENC', 'the encoder the templates come from (the attacked engine)'],
+      ['--methods IDS', 'reconstruction methods, comma-separated (any registered method)'],
+      ['--encoders IDS', 'encoders to score under (default: every registered encoder; each needs thresholds)'],
+      ['--budget N', 'query budget of every method that has one'],
+      ['--seed S', 'evaluation seed (default 1); per-photo seeds derive from it'],
+      ['--limit N', 'at most N subjects'],
+      ['--mates N', 'other photos per subject used as type-II references (default 4)'],
+      ['--param M.KEY=V', 'a method parameter, e.g. ga.population=64 (repeatable)'],
+      ['--json', 'print the stored evaluation as JSON']
+    ],
+    example: 'unveil eval --case cases/lfw-eval --dataset aligned/lfw --pairs ../shared/datasets/lfw/pairsDevTrain.txt --seen faceplugin-fr-feature --methods ga,dfd --budget 2000 --limit 50'
+  },
+  report: {
+    usage: 'unveil report --case DIR [--runs ID,…|--evaluation ID] --out FILE.pdf [--json]',
+    summary: 'PDF case report (Chromium): cover, evidence with sha256, runs with images and scores, evaluation metrics and plots, audit verification; its sha256 goes into the audit log',
+    options: [
+      ['--case DIR', 'the case folder'],
+      ['--runs IDS', 'only these runs (comma-separated; default: every run and evaluation)'],
+      ['--evaluation ID', 'only this evaluation and its runs'],
+      ['--out FILE.pdf', 'the PDF (written to a temporary file and renamed when complete)'],
+      JSON_OPTION
+    ],
+    example: 'unveil report --case cases/leak-2026 --out leak-2026.pdf'
+  },
+  export: {
+    usage: 'unveil export --case DIR --out DIR [--json]',
+    summary: 'export bundle: case.json, results JSON + CSV, evaluations JSON + CSV, every image by sha256, a CASE/UCO JSON-LD graph and SHA256SUMS (recorded in the audit log)',
+    options: [['--case DIR', 'the case folder'], ['--out DIR', 'a new (or empty) folder; written beside it and renamed when complete'], JSON_OPTION],
+    example: 'unveil export --case cases/leak-2026 --out leak-2026-bundle'
   }
 }
 

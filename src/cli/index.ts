@@ -2,10 +2,13 @@ import { auditCommand } from './commands/audit'
 import { caseCommand } from './commands/case'
 import { datasetCommand } from './commands/dataset'
 import { enrollCommand } from './commands/enroll'
+import { evalCommand } from './commands/eval'
+import { exportCommand } from './commands/export'
 import { modelsCommand } from './commands/models'
 import { invertCommand } from './commands/invert'
 import { priorCommand } from './commands/prior'
 import { gradientsCommand } from './commands/gradients'
+import { reportCommand } from './commands/report'
 import { UsageError } from './cli-support'
 import { commandHelp, overview } from './command-help'
 import { softwareVersion } from '../core/workbench/workbench'
@@ -44,6 +47,15 @@ async function main(argv: string[]): Promise<number> {
       return 0
     case 'gradients':
       return gradientsCommand(rest)
+    case 'eval':
+      await evalCommand(rest)
+      return 0
+    case 'report':
+      await reportCommand(rest)
+      return 0
+    case 'export':
+      await exportCommand(rest)
+      return 0
     case 'version':
     case '--version':
       console.log(softwareVersion())

@@ -125,6 +125,47 @@ export function createApiHandlers({ workbench: wb, chooseFolder }: HandlerDeps):
       const grid = await wb.compare.grid(requireUuid(caseId, 'case id'), requireUuid(templateId, 'template id'), runs)
       const label = grid.comparison.template.label.replace(/[^\w.-]+/g, '_').replace(/\.[a-z]+$/i, '')
       return { name: `compare-${label || 'template'}-${grid.comparison.template.id.slice(0, 8)}.png`, bytes: grid.png }
+    },
+    listEvaluations: async (caseId) => wb.evaluations.list(requireUuid(caseId, 'case id')),
+    startEvaluation: async (input) => {
+      const o = requireObject(input, 'evaluation')
+      if (!Array.isArray(o.methods) || o.methods.length === 0 || o.methods.length > 32) throw new ValidationError('choose between 1 and 32 methods')
+      if (!Array.isArray(o.encoderIds) || o.encoderIds.length > 64) throw new ValidationError('encoderIds must be a list of encoder ids')
+      const optionalPath = (v: unknown, field: string): string | null =>
+        v === null || v === undefined || v === '' ? null : requireString(v, field, { max: 1000 })
+      return wb.evaluations.start({
+        caseId: requireUuid(o.caseId, 'case id'),
+        datasetDir: optionalPath(o.datasetDir, 'dataset folder'),
+        pairsFile: optionalPath(o.pairsFile, 'pair list'),
+        seenEncoderId: requireId(o.seenEncoderId, 'seen encoder'),
+        methods: o.methods.map((m, i) => {
+          const mo = requireObject(m, `methods[${i}]`)
+          return { id: requireId(mo.id, `methods[${i}].id`), parameters: requireRecord(mo.parameters ?? {}, `methods[${i}].parameters`) }
+        }),
+        encoderIds: o.encoderIds.map((e, i) => requireId(e, `encoderIds[${i}]`)),
+        budget: o.budget === null || o.budget === undefined ? null : requireInteger(o.budget, 'budget', 1, 1e9),
+        seed: requireInteger(o.seed, 'seed', 0, 2 ** 31 - 1),
+        limit: o.limit === null || o.limit === undefined ? null : requireInteger(o.limit, 'limit', 1, 1e6)
+      })
+    },
+    exportReport: async (input) => {
+      const o = requireObject(input, 'report')
+      const caseId = requireUuid(o.caseId, 'case id')
+      const dir = requireString(o.dir, 'report folder', { max: 1000 })
+      const runIds =
+        o.runIds === null || o.runIds === undefined
+          ? null
+          : Array.isArray(o.runIds)
+            ? o.runIds.map((r, i) => requireUuid(r, `runIds[${i}]`))
+            : (() => {
+                throw new ValidationError('runIds must be a list of run ids')
+              })()
+      const evaluationId = o.evaluationId === null || o.evaluationId === undefined ? null : requireUuid(o.evaluationId, 'evaluation id')
+      const info = wb.cases.get(caseId).info
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+      const name = `${(info.number ?? info.name).replace(/[^\w.-]+/g, '_')}-report-${stamp}.pdf`
+      const r = await wb.reports.write({ caseId, runIds, evaluationId, out: join(dir, name) })
+      return { path: r.path, sha256: r.sha256, bytes: r.bytes, auditOk: r.auditOk }
     }
   }
 }

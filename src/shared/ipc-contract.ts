@@ -16,6 +16,7 @@ import type {
   RunRecord,
   TemplateRecord
 } from './types'
+import type { EvaluationRecord } from './evaluation-types'
 
 /** A file the user picked or dropped, read in the renderer. */
 export interface FilePayload {
@@ -68,6 +69,44 @@ export interface ModelRegistrationInput {
   manifestJson: string
 }
 
+export interface StartEvaluationInput {
+  caseId: string
+  /** An aligned dataset folder (manifest.json); null: the case's templates with subjects. */
+  datasetDir: string | null
+  /** An LFW-style pair list; null: every subject with at least 2 photos. */
+  pairsFile: string | null
+  seenEncoderId: string
+  methods: { id: string; parameters: Record<string, number | string> }[]
+  /** Empty: every registered encoder. */
+  encoderIds: string[]
+  budget: number | null
+  seed: number
+  limit: number | null
+}
+
+export interface EvaluationStarted {
+  evaluation: EvaluationRecord
+  runId: string
+  resumed: boolean
+  alreadyDone: number
+  total: number
+}
+
+export interface ReportExportInput {
+  caseId: string
+  /** The folder the PDF goes into (the file is named after the case number and time). */
+  dir: string
+  runIds: string[] | null
+  evaluationId: string | null
+}
+
+export interface ReportWritten {
+  path: string
+  sha256: string
+  bytes: number
+  auditOk: boolean
+}
+
 export interface UnveilApi {
   appInfo(): Promise<AppInfo>
   listCases(): Promise<CaseInfo[]>
@@ -103,6 +142,12 @@ export interface UnveilApi {
    * given runs (null: every succeeded run of it), each with its scores and pass/fail.
    */
   compareGrid(caseId: string, templateId: string, runIds: string[] | null): Promise<FilePayload>
+  /** The case's evaluations (leak assessments), with their metrics once complete. */
+  listEvaluations(caseId: string): Promise<EvaluationRecord[]>
+  /** Starts an evaluation as a job, or resumes the unfinished one with the same settings. */
+  startEvaluation(input: StartEvaluationInput): Promise<EvaluationStarted>
+  /** Writes the case report PDF into a folder; its sha256 goes into the audit log. */
+  exportReport(input: ReportExportInput): Promise<ReportWritten>
 }
 
 export type ApiMethod = keyof UnveilApi
@@ -133,7 +178,10 @@ export const API_METHODS = [
   'verifyModel',
   'auditLog',
   'verifyAudit',
-  'compareGrid'
+  'compareGrid',
+  'listEvaluations',
+  'startEvaluation',
+  'exportReport'
 ] as const satisfies readonly ApiMethod[]
 
 // Compile-time check that API_METHODS lists every method of UnveilApi.

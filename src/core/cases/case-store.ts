@@ -20,6 +20,8 @@ import { optionalText, requireText } from './case-input'
 import type { CaseUpdate, ImageMeta, ModelRef, ResultInput, ResultRecord, RunCreateInput, RunPatch } from './case-records'
 import { CaseWriter, openDatabase } from './case-writer'
 import { verifyCaseContents } from './case-verification'
+import { EvaluationRepository } from './evaluation-repository'
+import { ExportRepository } from './export-repository'
 import { ImageRepository } from './image-repository'
 import { migrate, schemaVersion } from './migrations'
 import { ModelRefRepository } from './model-ref-repository'
@@ -67,6 +69,10 @@ export class CaseStore {
   private readonly runs: RunRepository
   private readonly results: ResultRepository
   private readonly blobs: BlobStore
+  /** Evaluations (leak assessments) and the runs they made. */
+  readonly evaluations: EvaluationRepository
+  /** Reports and export bundles made from the case: each leaves an audit entry with its sha256. */
+  readonly exports: ExportRepository
 
   private constructor(dir: string, db: Database.Database, options: CaseStoreOptions) {
     this.dir = dir
@@ -87,6 +93,8 @@ export class CaseStore {
     this.models = new ModelRefRepository(this.writer)
     this.runs = new RunRepository(this.writer)
     this.results = new ResultRepository(this.writer, this.images)
+    this.evaluations = new EvaluationRepository(this.writer)
+    this.exports = new ExportRepository(this.writer)
   }
 
   static create(input: CaseCreateInput, options: CaseStoreOptions = {}): CaseStore {

@@ -125,6 +125,37 @@ export const migrations: readonly Migration[] = [
     up(db) {
       db.exec(`ALTER TABLE runs ADD COLUMN owner TEXT;`)
     }
+  },
+  {
+    version: 4,
+    description: 'evaluations (leak assessments) and the runs they made',
+    up(db) {
+      db.exec(`
+        CREATE TABLE evaluations (
+          id          TEXT PRIMARY KEY,
+          spec        TEXT NOT NULL,
+          spec_sha256 TEXT NOT NULL,
+          status      TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'cancelled')),
+          job_run_id  TEXT REFERENCES runs(id),
+          metrics     TEXT,
+          error       TEXT,
+          created_at  TEXT NOT NULL,
+          updated_at  TEXT NOT NULL
+        );
+        CREATE INDEX evaluations_spec ON evaluations(spec_sha256);
+
+        CREATE TABLE evaluation_runs (
+          evaluation_id TEXT NOT NULL REFERENCES evaluations(id),
+          attempt_key   TEXT NOT NULL,
+          method        TEXT NOT NULL,
+          subject       TEXT NOT NULL,
+          run_id        TEXT NOT NULL REFERENCES runs(id),
+          added_at      TEXT NOT NULL,
+          PRIMARY KEY (evaluation_id, attempt_key)
+        );
+        CREATE INDEX evaluation_runs_run ON evaluation_runs(run_id);
+      `)
+    }
   }
 ]
 

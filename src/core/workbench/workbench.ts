@@ -13,10 +13,12 @@ import { ModelRegistry } from '../models/model-registry'
 import { CaseService } from './case-service'
 import { CompareService } from './compare-service'
 import { DatasetService } from './dataset-service'
+import { EvaluationService } from './evaluation-service'
 import { FaceService } from './face-service'
 import { GradientService } from './gradient-service'
 import { ModelService } from './model-service'
 import { PriorService } from './prior-service'
+import { ReportService } from './report-service'
 import { RunService } from './run-service'
 import { TemplateService } from './template-service'
 
@@ -25,6 +27,7 @@ export { defaultCaseRoot, defaultLibraryDir } from '../env/library-dir'
 export { softwareVersion } from '../env/software-version'
 export type { JobHandle } from '../jobs/job-queue'
 export type { AlignProgress } from '../datasets/dataset-aligner'
+export type { EvaluationInput, EvaluationStart } from './evaluation-service'
 
 export interface WorkbenchOptions {
   /** Where the registry, case list and caches live (the app's user-data folder). */
@@ -54,6 +57,8 @@ export class Workbench {
   readonly datasets: DatasetService
   readonly compare: CompareService
   readonly gradients: GradientService
+  readonly evaluations: EvaluationService
+  readonly reports: ReportService
 
   private constructor(readonly options: WorkbenchOptions) {
     mkdirSync(options.libraryDir, { recursive: true })
@@ -70,6 +75,8 @@ export class Workbench {
     this.datasets = new DatasetService(this.engine, this.registry, this.loader)
     this.compare = new CompareService(this.cases, this.faces)
     this.gradients = new GradientService(this.engine, this.registry, options.libraryDir)
+    this.evaluations = new EvaluationService(this.engine, this.registry, this.loader, this.cases, this.runs, this.jobs, this.version)
+    this.reports = new ReportService(this.cases, this.runs, this.evaluations, this.version)
   }
 
   static async open(options: WorkbenchOptions): Promise<Workbench> {

@@ -2,6 +2,7 @@ import { createRouter, createWebHashHistory, type Router } from 'vue-router'
 import CasesPage from './pages/CasesPage.vue'
 import CasePage from './pages/CasePage.vue'
 import ModelsPage from './pages/ModelsPage.vue'
+import EvaluatePage from './pages/EvaluatePage.vue'
 
 // Hash history: the app is loaded from file:// where path-based routes cannot resolve.
 export function createAppRouter(): Router {
@@ -11,6 +12,7 @@ export function createAppRouter(): Router {
       { path: '/', redirect: '/cases' },
       { path: '/cases', name: 'cases', component: CasesPage },
       { path: '/cases/:id', name: 'case', component: CasePage, props: true },
+      { path: '/cases/:id/evaluate', name: 'evaluate', component: EvaluatePage, props: true },
       { path: '/models', name: 'models', component: ModelsPage },
       { path: '/:pathMatch(.*)*', redirect: '/cases' }
     ]

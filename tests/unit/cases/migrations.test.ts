@@ -11,7 +11,7 @@ describe('migrations', () => {
     const db = new Database(':memory:')
     expect(migrate(db)).toEqual({ from: 0, to: LATEST_SCHEMA_VERSION })
     expect(schemaVersion(db)).toBe(LATEST_SCHEMA_VERSION)
-    expect(tables(db)).toEqual(['audit_log', 'case_info', 'images', 'models', 'results', 'runs', 'templates'])
+    expect(tables(db)).toEqual(['audit_log', 'case_info', 'evaluation_runs', 'evaluations', 'images', 'models', 'results', 'runs', 'templates'])
     db.close()
   })
 

@@ -1,0 +1,70 @@
+// @vitest-environment happy-dom
+import { describe, expect, it } from 'vitest'
+import { mount } from '@vue/test-utils'
+import EvaluatePage from '../../../src/renderer/src/pages/EvaluatePage.vue'
+import type { EvaluationRecord } from '../../../src/shared/evaluation-types'
+import type { MethodInfo } from '../../../src/shared/types'
+import { encoderEntry, freshRendererPerTest, installFakeBridge, settle } from './fake-bridge'
+
+const CASE_ID = '55555555-5555-4555-8555-555555555555'
+const methods: MethodInfo[] = [
+  { id: 'ga', name: 'GA latent search', description: '', parameters: [] },
+  { id: 'dfd', name: 'DFD decoder', description: '', parameters: [] }
+]
+const prop = (k: number, n: number) => ({ successes: k, trials: n, subjects: n, rate: k / n, interval: { low: 0.1, high: 0.9, method: 'wilson' as const }, bootstrap: null })
+const evaluation: EvaluationRecord = {
+  id: 'eeeeeeee-0000-4000-8000-000000000001',
+  spec: {
+    dataset: { kind: 'aligned', dir: '/d', manifestSha256: 'a'.repeat(64) },
+    protocol: { kind: 'subjects', file: null, sha256: null },
+    seenEncoderId: 'enc',
+    methods: [{ id: 'ga', parameters: {} }],
+    encoderIds: ['enc'],
+    seed: 1,
+    limit: 2,
+    matesPerSubject: 4
+  },
+  specSha256: 'b'.repeat(64),
+  status: 'succeeded',
+  jobRunId: null,
+  error: null,
+  createdAt: '',
+  updatedAt: '',
+  metrics: {
+    computedAt: '',
+    attempts: 2,
+    subjects: 2,
+    methods: ['ga'],
+    seenEncoderId: 'enc',
+    transfer: [{ method: 'ga', encoderId: 'enc', role: 'seen', typeI: [{ far: 0.001, rate: prop(1, 2) }], typeII: [{ far: 0.001, rate: prop(0, 2) }], meanTypeI: 0.5, meanTypeII: 0.2 }],
+    encoders: [],
+    quality: [],
+    runs: [],
+    bootstrap: { reps: 10, seed: 1 }
+  }
+}
+
+describe('Evaluate page', () => {
+  freshRendererPerTest()
+
+  it('lists evaluations with their transfer matrix and starts one with the form settings', async () => {
+    const bridge = installFakeBridge({
+      listMethods: async () => methods,
+      listModels: async () => [encoderEntry('enc')],
+      listEvaluations: async () => [evaluation],
+      startEvaluation: async () => ({ evaluation, runId: 'rrrrrrrr-0000-4000-8000-000000000001', resumed: false, alreadyDone: 0, total: 4 })
+    })
+    const w = mount(EvaluatePage, { props: { id: CASE_ID }, global: { stubs: { RouterLink: true } } })
+    await settle()
+    const matrix = w.get('[data-testid="transfer-matrix"]').text()
+    expect(matrix).toContain('50.0% (1/2; 10.0%–90.0%)')
+    expect(matrix).toContain('seen')
+    await w.get('[data-testid="eval-dataset"]').setValue('/data/aligned')
+    await w.get('[data-testid="eval-budget"]').setValue('300')
+    await w.get('[data-testid="evaluate-form"]').trigger('submit')
+    await settle()
+    expect(bridge.startEvaluation).toHaveBeenCalledWith(
+      expect.objectContaining({ caseId: CASE_ID, datasetDir: '/data/aligned', pairsFile: null, budget: 300, methods: [{ id: 'ga', parameters: {} }, { id: 'dfd', parameters: {} }], encoderIds: [] })
+    )
+  })
+})
