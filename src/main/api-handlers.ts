@@ -90,8 +90,8 @@ export function createApiHandlers({ workbench: wb, chooseFolder }: HandlerDeps):
       try {
         const path = join(dir, 'model.onnx')
         writeFileSync(path, model.bytes)
-        const { entry, verification } = await wb.models.register(path, manifest)
-        return verification ? { ...entry, verificationJobId: verification.runId } : entry
+        const { entry, verification, thresholds } = await wb.models.register(path, manifest)
+        return { ...entry, ...(verification ? { verificationJobId: verification.runId } : {}), ...(thresholds ? { thresholdsJobId: thresholds.runId } : {}) }
       } finally {
         rmSync(dir, { recursive: true, force: true })
       }

@@ -124,8 +124,8 @@ export interface UnveilApi {
   deleteTemplate(caseId: string, templateId: string): Promise<void>
   getImage(caseId: string, sha256: string): Promise<{ mime: string; bytes: Uint8Array }>
   listModels(): Promise<ModelEntry[]>
-  /** The entry, and the id of the LFW check job started for an encoder when the data is present. */
-  registerModel(input: ModelRegistrationInput): Promise<ModelEntry & { verificationJobId?: string }>
+  /** The entry, and the ids of the LFW check and FAR-threshold jobs started for an encoder when the data is present. */
+  registerModel(input: ModelRegistrationInput): Promise<ModelEntry & { verificationJobId?: string; thresholdsJobId?: string }>
   engineInfo(): Promise<EngineInfo>
   listMethods(): Promise<MethodInfo[]>
   startRun(input: StartRunInput): Promise<RunRecord>

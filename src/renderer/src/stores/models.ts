@@ -10,6 +10,7 @@ export const useModels = defineStore('models', () => {
   const loaded = ref(false)
   /** modelId → job id of its running LFW verification. */
   const verifyJobs = ref<Record<string, string>>({})
+  const thresholdJobs = ref<Record<string, string>>({})
 
   const encoders = computed(() => models.value.filter((m) => m.manifest.role === 'encoder'))
 
@@ -29,9 +30,9 @@ export const useModels = defineStore('models', () => {
 
   async function register(input: ModelRegistrationInput): Promise<ModelEntry> {
     const entry = await api().registerModel(input)
-    // Core starts an LFW verification of a new encoder when the data is available.
-    const jobId = (entry as ModelEntry & { verificationJobId?: unknown }).verificationJobId
-    if (typeof jobId === 'string') verifyJobs.value[entry.manifest.id] = jobId
+    // Core starts an LFW verification and the FAR-threshold measurement of a new encoder when the data is available.
+    if (entry.verificationJobId) verifyJobs.value[entry.manifest.id] = entry.verificationJobId
+    if (entry.thresholdsJobId) thresholdJobs.value[entry.manifest.id] = entry.thresholdsJobId
     await load()
     return entry
   }
@@ -42,5 +43,5 @@ export const useModels = defineStore('models', () => {
     return jobId
   }
 
-  return { models, engine, loaded, encoders, verifyJobs, load, ensure, loadEngine, register, verify }
+  return { models, engine, loaded, encoders, verifyJobs, thresholdJobs, load, ensure, loadEngine, register, verify }
 })
