@@ -20,7 +20,7 @@ import { DT, Emitter, isFloatType, makeTensor } from './onnx-ir'
 import { NotDifferentiableError, RuleContext } from './rule-context'
 import { GRADIENT_RULES, NON_DIFFERENTIABLE_OPS, RULESET_VERSION } from './rules'
 import { probeGraph, type GraphFacts } from './shape-probe'
-import { OPSET_STABLE, defaultOpset } from './compose'
+import { defaultOpset, opChangedBetween } from './compose'
 
 const MIN_TARGET_OPSET = 13
 const BUMPED_OPSET = 17
@@ -153,9 +153,10 @@ export async function deriveGradientGraph(source: Uint8Array, options: GradientG
 
   let targetOpset = sourceOpset
   if (sourceOpset < BUMPED_OPSET) {
-    const unstable = [...new Set(g.node.map((n) => n.opType).filter((op) => !OPSET_STABLE.has(op)))]
-    if (unstable.length === 0) targetOpset = BUMPED_OPSET
-    else if (sourceOpset < MIN_TARGET_OPSET) throw refusal(label, unstable[0], `opset ${sourceOpset}; re-export the model at opset ${MIN_TARGET_OPSET} or later`)
+    // Relabelled only when no op of the graph changes meaning between the two opsets (e.g. Clip is the same from 11 on).
+    const changed = opChangedBetween(g.node, sourceOpset, BUMPED_OPSET)
+    if (changed === null) targetOpset = BUMPED_OPSET
+    else if (sourceOpset < MIN_TARGET_OPSET) throw refusal(label, changed, `opset ${sourceOpset}; re-export the model at opset ${MIN_TARGET_OPSET} or later`)
   }
 
   const combined = create(ModelProtoSchema, {
