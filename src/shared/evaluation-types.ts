@@ -87,7 +87,7 @@ export interface AttackCell {
   method: string
   encoderId: string
   /** 'seen' is the encoder the templates came from (the attacker's oracle); the others validate transfer. */
-  role: 'seen' | 'validation'
+  role: 'seen' | 'validation' | 'unseen'
   typeI: { far: number; rate: ProportionRecord }[]
   typeII: { far: number; rate: ProportionRecord }[]
   meanTypeI: number | null
@@ -105,7 +105,7 @@ export interface VerificationFigures {
 export interface EncoderFigures {
   encoderId: string
   encoderSha256: string
-  role: 'seen' | 'validation'
+  role: 'seen' | 'validation' | 'unseen'
   thresholds: ThresholdSource | null
   /** Real photos: target photo vs its mate. */
   real: VerificationFigures

@@ -23,6 +23,8 @@ export interface DoneAttempt {
   psnr: number
   ssim: number
   msSsim: number
+  /** sha256 of the encoder the method picked its result with (ALSUV's validation), if any. */
+  validationSha256?: string | null
   /** Face-quality proxy: the detector's best central face score on the reconstruction, 0 when none. */
   faceScore: number
   seconds: number
@@ -114,7 +116,8 @@ export function computeMetrics(input: MetricsInput): EvaluationMetrics {
   const encoders: EncoderFigures[] = []
 
   for (const enc of input.encoders) {
-    const role = enc.encoderId === input.seenEncoderId ? 'seen' : 'validation'
+    // Seen: the attacked encoder. Per method, an encoder that picked the results is 'validation'; the rest are unseen (transfer).
+    const role = enc.encoderId === input.seenEncoderId ? 'seen' : 'unseen'
     const v = (id: string): ArrayLike<number> => {
       const x = enc.photos.get(id)
       if (!x) throw new Error(`no ${enc.encoderId} template of photo ${id}`)
@@ -151,7 +154,7 @@ export function computeMetrics(input: MetricsInput): EvaluationMetrics {
       transfer.push({
         method,
         encoderId: enc.encoderId,
-        role,
+        role: role === 'unseen' && done.some((d) => d.validationSha256 === enc.encoderSha256) ? 'validation' : role,
         typeI: rates(typeI, enc.thresholds, boot),
         typeII: rates(typeII, enc.thresholds, boot),
         meanTypeI: mean(typeI.map((t) => t.score)),

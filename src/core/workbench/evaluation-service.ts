@@ -334,6 +334,7 @@ export class EvaluationService {
       psnr: s.record.evaluation.psnr,
       ssim: s.record.evaluation.ssim,
       msSsim: s.record.evaluation.msSsim,
+      validationSha256: s.record.modelSha256s.validation ?? null,
       faceScore: faces.scores[i],
       seconds: s.record.seconds ?? 0,
       queries: s.record.queries ?? 0

@@ -33,7 +33,7 @@ describe('evaluation metrics', () => {
     expect(identificationRank(at(12), gallery, 'zz')).toBe(Infinity)
   })
 
-  it('counts type-I/II successes per threshold, seen and validation encoders marked', () => {
+  it('counts type-I/II successes per threshold, seen, validation and unseen encoders marked', () => {
     // Subjects at 0°, 90°, 180°; each target photo at the subject angle, its mate 20° further.
     const subjects = ['s0', 's1', 's2']
     const attempts: EvalAttempt[] = subjects.map((s) => ({ subject: s, target: photo(`${s}/t`, s), mates: [photo(`${s}/m`, s)] }))
@@ -63,7 +63,22 @@ describe('evaluation metrics', () => {
     })
     const cell = m.transfer.find((c) => c.encoderId === 'enc')!
     expect(cell.role).toBe('seen')
-    expect(m.transfer.find((c) => c.encoderId === 'other')!.role).toBe('validation')
+    // GA picks with no other encoder: 'other' measures transfer.
+    expect(m.transfer.find((c) => c.encoderId === 'other')!.role).toBe('unseen')
+    // A method whose runs picked their result with 'other' (ALSUV's validation) gets it marked so.
+    const picked = computeMetrics({
+      attempts,
+      done: done.map((d) => ({ ...d, validationSha256: 'y' })),
+      methods: ['ga'],
+      seenEncoderId: 'enc',
+      encoders: [
+        { encoderId: 'enc', encoderSha256: 'x', thresholds, photos, reconstructions: recon },
+        { encoderId: 'other', encoderSha256: 'y', thresholds, photos, reconstructions: recon }
+      ],
+      listedImpostors: [],
+      bootstrap: { reps: 50, seed: 1 }
+    })
+    expect(picked.transfer.find((c) => c.encoderId === 'other')!.role).toBe('validation')
     // Type I at 0.5: s0 (1.0) and s1 (0.643) pass, s2 (0.087) fails; at 0.9 only s0.
     expect(cell.typeI.map((r) => [r.far, r.rate.successes, r.rate.trials])).toEqual([
       [1e-2, 2, 3],
