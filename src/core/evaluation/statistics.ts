@@ -69,21 +69,25 @@ export interface SubjectCounts {
  */
 export function subjectBootstrap(groups: SubjectCounts[], reps = 2000, seed = 1): Interval | null {
   const usable = groups.filter((g) => g.trials > 0)
-  if (usable.length < 2) return null
+  return usable.length < 2 ? null : pooledRatioBootstrap(usable.map((g) => ({ num: g.successes, den: g.trials })), reps, seed)
+}
+
+/** Percentile interval of sum(num)/sum(den) over `reps` seeded resamples of the groups with replacement. */
+function pooledRatioBootstrap(groups: { num: number; den: number }[], reps: number, seed: number): Interval {
   const rng = new SeededRandom(seed)
-  const rates = new Float64Array(reps)
+  const ratios = new Float64Array(reps)
   for (let r = 0; r < reps; r++) {
-    let k = 0
-    let n = 0
-    for (let i = 0; i < usable.length; i++) {
-      const g = usable[rng.nextUint32() % usable.length]
-      k += g.successes
-      n += g.trials
+    let num = 0
+    let den = 0
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[rng.nextUint32() % groups.length]
+      num += g.num
+      den += g.den
     }
-    rates[r] = k / n
+    ratios[r] = num / den
   }
-  rates.sort()
-  return { low: quantile(rates, 0.025), high: quantile(rates, 0.975), method: 'bootstrap' }
+  ratios.sort()
+  return { low: quantile(ratios, 0.025), high: quantile(ratios, 0.975), method: 'bootstrap' }
 }
 
 /** Pools per-subject counts into a proportion with both intervals. */
@@ -127,22 +131,6 @@ export function meanBySubject(values: { subject: string; value: number }[], reps
   for (const v of values) by.set(v.subject, [...(by.get(v.subject) ?? []), v.value])
   const groups = [...by.values()].map((xs) => ({ sum: xs.reduce((a, b) => a + b, 0), n: xs.length }))
   const mean = values.reduce((a, v) => a + v.value, 0) / values.length
-  let bootstrap: Interval | null = null
-  if (groups.length >= 2) {
-    const rng = new SeededRandom(seed)
-    const means = new Float64Array(reps)
-    for (let r = 0; r < reps; r++) {
-      let s = 0
-      let n = 0
-      for (let i = 0; i < groups.length; i++) {
-        const g = groups[rng.nextUint32() % groups.length]
-        s += g.sum
-        n += g.n
-      }
-      means[r] = s / n
-    }
-    means.sort()
-    bootstrap = { low: quantile(means, 0.025), high: quantile(means, 0.975), method: 'bootstrap' }
-  }
+  const bootstrap = groups.length >= 2 ? pooledRatioBootstrap(groups.map((g) => ({ num: g.sum, den: g.n })), reps, seed) : null
   return { mean, n: values.length, subjects: groups.length, bootstrap }
 }
