@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto'
 import { readFileSync, statSync } from 'node:fs'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
+import type { RunRecord } from '../shared/types'
 import { Workbench, defaultCaseRoot, defaultLibraryDir, type JobHandle } from '../core/workbench/workbench'
 
 /** A usage mistake: reported in one line, exit code 2. */
@@ -141,4 +142,18 @@ export function seedOption(values: Record<string, unknown>): { seed: number; cho
  */
 export function printable(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
+/** Follows a queued run to its end with a progress bar; Ctrl-C cancels it (the case then records it as cancelled). */
+export async function followRun(wb: Workbench, runId: string, label: string): Promise<RunRecord> {
+  const cancel = (): void => void wb.runs.cancel(runId)
+  process.once('SIGINT', cancel)
+  const bar = progressBar(label)
+  const off = wb.runs.onProgress((p) => (p.runId === runId && p.status === 'running' ? bar(p.step, p.totalSteps, p.message ?? undefined, p.etaSeconds ?? undefined) : undefined))
+  try {
+    return await wb.jobs.wait(runId)
+  } finally {
+    off()
+    process.off('SIGINT', cancel)
+  }
 }

@@ -12,7 +12,7 @@ import sharp from 'sharp'
 import type { ApiHandlers } from '../../src/shared/ipc-contract'
 import { Workbench } from '../../src/core/workbench/workbench'
 import { createApiHandlers } from '../../src/main/api-handlers'
-import { ROOT, SAMPLE_PHOTO, SHOTS, openBridgedPage, rendererSkipReason, serveRenderer, serverUrl } from './renderer-harness'
+import { ROOT, SHOTS, closeBridgedSession, openBridgedPage, rendererSkipReason, serveRenderer, serverUrl } from './renderer-harness'
 
 const IMAGES = join(ROOT, 'docs/images')
 const VIEWPORT = { width: 1280, height: 800 }
@@ -144,14 +144,7 @@ describe.skipIf(reason !== null)('layout and access at 1280 x 800 in Chromium', 
   })
 
   afterAll(async () => {
-    await browser?.close()
-    if (workbench) {
-      for (const job of workbench.runs.list()) workbench.runs.cancel(job.runId)
-      for (let i = 0; i < 600 && workbench.runs.list().length > 0; i++) await new Promise((r) => setTimeout(r, 100))
-      await handlers.detectFaces({ name: 'sample1.jpg', bytes: new Uint8Array(readFileSync(SAMPLE_PHOTO)) }).catch(() => undefined)
-    }
-    await new Promise((done) => (server ? server.close(done) : done(undefined)))
-    await workbench?.close()
+    await closeBridgedSession({ browser, server, handlers, workbench })
     if (savedDataEnv === undefined) delete process.env.UNVEIL_DATA
     else process.env.UNVEIL_DATA = savedDataEnv
     if (tmp) rmSync(tmp, { recursive: true, force: true })

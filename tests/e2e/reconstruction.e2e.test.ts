@@ -2,14 +2,14 @@
 // live chart and best face while it runs, then the result view with the per-encoder scores.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Server } from 'node:http'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, Locator, Page } from 'playwright-core'
 import type { ApiHandlers } from '../../src/shared/ipc-contract'
 import { Workbench } from '../../src/core/workbench/workbench'
 import { createApiHandlers } from '../../src/main/api-handlers'
-import { ROOT, SAMPLE_PHOTO, SHOTS, openBridgedPage, rendererSkipReason, serveRenderer, serverUrl } from './renderer-harness'
+import { ROOT, SAMPLE_PHOTO, SHOTS, closeBridgedSession, openBridgedPage, rendererSkipReason, serveRenderer, serverUrl } from './renderer-harness'
 
 const GENERATOR_ID = 'eigenface-celeba-utk-128'
 // Core looks for shipped models in $UNVEIL_RESOURCES/models, else resources/models.
@@ -67,17 +67,7 @@ describe.skipIf(reason !== null)('end-to-end reconstruction in Chromium', () => 
   })
 
   afterAll(async () => {
-    await browser?.close()
-    // Closing the engine while its worker is still inside an inference takes the process down
-    // (a cancelled run's last batch keeps running there): stop the runs, then let the worker's
-    // queue drain: it serves requests in order, so one more inference returns once it is empty.
-    if (workbench) {
-      for (const job of workbench.runs.list()) workbench.runs.cancel(job.runId)
-      for (let i = 0; i < 600 && workbench.runs.list().length > 0; i++) await new Promise((r) => setTimeout(r, 100))
-      await handlers.detectFaces({ name: 'sample1.jpg', bytes: new Uint8Array(readFileSync(SAMPLE_PHOTO)) }).catch(() => undefined)
-    }
-    await new Promise((done) => (server ? server.close(done) : done(undefined)))
-    await workbench?.close()
+    await closeBridgedSession({ browser, server, handlers, workbench })
     if (savedDataEnv === undefined) delete process.env.UNVEIL_DATA
     else process.env.UNVEIL_DATA = savedDataEnv
     if (tmp) rmSync(tmp, { recursive: true, force: true })

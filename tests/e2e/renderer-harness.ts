@@ -95,3 +95,25 @@ export async function openBridgedPage(
   })
   return { browser, page, consoleErrors }
 }
+
+/**
+ * Ends a bridged session. Closing the engine while its worker is still inside an inference
+ * takes the process down (a cancelled run's last batch keeps running there): stop the runs,
+ * then let the worker's queue drain (it serves requests in order, so one more inference
+ * returns once it is empty), then close browser, server and workbench.
+ */
+export async function closeBridgedSession(s: {
+  browser?: Browser
+  server?: Server
+  handlers?: ApiHandlers
+  workbench?: { runs: { list(): { runId: string }[]; cancel(runId: string): void }; close(): Promise<void> }
+}): Promise<void> {
+  await s.browser?.close()
+  if (s.workbench && s.handlers) {
+    for (const job of s.workbench.runs.list()) s.workbench.runs.cancel(job.runId)
+    for (let i = 0; i < 600 && s.workbench.runs.list().length > 0; i++) await new Promise((r) => setTimeout(r, 100))
+    await s.handlers.detectFaces({ name: 'sample1.jpg', bytes: new Uint8Array(readFileSync(SAMPLE_PHOTO)) }).catch(() => undefined)
+  }
+  await new Promise((done) => (s.server ? s.server.close(done) : done(undefined)))
+  await s.workbench?.close()
+}

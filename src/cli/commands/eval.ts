@@ -1,6 +1,6 @@
 import { resolve } from 'node:path'
 import type { EvaluationMetrics, ProportionRecord } from '../../shared/evaluation-types'
-import { UsageError, integer, parse, printJson, progressBar, required, seedOption, withWorkbench } from '../cli-support'
+import { UsageError, followRun, integer, parse, printJson, required, seedOption, withWorkbench } from '../cli-support'
 
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`
 
@@ -99,17 +99,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
         (started.resumed ? `, resuming with ${started.alreadyDone} already done` : '') +
         `; scored under ${e.spec.encoderIds.join(', ')}`
     )
-    const cancel = (): void => void wb.runs.cancel(started.runId)
-    process.once('SIGINT', cancel)
-    const bar = progressBar('evaluation')
-    const off = wb.runs.onProgress((p) => (p.runId === started.runId && p.status === 'running' ? bar(p.step, p.totalSteps, p.message ?? undefined, p.etaSeconds ?? undefined) : undefined))
-    let finished
-    try {
-      finished = await wb.jobs.wait(started.runId)
-    } finally {
-      off()
-      process.off('SIGINT', cancel)
-    }
+    const finished = await followRun(wb, started.runId, 'evaluation')
     if (finished.status !== 'succeeded') throw new Error(`evaluation ${e.id} ${finished.status}${finished.error ? `: ${finished.error}` : ''}; run the same command again to resume`)
     const stored = wb.evaluations.get(info.id, e.id)
     if (v.json) printJson(stored)

@@ -4,7 +4,7 @@ import type { EncoderScore, ReconstructionRecord } from '../../shared/types'
 import { decisionsByFar, reconstructionOf } from '../../shared/reconstruction-record'
 import { ValidationError } from '../../shared/validation'
 import { inversionRecord, type Workbench } from '../../core/workbench/workbench'
-import { UsageError, inputFile, integer, parse, progressBar, required, seedOption, withWorkbench } from '../cli-support'
+import { UsageError, followRun, inputFile, integer, parse, progressBar, required, seedOption, withWorkbench } from '../cli-support'
 
 const SEARCH_OPTIONS = ['population', 'generations', 'patience', 'threads', 'budget'] as const
 const METHODS = ['ga', 'random', 'dfd', 'alsuv']
@@ -150,18 +150,7 @@ async function invertInCase(
   const template = wb.templates.get(info.id, o.templateId)
   const run = wb.runs.start({ caseId: info.id, method: o.method, templateId: template.id, parameters: o.parameters, seed: o.seed })
   console.error(`run ${run.id} in case '${info.name}' (seed ${o.seed}${o.chosen ? '' : ', none given'})`)
-  // Ctrl-C cancels the run, which the case then records as cancelled.
-  const cancel = (): void => void wb.runs.cancel(run.id)
-  process.once('SIGINT', cancel)
-  const bar = progressBar(`${o.method} search`)
-  const off = wb.runs.onProgress((p) => (p.runId === run.id && p.status === 'running' ? bar(p.step, p.totalSteps, p.message ?? undefined) : undefined))
-  let finished
-  try {
-    finished = await wb.jobs.wait(run.id)
-  } finally {
-    off()
-    process.off('SIGINT', cancel)
-  }
+  const finished = await followRun(wb, run.id, `${o.method} search`)
   if (finished.status !== 'succeeded') throw new ValidationError(`run ${run.id} ${finished.status}${finished.error ? `: ${finished.error}` : ''}`)
   const stored = reconstructionOf(wb.runs.results(info.id, run.id))
   if (!stored) throw new Error(`run ${run.id} stored no reconstruction`)
