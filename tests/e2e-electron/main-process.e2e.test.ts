@@ -56,8 +56,15 @@ describe.skipIf(reason !== null)('the built main process', () => {
         contextIsolation: true,
         sandbox: true,
         nodeIntegration: false,
-        webSecurity: true
+        nodeIntegrationInWorker: false,
+        webSecurity: true,
+        allowRunningInsecureContent: false,
+        webviewTag: false,
+        devTools: true
       })
+      // Left at Electron's defaults (off): no experimental or extra Blink features.
+      expect(r.webPreferences).not.toHaveProperty('experimentalFeatures')
+      expect(r.webPreferences).not.toHaveProperty('enableBlinkFeatures')
       expect(existsSync((r.webPreferences as { preload: string }).preload)).toBe(true)
 
       expect([...(r.channels as string[])].sort()).toEqual(API_METHODS.map(channelFor).sort())
@@ -84,7 +91,7 @@ describe.skipIf(reason !== null)('the built main process', () => {
       expect(r.permissionCheck).toBe(false)
       expect(r.requests).toEqual({ entry: false, asset: false, blob: false, remote: true, otherFile: true, builtFile: true })
       expect((r.cspHeader as string[])[0]).toContain("script-src 'self'")
-      expect(r.navigationBlocked).toEqual({ app: false, remote: true })
+      expect(r.navigationBlocked).toEqual({ app: false, remote: true, file: true, redirect: true })
       expect(r.windowOpen).toEqual({ action: 'deny' })
       expect(r.webviewBlocked).toBe(true)
 

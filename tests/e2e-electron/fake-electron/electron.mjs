@@ -237,7 +237,17 @@ async function drive() {
     contents.emit('will-navigate', { preventDefault: () => (prevented = true) }, url)
     return prevented
   }
-  report.navigationBlocked = { app: navigation(`${entry}#/models`), remote: navigation('https://example.com/') }
+  const redirect = (url) => {
+    let prevented = false
+    contents.emit('will-redirect', { preventDefault: () => (prevented = true) }, url)
+    return prevented
+  }
+  report.navigationBlocked = {
+    app: navigation(`${entry}#/models`),
+    remote: navigation('https://example.com/'),
+    file: navigation(`file://${process.cwd()}/out/renderer/index.html`),
+    redirect: redirect('https://example.com/')
+  }
   report.windowOpen = contents.openHandler({ url: 'https://example.com/' })
   let webviewPrevented = false
   contents.emit('will-attach-webview', { preventDefault: () => (webviewPrevented = true) })
