@@ -58,7 +58,16 @@ describe('IPC handlers validate every input before it reaches core', () => {
     await expect(h.createCase({ dir: join(outside, 'case'), name: 'Outside' })).rejects.toThrow(refused)
     await expect(h.openCaseFolder(join(root, '..', 'elsewhere'))).rejects.toThrow(refused)
     await expect(h.exportReport({ caseId, dir: outside, runIds: null, evaluationId: null })).rejects.toThrow(refused)
-    const evaluation = { caseId, pairsFile: null, seenEncoderId: 'faceplugin-fr-feature', methods: [{ id: 'random', parameters: {} }], encoderIds: [], budget: 1, seed: 1, limit: 1 }
+    const evaluation = {
+      caseId,
+      pairsFile: null,
+      seenEncoderId: 'faceplugin-fr-feature',
+      methods: [{ id: 'random', parameters: {} }],
+      encoderIds: [],
+      budget: 1,
+      seed: 1,
+      limit: 1
+    }
     await expect(h.startEvaluation({ ...evaluation, datasetDir: outside })).rejects.toThrow(refused)
     await expect(h.startEvaluation({ ...evaluation, datasetDir: null, pairsFile: join(outside, 'pairs.txt') })).rejects.toThrow(refused)
     await expect(h.openCaseFolder('cases/c')).rejects.toThrow(/case folder cases\/c must be an absolute path/)

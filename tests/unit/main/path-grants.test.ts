@@ -37,7 +37,15 @@ describe('PathGrants', () => {
 
 describe('a packaged app ignores environment variables naming code or model paths', () => {
   it('drops exactly those, and keeps settings and data folders', () => {
-    const env: NodeJS.ProcessEnv = { UNVEIL_WORKER_PATH: '/x/worker.js', UNVEIL_HOME: '/x/lib', ELECTRON_RENDERER_URL: 'http://evil/', UNVEIL_THREADS: '2', UNVEIL_CASE_ROOT: '/cases', UNVEIL_DATA: '/data', PATH: '/bin' }
+    const env: NodeJS.ProcessEnv = {
+      UNVEIL_WORKER_PATH: '/x/worker.js',
+      UNVEIL_HOME: '/x/lib',
+      ELECTRON_RENDERER_URL: 'http://evil/',
+      UNVEIL_THREADS: '2',
+      UNVEIL_CASE_ROOT: '/cases',
+      UNVEIL_DATA: '/data',
+      PATH: '/bin'
+    }
     expect(dropCodePathEnv(env).sort()).toEqual(['ELECTRON_RENDERER_URL', 'UNVEIL_HOME', 'UNVEIL_WORKER_PATH'])
     expect(env).toEqual({ UNVEIL_THREADS: '2', UNVEIL_CASE_ROOT: '/cases', UNVEIL_DATA: '/data', PATH: '/bin' })
     expect(Object.keys(PACKAGED_IGNORED_ENV)).toEqual(expect.arrayContaining(['UNVEIL_SQLITE_BINDING', 'UNVEIL_RESOURCES', 'UNVEIL_CHROMIUM']))

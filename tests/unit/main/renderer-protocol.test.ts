@@ -86,6 +86,6 @@ describe('app:// serves the built renderer only', () => {
     expect(origin.isAppUrl('http://localhost:5173/#/models')).toBe(true)
     expect(isAllowedRequest('ws://localhost:5173/', origin)).toBe(true)
     expect(isAllowedRequest('https://example.com/', origin)).toBe(false)
-    expect(contentSecurityPolicy(origin.devServerOrigin)).toContain('connect-src \'self\' http://localhost:5173 ws://localhost:5173')
+    expect(contentSecurityPolicy(origin.devServerOrigin)).toContain("connect-src 'self' http://localhost:5173 ws://localhost:5173")
   })
 })
