@@ -16,12 +16,16 @@ import {
   validateCaseCreate
 } from '../shared/validation'
 import type { Workbench } from '../core/workbench/workbench'
+import { PathGrants } from './path-grants'
 
 const MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 
 export interface HandlerDeps {
   workbench: Workbench
+  /** The native folder dialog (a stand-in in tests); what it answers is granted in `grants`. */
   chooseFolder: (title: string) => Promise<string | null>
+  /** Folders the renderer may name; by default a fresh set holding the workbench's case root. */
+  grants?: PathGrants
 }
 
 function requireFile(v: unknown, field: string, maxBytes = 64 * 1024 * 1024): FilePayload {
@@ -41,15 +45,25 @@ function requireRecord(v: unknown, field: string): Record<string, number | strin
   return o as Record<string, number | string>
 }
 
-export function createApiHandlers({ workbench: wb, chooseFolder }: HandlerDeps): ApiHandlers {
+export function createApiHandlers({ workbench: wb, chooseFolder, grants = new PathGrants() }: HandlerDeps): ApiHandlers {
+  // The default case root is main's own choice (new cases go to <root>/<name> without a dialog).
+  grants.grant(wb.appInfo().defaultCaseRoot)
+  const granted = (v: unknown, field: string): string => grants.require(requireString(v, field, { max: 1000 }), field)
   return {
     appInfo: async () => wb.appInfo(),
     listCases: async () => wb.cases.list(),
-    createCase: async (input) => wb.cases.create(validateCaseCreate(input)),
-    openCaseFolder: async (dir) => wb.cases.openFolder(requireString(dir, 'case folder', { max: 1000 })),
+    createCase: async (input) => {
+      const c = validateCaseCreate(input)
+      return wb.cases.create({ ...c, dir: granted(c.dir, 'case folder') })
+    },
+    openCaseFolder: async (dir) => wb.cases.openFolder(granted(dir, 'case folder')),
     createSampleCase: async () => wb.createSampleCase(),
     getCase: async (caseId) => wb.cases.get(requireUuid(caseId, 'case id')),
-    chooseFolder: async (title) => chooseFolder(requireString(title, 'dialog title', { max: 200 })),
+    chooseFolder: async (title) => {
+      const dir = await chooseFolder(requireString(title, 'dialog title', { max: 200 }))
+      if (dir) grants.grant(dir)
+      return dir
+    },
     detectFaces: async (image) => {
       const f = requireFile(image, 'photo')
       return wb.faces.detect(f.bytes, f.name)
@@ -131,8 +145,7 @@ export function createApiHandlers({ workbench: wb, chooseFolder }: HandlerDeps):
       const o = requireObject(input, 'evaluation')
       if (!Array.isArray(o.methods) || o.methods.length === 0 || o.methods.length > 32) throw new ValidationError('choose between 1 and 32 methods')
       if (!Array.isArray(o.encoderIds) || o.encoderIds.length > 64) throw new ValidationError('encoderIds must be a list of encoder ids')
-      const optionalPath = (v: unknown, field: string): string | null =>
-        v === null || v === undefined || v === '' ? null : requireString(v, field, { max: 1000 })
+      const optionalPath = (v: unknown, field: string): string | null => (v === null || v === undefined || v === '' ? null : granted(v, field))
       return wb.evaluations.start({
         caseId: requireUuid(o.caseId, 'case id'),
         datasetDir: optionalPath(o.datasetDir, 'dataset folder'),
@@ -151,7 +164,7 @@ export function createApiHandlers({ workbench: wb, chooseFolder }: HandlerDeps):
     exportReport: async (input) => {
       const o = requireObject(input, 'report')
       const caseId = requireUuid(o.caseId, 'case id')
-      const dir = requireString(o.dir, 'report folder', { max: 1000 })
+      const dir = granted(o.dir, 'report folder')
       const runIds =
         o.runIds === null || o.runIds === undefined
           ? null

@@ -1,6 +1,7 @@
-// Decides what counts as "the app": the built renderer's index.html (file://) or, in
-// development, the electron-vite dev server. Kept free of `electron` so it is testable in Node.
-import { pathToFileURL } from 'node:url'
+// Decides what counts as "the app": the built renderer's index.html on app://unveil (see
+// ./renderer-protocol) or, in development, the electron-vite dev server. Kept free of `electron`
+// so it is testable in Node.
+import { APP_ENTRY_URL, APP_HOST, APP_SCHEME } from './renderer-protocol'
 
 export interface AppOrigin {
   /** What BrowserWindow loads. */
@@ -11,7 +12,8 @@ export interface AppOrigin {
   devServerOrigin: string | null
 }
 
-export function createAppOrigin(rendererIndexPath: string, devServerUrl: string | undefined): AppOrigin {
+/** The dev server when one is named (never in a packaged app: index.ts passes undefined there), else app://unveil. */
+export function createAppOrigin(devServerUrl: string | undefined): AppOrigin {
   if (devServerUrl) {
     const origin = new URL(devServerUrl).origin
     return {
@@ -27,16 +29,15 @@ export function createAppOrigin(rendererIndexPath: string, devServerUrl: string 
       }
     }
   }
-  const entry = pathToFileURL(rendererIndexPath)
   return {
-    entryUrl: entry.href,
+    entryUrl: APP_ENTRY_URL,
     devServerOrigin: null,
     isAppUrl: (url) => {
       if (!url) return false
       try {
         const u = new URL(url)
         // Routes live in the hash; the document itself must be exactly the bundled index.html.
-        return u.protocol === 'file:' && u.pathname === entry.pathname
+        return u.protocol === `${APP_SCHEME}:` && u.host === APP_HOST && u.pathname === '/index.html'
       } catch {
         return false
       }
@@ -78,6 +79,6 @@ export function isAllowedRequest(url: string, origin: AppOrigin): boolean {
       return false
     }
   }
-  // Packaged or built: only the renderer's own folder (index.html and its assets).
-  return url.startsWith(origin.entryUrl.slice(0, origin.entryUrl.lastIndexOf('/') + 1))
+  // Packaged or built: only the app's own origin (index.html and its assets); file:// never.
+  return url.startsWith(`${APP_SCHEME}://${APP_HOST}/`)
 }

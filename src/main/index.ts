@@ -2,15 +2,27 @@
 // renderer's UnveilApi calls to the handlers in ./api-handlers (which validate and call core).
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { BrowserWindow, Menu, app, dialog, ipcMain, session, type IpcMainInvokeEvent } from 'electron'
+import { BrowserWindow, Menu, app, dialog, ipcMain, protocol, session, type IpcMainInvokeEvent } from 'electron'
 import { API_METHODS, JOB_PROGRESS_CHANNEL, channelFor, type ApiHandlers } from '../shared/ipc-contract'
 import { Workbench, defaultLibraryDir } from '../core/workbench/workbench'
 import { createApiHandlers } from './api-handlers'
 import { contentSecurityPolicy, createAppOrigin, isAllowedRequest } from './app-origin'
 import { buildApplicationMenu } from './menu'
+import { dropCodePathEnv } from './packaged-env'
+import { APP_SCHEME, rendererProtocolHandler } from './renderer-protocol'
+
+// Before anything reads them (the workbench, the worker, the window's URL below).
+if (app.isPackaged) {
+  const dropped = dropCodePathEnv(process.env)
+  if (dropped.length > 0) console.warn(`Unveil: the packaged app ignores ${dropped.join(', ')}`)
+}
 
 const here = dirname(fileURLToPath(import.meta.url))
-const origin = createAppOrigin(join(here, '../renderer/index.html'), process.env.ELECTRON_RENDERER_URL)
+const rendererDir = join(here, '../renderer')
+const origin = createAppOrigin(process.env.ELECTRON_RENDERER_URL || undefined)
+
+// Standard + secure: a real origin ('self' in the CSP, relative URLs), treated like https.
+protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }])
 
 app.setName('Unveil')
 app.enableSandbox()
@@ -63,8 +75,10 @@ function harden(): void {
   ses.setPermissionCheckHandler(() => false)
   // No remote content: only the app's own files (or the dev server) and in-memory blobs load.
   ses.webRequest.onBeforeRequest((details, callback) => callback({ cancel: !isAllowedRequest(details.url, origin) }))
-  // The same policy as index.html's meta tag, as a header where the response has headers.
+  // The same policy as index.html's meta tag, as a header: set by the app:// handler on its own
+  // responses, and added to every other response that has headers (the dev server's).
   const csp = contentSecurityPolicy(origin.devServerOrigin)
+  if (!origin.devServerOrigin) protocol.handle(APP_SCHEME, rendererProtocolHandler(rendererDir, csp))
   ses.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [csp] } })
   })
@@ -104,7 +118,8 @@ function registerIpc(bench: Workbench, handlers: ApiHandlers): void {
 }
 
 async function openCaseFolderFromMenu(handlers: ApiHandlers): Promise<void> {
-  const dir = await chooseFolder('Open case folder')
+  // Through the handler, so the folder picked here is granted like one picked in the renderer.
+  const dir = await handlers.chooseFolder('Open case folder')
   if (!dir) return
   try {
     const info = await handlers.openCaseFolder(dir)

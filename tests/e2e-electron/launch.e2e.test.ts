@@ -2,23 +2,22 @@
 // machine (it is not in this repository's CI image): without it, or without a display, the test
 // skips and says why.
 import { afterAll, describe, expect, it } from 'vitest'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { _electron, type ElectronApplication } from 'playwright-core'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const MAIN = join(ROOT, 'out/main/index.js')
 
 function electronBinary(): { path: string | null; reason: string | null } {
-  let path: string
-  try {
-    // The electron package exports the binary's path; it throws when the binary was never downloaded.
-    path = createRequire(import.meta.url)('electron') as string
-  } catch (err) {
-    return { path: null, reason: `the Electron binary is not installed (${(err as Error).message.split('\n')[0]})` }
-  }
+  // Not require('electron'): since Electron 42 that downloads a missing binary on the spot.
+  // The package's path.txt names the executable once the binary was installed.
+  const pkg = dirname(createRequire(import.meta.url).resolve('electron/package.json'))
+  const pathFile = join(pkg, 'path.txt')
+  if (!existsSync(pathFile)) return { path: null, reason: `the Electron binary is not installed (no ${pathFile}; run npx install-electron)` }
+  const path = join(pkg, 'dist', readFileSync(pathFile, 'utf8').trim())
   if (!existsSync(path)) return { path: null, reason: `the Electron binary is missing at ${path}` }
   return { path, reason: null }
 }
@@ -61,6 +60,13 @@ describe.skipIf(reason !== null)('the Electron app', () => {
     const info = (await page.evaluate('window.unveil.appInfo()')) as { version: string; defaultCaseRoot: string }
     expect(info.version).toMatch(/\d+\.\d+\.\d+/)
     expect(info.defaultCaseRoot.startsWith(home)).toBe(true)
+
+    // The page comes from app://unveil (not file://), with the CSP as a response header too.
+    expect(page.url()).toMatch(/^app:\/\/unveil\/index\.html/)
+    const csp = (await page.evaluate(
+      "fetch('app://unveil/index.html').then((r) => r.headers.get('content-security-policy'))"
+    )) as string | null
+    expect(csp).toContain("script-src 'self'")
 
     // Node stays out of the renderer: the bridge is all there is.
     expect(await page.evaluate('typeof require')).toBe('undefined')

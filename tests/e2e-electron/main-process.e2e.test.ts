@@ -3,10 +3,9 @@
 // and handlers where the Electron binary cannot run.
 import { describe, expect, it } from 'vitest'
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { API_METHODS, channelFor } from '../../src/shared/ipc-contract'
 
@@ -21,33 +20,54 @@ interface Outcome {
   error?: string
 }
 
+interface Report extends Record<string, unknown> {
+  driverError?: string
+  errorBoxes: string[]
+}
+
+/** Runs out/main/index.js on the fake electron with `env` added; returns the driver's report. */
+async function runMain(home: string, env: Record<string, string>): Promise<Report> {
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', join(ROOT, 'tests/e2e-electron/fake-electron/register.mjs'), MAIN], {
+    cwd: ROOT,
+    env: { ...process.env, UNVEIL_FAKE_HOME: home, UNVEIL_CASE_ROOT: '', ELECTRON_RENDERER_URL: '', ...env },
+    timeout: 120_000
+  })
+  const line = stdout.split('\n').find((l) => l.startsWith('FAKE_ELECTRON_REPORT '))
+  expect(line, stdout).toBeDefined()
+  return JSON.parse(line!.slice('FAKE_ELECTRON_REPORT '.length)) as Report
+}
+
 describe.skipIf(reason !== null)('the built main process', () => {
-  it('registers every API channel behind a sender check, hardens the session and closes the workbench on quit', async () => {
+  it('registers every API channel behind a sender check, serves app://, grants dialog folders, hardens the session and closes the workbench on quit', async () => {
     const home = mkdtempSync(join(tmpdir(), 'unveil-main-'))
+    const chosen = join(home, 'chosen')
+    mkdirSync(chosen)
     try {
-      const { stdout } = await promisify(execFile)(
-        process.execPath,
-        ['--import', join(ROOT, 'tests/e2e-electron/fake-electron/register.mjs'), MAIN],
-        { cwd: ROOT, env: { ...process.env, UNVEIL_FAKE_HOME: home, UNVEIL_HOME: join(home, 'library'), UNVEIL_CASE_ROOT: '', ELECTRON_RENDERER_URL: '' }, timeout: 120_000 }
-      )
-      const line = stdout.split('\n').find((l) => l.startsWith('FAKE_ELECTRON_REPORT '))
-      expect(line, stdout).toBeDefined()
-      const r = JSON.parse(line!.slice('FAKE_ELECTRON_REPORT '.length))
+      // The fake dialog answers the renderer's Choose… first, then File > Open case folder….
+      const r = await runMain(home, { UNVEIL_HOME: join(home, 'library'), UNVEIL_FAKE_DIALOG: JSON.stringify([chosen, join(chosen, 'case')]) })
       expect(r.driverError).toBeUndefined()
       expect(r.errorBoxes).toEqual([])
 
       expect(r.sandboxed).toBe(true)
-      expect(r.entryUrl).toBe(pathToFileURL(join(ROOT, 'out/renderer/index.html')).href)
+      expect(r.isPackaged).toBe(false)
+      expect(r.entryUrl).toBe('app://unveil/index.html')
       expect(r.webPreferences).toMatchObject({
         preload: join(ROOT, 'out/preload/index.cjs'),
         contextIsolation: true,
         sandbox: true,
         nodeIntegration: false,
-        webSecurity: true
+        nodeIntegrationInWorker: false,
+        webSecurity: true,
+        allowRunningInsecureContent: false,
+        webviewTag: false,
+        devTools: true
       })
-      expect(existsSync(r.webPreferences.preload)).toBe(true)
+      // Left at Electron's defaults (off): no experimental or extra Blink features.
+      expect(r.webPreferences).not.toHaveProperty('experimentalFeatures')
+      expect(r.webPreferences).not.toHaveProperty('enableBlinkFeatures')
+      expect(existsSync((r.webPreferences as { preload: string }).preload)).toBe(true)
 
-      expect([...r.channels].sort()).toEqual(API_METHODS.map(channelFor).sort())
+      expect([...(r.channels as string[])].sort()).toEqual(API_METHODS.map(channelFor).sort())
       const appInfo = r.appInfo as Outcome
       expect(appInfo.ok).toBe(true)
       // The app shares the CLI's library folder ($UNVEIL_HOME here), not Electron's userData.
@@ -57,18 +77,66 @@ describe.skipIf(reason !== null)('the built main process', () => {
       expect((r.noFrame as Outcome).error).toMatch(/refused/)
       expect((r.badArgument as Outcome).ok).toBe(false)
 
+      // The renderer comes from app://unveil, served from out/renderer with its type and the CSP header.
+      expect(r.privilegedSchemes).toEqual([{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } }])
+      expect(r.protocolHandlers).toEqual(['app'])
+      const served = r.served as Record<string, { status: number; type: string | null; csp: string | null; body: string | null }>
+      expect(served.index).toMatchObject({ status: 200, type: 'text/html; charset=utf-8' })
+      expect(served.index.body).toContain('<title>Unveil</title>')
+      expect(served.index.csp).toContain("script-src 'self'")
+      expect(served.traversal.status).toBe(403)
+      expect(served.missing.status).toBe(404)
+
       expect(r.permission).toBe(false)
       expect(r.permissionCheck).toBe(false)
-      expect(r.requests).toEqual({ entry: false, asset: false, blob: false, remote: true, otherFile: true })
-      expect(r.cspHeader[0]).toContain("script-src 'self'")
-      expect(r.navigationBlocked).toEqual({ app: false, remote: true })
+      expect(r.requests).toEqual({ entry: false, asset: false, blob: false, remote: true, otherFile: true, builtFile: true })
+      expect((r.cspHeader as string[])[0]).toContain("script-src 'self'")
+      expect(r.navigationBlocked).toEqual({ app: false, remote: true, file: true, redirect: true })
       expect(r.windowOpen).toEqual({ action: 'deny' })
       expect(r.webviewBlocked).toBe(true)
+
+      // Paths in IPC calls: refused until the dialog answered them, then accepted.
+      const grants = r.grants as Record<string, Outcome>
+      expect(grants.before.error).toMatch(/case folder .*chosen.case was not chosen in a folder dialog in this session/)
+      expect(grants.chosen).toEqual({ ok: true, value: chosen })
+      expect(grants.after.ok).toBe(true)
+      expect(grants.elsewhere.error).toMatch(/was not chosen in a folder dialog/)
 
       expect(r.menu).toEqual(expect.arrayContaining(['File', 'View', 'help']))
       expect(r.fileMenu).toEqual(expect.arrayContaining(['New case…', 'Open case folder…', 'Quit']))
       expect(r.newCaseNavigation).toBe('location.hash = "#/cases?new=1"')
+      expect(r.openCaseNavigation).toBe(`location.hash = "#/cases/${(grants.after.value as { id: string }).id}"`)
       // before-quit is deferred until the workbench has closed, then quit runs again.
+      expect(r.quitCalls).toBe(2)
+    } finally {
+      rmSync(home, { recursive: true, force: true })
+    }
+  })
+
+  it('ignores, when packaged, the environment variables that name code or model paths', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'unveil-main-packaged-'))
+    try {
+      // A worker script that would leave a trace if the packaged app ran it.
+      const marker = join(home, 'worker-ran')
+      const worker = join(home, 'worker.cjs')
+      writeFileSync(worker, `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran')\n`)
+      const r = await runMain(home, {
+        UNVEIL_FAKE_PACKAGED: '1',
+        HOME: home,
+        XDG_CONFIG_HOME: join(home, '.config'),
+        UNVEIL_HOME: join(home, 'planted-library'),
+        UNVEIL_WORKER_PATH: worker,
+        ELECTRON_RENDERER_URL: 'http://127.0.0.1:9/',
+        UNVEIL_FAKE_SETTLE_MS: '1500'
+      })
+      expect(r.driverError).toBeUndefined()
+      expect(r.errorBoxes).toEqual([])
+      expect(r.isPackaged).toBe(true)
+      expect(r.entryUrl).toBe('app://unveil/index.html')
+      expect((r.webPreferences as { devTools: boolean }).devTools).toBe(false)
+      expect((r.appInfo as Outcome).value?.libraryDir).toBe(join(home, '.config', 'unveil'))
+      expect(existsSync(join(home, 'planted-library'))).toBe(false)
+      expect(existsSync(marker)).toBe(false)
       expect(r.quitCalls).toBe(2)
     } finally {
       rmSync(home, { recursive: true, force: true })

@@ -1,12 +1,17 @@
 // A recording stand-in for the parts of Electron that src/main uses, plus a driver that, once
 // the main process has opened its window, exercises what it registered and prints a report:
 // IPC channels and their sender check, window preferences, permission, request, navigation
-// and window-open policies, the menu, and a clean shutdown. Paths come from UNVEIL_FAKE_HOME.
+// and window-open policies, the app:// protocol, folder grants, the menu, and a clean shutdown.
+// Paths come from UNVEIL_FAKE_HOME; UNVEIL_FAKE_DIALOG is a JSON list of the folders the native
+// dialog answers, one per call (cancelled once they run out); UNVEIL_FAKE_PACKAGED=1 makes
+// app.isPackaged true; UNVEIL_FAKE_SETTLE_MS delays the quit.
 import { EventEmitter } from 'node:events'
 import { join } from 'node:path'
 
 const home = process.env.UNVEIL_FAKE_HOME
 if (!home) throw new Error('UNVEIL_FAKE_HOME is not set')
+const dialogAnswers = JSON.parse(process.env.UNVEIL_FAKE_DIALOG || '[]')
+const firstAnswer = dialogAnswers[0] ?? null
 
 const handlers = new Map()
 const windows = []
@@ -14,9 +19,11 @@ const sent = []
 let menuTemplate = null
 let quitCalls = 0
 const sessionHooks = {}
+const protocols = { privileged: null, handlers: new Map() }
+let readyCalled = false
 
 class FakeApp extends EventEmitter {
-  isPackaged = false
+  isPackaged = process.env.UNVEIL_FAKE_PACKAGED === '1'
   setName(name) {
     this.name = name
   }
@@ -33,6 +40,7 @@ class FakeApp extends EventEmitter {
     return true
   }
   whenReady() {
+    readyCalled = true
     return Promise.resolve()
   }
   getPath(name) {
@@ -99,7 +107,8 @@ export const Menu = {
 
 export const dialog = {
   async showOpenDialog() {
-    return { canceled: true, filePaths: [] }
+    const answer = dialogAnswers.shift()
+    return answer ? { canceled: false, filePaths: [answer] } : { canceled: true, filePaths: [] }
   },
   showErrorBox(title, content) {
     report.errorBoxes.push(`${title}: ${content}`)
@@ -128,7 +137,19 @@ export const session = {
   }
 }
 
-export default { app, BrowserWindow, ipcMain, Menu, dialog, session }
+export const protocol = {
+  registerSchemesAsPrivileged(schemes) {
+    // Electron allows this only before ready, and only once.
+    if (readyCalled || protocols.privileged) throw new Error('registerSchemesAsPrivileged must be called once, before ready')
+    protocols.privileged = schemes
+  },
+  handle(scheme, fn) {
+    if (!readyCalled) throw new Error('protocol.handle before ready')
+    protocols.handlers.set(scheme, fn)
+  }
+}
+
+export default { app, BrowserWindow, ipcMain, Menu, dialog, protocol, session }
 
 const report = { errorBoxes: [] }
 
@@ -157,6 +178,7 @@ async function drive() {
   const frame = (url) => ({ senderFrame: url === null ? null : { url } })
 
   report.sandboxed = app.sandboxed === true
+  report.isPackaged = app.isPackaged
   report.entryUrl = entry
   report.webPreferences = win.options.webPreferences
   report.channels = [...handlers.keys()]
@@ -171,9 +193,35 @@ async function drive() {
   report.requests = {
     entry: await request(entry),
     asset: await request(entry.replace(/index\.html$/, 'assets/index.js')),
-    blob: await request('blob:file:///0c1d'),
+    blob: await request('blob:app://unveil/0c1d'),
     remote: await request('https://example.com/x.js'),
-    otherFile: await request('file:///etc/passwd')
+    otherFile: await request('file:///etc/passwd'),
+    builtFile: await request(`file://${process.cwd()}/out/renderer/index.html`)
+  }
+
+  report.privilegedSchemes = protocols.privileged
+  report.protocolHandlers = [...protocols.handlers.keys()]
+  const serve = async (url) => {
+    const res = await protocols.handlers.get('app')({ url, method: 'GET' })
+    return { status: res.status, type: res.headers.get('content-type'), csp: res.headers.get('content-security-policy'), body: res.status === 200 ? (await res.text()).slice(0, 2000) : null }
+  }
+  if (protocols.handlers.has('app')) {
+    report.served = {
+      index: await serve(entry),
+      traversal: await serve('app://unveil/assets/..%2F..%2F..%2Fpackage.json'),
+      missing: await serve('app://unveil/nope.js')
+    }
+  }
+
+  // Folder grants: a path the renderer names is refused until the (fake) native dialog answered it.
+  const call = (method, ...args) => outcome(() => handlers.get(`unveil:${method}`)(frame(entry), ...args))
+  if (firstAnswer) {
+    report.grants = {
+      before: await call('createCase', { dir: join(firstAnswer, 'case'), name: 'Before the dialog' }),
+      chosen: await call('chooseFolder', 'Choose the folder for the new case'),
+      after: await call('createCase', { dir: join(firstAnswer, 'case'), name: 'After the dialog' }),
+      elsewhere: await call('openCaseFolder', join(home, 'elsewhere'))
+    }
   }
   const headers = await callback(sessionHooks.headersReceived, { responseHeaders: {} })
   report.cspHeader = headers.responseHeaders['Content-Security-Policy']
@@ -189,7 +237,17 @@ async function drive() {
     contents.emit('will-navigate', { preventDefault: () => (prevented = true) }, url)
     return prevented
   }
-  report.navigationBlocked = { app: navigation(`${entry}#/models`), remote: navigation('https://example.com/') }
+  const redirect = (url) => {
+    let prevented = false
+    contents.emit('will-redirect', { preventDefault: () => (prevented = true) }, url)
+    return prevented
+  }
+  report.navigationBlocked = {
+    app: navigation(`${entry}#/models`),
+    remote: navigation('https://example.com/'),
+    file: navigation(`file://${process.cwd()}/out/renderer/index.html`),
+    redirect: redirect('https://example.com/')
+  }
   report.windowOpen = contents.openHandler({ url: 'https://example.com/' })
   let webviewPrevented = false
   contents.emit('will-attach-webview', { preventDefault: () => (webviewPrevented = true) })
@@ -199,7 +257,16 @@ async function drive() {
   report.fileMenu = menuTemplate.find((m) => m.label === 'File').submenu.map((i) => i.label ?? i.role ?? i.type)
   menuTemplate.find((m) => m.label === 'File').submenu[0].click()
   report.newCaseNavigation = win.executed ?? null
+  if (firstAnswer) {
+    // File > Open case folder…: the dialog's second answer goes through the same grant.
+    menuTemplate.find((m) => m.label === 'File').submenu[1].click()
+    const t2 = Date.now()
+    while (win.executed === report.newCaseNavigation && report.errorBoxes.length === 0 && Date.now() - t2 < 30_000) await new Promise((r) => setTimeout(r, 20))
+    report.openCaseNavigation = win.executed
+  }
 
+  // Time for worker threads main started to run (what they do may be what a test checks).
+  await new Promise((r) => setTimeout(r, Number(process.env.UNVEIL_FAKE_SETTLE_MS ?? 0)))
   // Quit: main must close the workbench first, then quit for real.
   app.quit()
   const t1 = Date.now()

@@ -49,6 +49,39 @@ describe('IPC handlers validate every input before it reaches core', () => {
     expect(wb.cases.get(caseId).templates).toHaveLength(0)
   })
 
+  it('takes filesystem paths only inside the case root or a folder the dialog answered this session', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'unveil-ipc-outside-'))
+    let answer: string | null = null
+    const h = createApiHandlers({ workbench: wb, chooseFolder: async () => answer })
+    const refused = /was not chosen in a folder dialog in this session/
+    const before = wb.cases.list().length
+    await expect(h.createCase({ dir: join(outside, 'case'), name: 'Outside' })).rejects.toThrow(refused)
+    await expect(h.openCaseFolder(join(root, '..', 'elsewhere'))).rejects.toThrow(refused)
+    await expect(h.exportReport({ caseId, dir: outside, runIds: null, evaluationId: null })).rejects.toThrow(refused)
+    const evaluation = {
+      caseId,
+      pairsFile: null,
+      seenEncoderId: 'faceplugin-fr-feature',
+      methods: [{ id: 'random', parameters: {} }],
+      encoderIds: [],
+      budget: 1,
+      seed: 1,
+      limit: 1
+    }
+    await expect(h.startEvaluation({ ...evaluation, datasetDir: outside })).rejects.toThrow(refused)
+    await expect(h.startEvaluation({ ...evaluation, datasetDir: null, pairsFile: join(outside, 'pairs.txt') })).rejects.toThrow(refused)
+    await expect(h.openCaseFolder('cases/c')).rejects.toThrow(/case folder cases\/c must be an absolute path/)
+    // A cancelled dialog grants nothing; an answered one grants its folder (and only for these handlers).
+    expect(await h.chooseFolder('Choose')).toBeNull()
+    await expect(h.createCase({ dir: join(outside, 'case'), name: 'Outside' })).rejects.toThrow(refused)
+    answer = outside
+    expect(await h.chooseFolder('Choose')).toBe(outside)
+    const info = (await h.createCase({ dir: join(outside, 'case'), name: 'Chosen' })) as CaseInfo
+    expect(info.name).toBe('Chosen')
+    await expect(handlers.openCaseFolder(join(outside, 'case'))).rejects.toThrow(refused)
+    expect(wb.cases.list().length).toBe(before + 1)
+  })
+
   it('serves the app info and the case list', async () => {
     const info = (await handlers.appInfo()) as { version: string; sampleAvailable: boolean }
     expect(info.version).toMatch(/^unveil@\d/)
