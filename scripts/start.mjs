@@ -21,7 +21,7 @@ try {
   electronPath = null
 }
 if (!electronPath || !existsSync(electronPath)) {
-  console.error('unveil: the Electron binary is not installed. Run `npm install` without ELECTRON_SKIP_BINARY_DOWNLOAD (it needs internet once), then `npm start` again.')
+  console.error('unveil: the Electron binary is not installed. Run `npx install-electron` (it needs internet once), then `npm start` again.')
   process.exit(1)
 }
 
