@@ -1,10 +1,11 @@
 import * as vega from 'vega'
 import { compile, type TopLevelSpec } from 'vega-lite'
 import type { EncoderFigures, EvaluationMetrics } from '../../shared/evaluation-types'
-import type { GenerationRecord } from '../../shared/types'
+import type { GenerationRecord, PlotImage } from '../../shared/types'
 
-// Plots as Vega-Lite specs (plain JSON, so the UI can render the same spec with vega's
-// interpreter) and their rendering to SVG in Node, for the report.
+// Plots as Vega-Lite specs (plain JSON) and their rendering to SVG in Node. The report inlines
+// the SVG; the UI gets the same SVG over IPC and shows it as an image, so both show one spec
+// rendered by one function and the renderer runs no vega code under its CSP.
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v5.json'
 const FONT = { config: { font: 'DejaVu Sans, Helvetica, Arial, sans-serif', view: { stroke: '#ccc' }, axis: { labelFontSize: 9, titleFontSize: 10 }, legend: { labelFontSize: 9, titleFontSize: 10 } } }
@@ -110,6 +111,77 @@ export function traceSpec(trace: GenerationRecord[]): TopLevelSpec {
     encoding: { x: { field: 'queries', type: 'quantitative', title: 'queries' }, y: { field: 'value', type: 'quantitative', title: 'cosine to target' }, color: { field: 'series', type: 'nominal', title: null } },
     ...FONT
   } as TopLevelSpec
+}
+
+/** One search run's trace, for the per-method traces of an evaluation. */
+export interface RunTrace {
+  method: string
+  runId: string
+  trace: GenerationRecord[]
+}
+
+/** Best similarity so far against queries, one line per run, coloured by method. */
+export function evaluationTracesSpec(traces: RunTrace[]): TopLevelSpec {
+  // The best thread of each run at each generation: what the run had found by then.
+  const values = traces.flatMap((t) => {
+    const best = new Map<number, { queries: number; best: number }>()
+    for (const r of t.trace) {
+      const cur = best.get(r.generation)
+      if (!cur || r.best > cur.best) best.set(r.generation, { queries: Math.max(cur?.queries ?? 0, r.queries), best: r.best })
+    }
+    return [...best.values()].map((p) => ({ ...p, method: t.method, run: t.runId }))
+  })
+  return {
+    $schema: SCHEMA,
+    title: { text: 'Optimisation traces (best so far, one line per reconstruction)', fontSize: 11 },
+    data: { values },
+    width: 230,
+    height: 150,
+    mark: { type: 'line', strokeWidth: 1, opacity: 0.7 },
+    encoding: {
+      x: { field: 'queries', type: 'quantitative', title: 'queries' },
+      y: { field: 'best', type: 'quantitative', title: 'cosine to target' },
+      color: { field: 'method', type: 'nominal', title: 'method' },
+      detail: { field: 'run', type: 'nominal' }
+    },
+    ...FONT
+  } as TopLevelSpec
+}
+
+export interface PlotSpec {
+  /** Stable within its evaluation or run (the UI keys and tests address plots by it). */
+  id: string
+  title: string
+  spec: TopLevelSpec
+}
+
+/** Every plot of an evaluation, in report order: SAR bars, per encoder ROC, DET and histogram, then the traces. */
+export function evaluationPlotSpecs(m: EvaluationMetrics, traces: RunTrace[]): PlotSpec[] {
+  const out: PlotSpec[] = []
+  for (const kind of ['typeI', 'typeII'] as const) {
+    const far = 1e-3
+    out.push({ id: `bars-${kind}`, title: `${kind === 'typeI' ? 'Type-I' : 'Type-II'} SAR at FAR ${far} per method and encoder`, spec: barsSpec(m, far, kind) })
+  }
+  for (const e of m.encoders) {
+    out.push({ id: `roc-${e.encoderId}`, title: `ROC of ${e.encoderId} with attack operating points`, spec: rocSpec(e, m, 'roc') })
+    out.push({ id: `det-${e.encoderId}`, title: `DET of ${e.encoderId} with attack operating points`, spec: rocSpec(e, m, 'det') })
+    out.push({ id: `hist-${e.encoderId}`, title: `Genuine, impostor and attack (type I) scores under ${e.encoderId}`, spec: histogramSpec(e) })
+  }
+  const searched = traces.filter((t) => t.trace.length > 0)
+  if (searched.length) out.push({ id: 'traces', title: 'Optimisation traces of the search methods', spec: evaluationTracesSpec(searched) })
+  return out
+}
+
+/** The plots of one run: its optimisation trace, when the method searched. */
+export function runPlotSpecs(trace: GenerationRecord[]): PlotSpec[] {
+  return trace.length ? [{ id: 'trace', title: 'Optimisation trace: best and mean similarity per generation', spec: traceSpec(trace) }] : []
+}
+
+/** Renders plots to SVG one after another (vega views are not cheap; reports have a dozen). */
+export async function renderPlots(plots: PlotSpec[]): Promise<PlotImage[]> {
+  const out: PlotImage[] = []
+  for (const p of plots) out.push({ id: p.id, title: p.title, svg: await renderSvg(p.spec) })
+  return out
 }
 
 /** Renders a Vega-Lite spec to an SVG string (no browser, no canvas). */

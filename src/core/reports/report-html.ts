@@ -1,4 +1,4 @@
-import type { AuditEntry, AuditVerification, CaseInfo, EncoderScore, ImageRecord, RunRecord, TemplateRecord } from '../../shared/types'
+import type { AuditEntry, AuditVerification, CaseInfo, EncoderScore, ImageRecord, PlotImage, RunRecord, TemplateRecord } from '../../shared/types'
 import type { EvaluationRecord, ProportionRecord } from '../../shared/evaluation-types'
 import type { StoredReconstruction } from '../../shared/reconstruction-record'
 import type { ModelRef } from '../cases/case-records'
@@ -12,12 +12,14 @@ export interface ReportRun {
   groundTruthPng: Uint8Array | null
   /** What was reconstructed: the template label, or the evaluation photo. */
   target: string
+  /** Its optimisation trace, when the method searched (runs outside evaluations only). */
+  plots: PlotImage[]
 }
 
 export interface ReportEvaluation {
   record: EvaluationRecord
   description: string
-  plots: { title: string; svg: string }[]
+  plots: PlotImage[]
   runs: ReportRun[]
 }
 
@@ -83,6 +85,9 @@ function scoreTable(scores: EncoderScore[]): string {
   return `<table class="scores"><tr><th>encoder</th><th>vs target template</th><th>type I (truth photo)</th><th>type II (other photos)</th><th>thresholds (source, size)</th></tr>${rows}</table>`
 }
 
+const plotFigures = (plots: PlotImage[]): string =>
+  plots.length ? `<div class="plots">${plots.map((p) => `<figure class="plot">${p.svg}<figcaption>${esc(p.title)}</figcaption></figure>`).join('')}</div>` : ''
+
 function runSection(r: ReportRun, n: number): string {
   const rec = r.record
   const run = r.run
@@ -103,6 +108,7 @@ ${rec?.templateVectorSha256 ? `<tr><th>target vector</th><td class="mono">${esc(
 <div class="pair"><figure>${png(r.groundTruthPng, `ground truth ${r.target}`)}<figcaption>ground truth (aligned)</figcaption></figure>
 <figure>${png(r.reconstructionPng, `reconstruction run ${run.id}`)}<figcaption>reconstruction${rec?.imageSha256 ? `<br><span class="mono tiny">${esc(rec.imageSha256)}</span>` : ''}</figcaption></figure></div>
 ${rec ? scoreTable(rec.scores) : '<p class="warn">This run stored no reconstruction.</p>'}
+${plotFigures(r.plots)}
 </section>`
 }
 
@@ -158,7 +164,7 @@ ${m.quality
     return `<tr><td>${esc(q.method)}</td><td>${q.psnr.n}</td><td>${f(q.psnr, 2)}</td><td>${f(q.ssim, 3)}</td><td>${f(q.msSsim, 3)}</td><td>${q.faceProxy ? `${prop(q.faceProxy.detected)}; mean score ${num(q.faceProxy.meanScore, 2)}` : '—'}</td><td>${num(runs?.meanSeconds, 1)}</td><td>${num(runs?.meanQueries, 0)}</td></tr>`
   })
   .join('')}</table>`
-  const plots = `<h3>Plots</h3><div class="plots">${e.plots.map((p) => `<figure class="plot">${p.svg}<figcaption>${esc(p.title)}</figcaption></figure>`).join('')}</div>`
+  const plots = `<h3>Plots</h3>${plotFigures(e.plots)}`
   const gallery = `<h3>Reconstructions of this evaluation</h3>
 <table class="gallery"><tr><th>subject / photo</th><th>truth</th><th>reconstruction</th><th>run, seed</th><th>type I score per encoder (pass at FAR)</th></tr>
 ${e.runs
@@ -196,6 +202,9 @@ section.run { page-break-inside: avoid; border-top: 1px solid #ddd; padding-top:
 .plots { display: flex; flex-wrap: wrap; gap: 6pt; } .plot svg { max-width: 88mm; height: auto; }
 table.gallery tr { page-break-inside: avoid; }
 `
+
+/** The report is inert: inline styles, images and SVG only; no script, no request leaves the page. */
+export const REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:"
 
 /** The report as one HTML document (every image and plot inline). */
 export function reportHtml(m: ReportModel): string {
@@ -239,6 +248,6 @@ ${m.templates.map((t) => `<tr><td>${esc(t.label)}<br><span class="mono tiny">${e
 <table><tr><th>seq</th><th>at</th><th>actor</th><th>action</th><th>hash</th></tr>
 ${m.auditExcerpt.map((e) => `<tr><td>${e.seq}</td><td class="small">${esc(e.at)}</td><td>${esc(e.actor)}</td><td>${esc(e.action)}</td><td class="mono">${esc(e.hash)}</td></tr>`).join('')}</table>
 <p class="small">Writing this report appends an audit entry (action report.write) holding the PDF's sha256.</p>`
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Case ${esc(info.number ?? info.name)} — report</title><style>${CSS}</style></head>
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}"><title>Case ${esc(info.number ?? info.name)} — report</title><style>${CSS}</style></head>
 <body>${cover}${evidence}${inProgress}${runs}${evaluations}${audit}</body></html>`
 }
