@@ -52,7 +52,8 @@ describe('Evaluate page', () => {
       listMethods: async () => methods,
       listModels: async () => [encoderEntry('enc')],
       listEvaluations: async () => [evaluation],
-      startEvaluation: async () => ({ evaluation, runId: 'rrrrrrrr-0000-4000-8000-000000000001', resumed: false, alreadyDone: 0, total: 4 })
+      startEvaluation: async () => ({ evaluation, runId: 'rrrrrrrr-0000-4000-8000-000000000001', resumed: false, alreadyDone: 0, total: 4 }),
+      reportPlots: async () => []
     })
     const w = mount(EvaluatePage, { props: { id: CASE_ID }, global: { stubs: { RouterLink: true } } })
     await settle()
@@ -66,5 +67,45 @@ describe('Evaluate page', () => {
     expect(bridge.startEvaluation).toHaveBeenCalledWith(
       expect.objectContaining({ caseId: CASE_ID, datasetDir: '/data/aligned', pairsFile: null, budget: 300, methods: [{ id: 'ga', parameters: {} }, { id: 'dfd', parameters: {} }], encoderIds: [] })
     )
+  })
+
+  it('shows the core-rendered plots of a finished evaluation as SVG images, not as markup', async () => {
+    const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="320" height="200"><script>alert(1)</script><rect width="10" height="10"/></svg>'
+    const bridge = installFakeBridge({
+      listMethods: async () => methods,
+      listModels: async () => [encoderEntry('enc')],
+      listEvaluations: async () => [evaluation],
+      reportPlots: async () => [
+        { id: 'roc-enc', title: 'ROC of enc with attack operating points', svg },
+        { id: 'broken', title: 'not an svg', svg: '<html><body>x</body></html>' }
+      ]
+    })
+    const w = mount(EvaluatePage, { props: { id: CASE_ID }, global: { stubs: { RouterLink: true } } })
+    await settle()
+    expect(bridge.reportPlots).toHaveBeenCalledWith({ caseId: CASE_ID, evaluationId: evaluation.id, runId: null })
+    const img = w.get('[data-testid="plot-roc-enc"] img')
+    expect(img.attributes('src')).toBe(`data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`)
+    expect(img.attributes('alt')).toBe('ROC of enc with attack operating points')
+    expect(img.attributes('width')).toBe('320')
+    // The SVG never becomes part of the page's DOM: no script element, no inline svg.
+    expect(w.find('script').exists()).toBe(false)
+    expect(w.find('svg').exists()).toBe(false)
+    expect(w.get('[data-testid="plot-broken"]').text()).toContain('could not be shown')
+    expect(w.get('[data-testid="plot-broken"]').find('img').exists()).toBe(false)
+  })
+
+  it('shows no plots while an evaluation has no metrics, and a one-line error when rendering fails', async () => {
+    const bridge = installFakeBridge({
+      listMethods: async () => methods,
+      listModels: async () => [encoderEntry('enc')],
+      listEvaluations: async () => [{ ...evaluation, id: 'eeeeeeee-0000-4000-8000-000000000002', status: 'running', metrics: null }, evaluation],
+      reportPlots: async () => {
+        throw new Error('no evaluation eeeeeeee in this case')
+      }
+    })
+    const w = mount(EvaluatePage, { props: { id: CASE_ID }, global: { stubs: { RouterLink: true } } })
+    await settle()
+    expect(bridge.reportPlots).toHaveBeenCalledTimes(1)
+    expect(w.get('[data-testid="plot-gallery"]').text()).toContain('Plots: no evaluation eeeeeeee in this case')
   })
 })
