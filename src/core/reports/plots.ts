@@ -167,14 +167,14 @@ export function evaluationPlotSpecs(m: EvaluationMetrics, traces: RunTrace[]): P
     out.push({ id: `det-${e.encoderId}`, title: `DET of ${e.encoderId} with attack operating points`, spec: rocSpec(e, m, 'det') })
     out.push({ id: `hist-${e.encoderId}`, title: `Genuine, impostor and attack (type I) scores under ${e.encoderId}`, spec: histogramSpec(e) })
   }
-  const searched = traces.filter((t) => t.trace.length > 0)
+  const searched = traces.filter((t) => t.trace.length > 1)
   if (searched.length) out.push({ id: 'traces', title: 'Optimisation traces of the search methods', spec: evaluationTracesSpec(searched) })
   return out
 }
 
-/** The plots of one run: its optimisation trace, when the method searched. */
+/** The plots of one run: its optimisation trace, when the method searched (a one-shot decoder records one point). */
 export function runPlotSpecs(trace: GenerationRecord[]): PlotSpec[] {
-  return trace.length ? [{ id: 'trace', title: 'Optimisation trace: best and mean similarity per generation', spec: traceSpec(trace) }] : []
+  return trace.length > 1 ? [{ id: 'trace', title: 'Optimisation trace: best and mean similarity per generation', spec: traceSpec(trace) }] : []
 }
 
 /** Renders plots to SVG one after another (vega views are not cheap; reports have a dozen). */
