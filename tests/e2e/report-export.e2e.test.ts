@@ -94,7 +94,7 @@ describe.skipIf(reason !== null)('report export from the UI', () => {
       const img = section.getByTestId(`plot-${id}`).locator('img')
       await img.waitFor()
       // Decoded: the data: SVG passed the page's CSP (img-src data:) and is a valid image.
-      await expect.poll(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0)).toBe(true)
+      await expect.poll(() => img.evaluate((el) => { const i = el as unknown as { complete: boolean; naturalWidth: number }; return i.complete && i.naturalWidth > 0 })).toBe(true)
       expect(await img.getAttribute('src')).toMatch(/^data:image\/svg\+xml;charset=utf-8,%3Csvg/)
     }
     expect(await section.locator('figure.plot').count()).toBe(ids.length)

@@ -88,8 +88,9 @@ export function barsSpec(m: EvaluationMetrics, far: number, kind: 'typeI' | 'typ
     height: 150,
     encoding: { x: { field: 'method', type: 'nominal', title: null }, xOffset: { field: 'encoder' } },
     layer: [
-      { mark: 'bar', encoding: { y: { field: 'rate', type: 'quantitative', title: 'rate', scale: { domain: [0, 1] } }, color: { field: 'encoder', type: 'nominal' } } },
-      { mark: { type: 'errorbar', ticks: true }, encoding: { y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' } } }
+      { mark: 'bar', encoding: { y: { field: 'rate', type: 'quantitative', title: 'rate', scale: { domain: [0, 1] } }, color: { field: 'encoder', type: 'nominal', legend: { orient: 'bottom', direction: 'vertical', labelLimit: 260 } } } },
+      // The same axis title as the bars, or Vega-Lite merges the two into "rate, low".
+      { mark: { type: 'errorbar', ticks: true }, encoding: { y: { field: 'low', type: 'quantitative', title: 'rate' }, y2: { field: 'high' } } }
     ],
     ...FONT
   } as TopLevelSpec
@@ -122,14 +123,13 @@ export interface RunTrace {
 
 /** Best similarity so far against queries, one line per run, coloured by method. */
 export function evaluationTracesSpec(traces: RunTrace[]): TopLevelSpec {
-  // The best thread of each run at each generation: what the run had found by then.
+  // What each run had found after so many queries: the running best over all its threads
+  // (threads may run one after another, so generations of different threads are not aligned).
   const values = traces.flatMap((t) => {
-    const best = new Map<number, { queries: number; best: number }>()
-    for (const r of t.trace) {
-      const cur = best.get(r.generation)
-      if (!cur || r.best > cur.best) best.set(r.generation, { queries: Math.max(cur?.queries ?? 0, r.queries), best: r.best })
-    }
-    return [...best.values()].map((p) => ({ ...p, method: t.method, run: t.runId }))
+    let best = -Infinity
+    return [...t.trace]
+      .sort((a, b) => a.queries - b.queries)
+      .map((r) => ({ queries: r.queries, best: (best = Math.max(best, r.best)), method: t.method, run: t.runId }))
   })
   return {
     $schema: SCHEMA,

@@ -142,7 +142,7 @@ ${fars.map((f) => `<td>${prop(c.typeII.find((x) => x.far === f)?.rate)}</td>`).j
   const transfer = `<h3>Transfer matrix: success attack rate (95% intervals)</h3>
 <table class="metrics"><tr><th rowspan="2">method</th><th rowspan="2">encoder</th><th colspan="${fars.length}">type I (vs the photo the template came from)</th><th colspan="${fars.length}">type II (vs other photos of the subject)</th><th rowspan="2">thresholds: source, size</th></tr>
 <tr>${fars.map((f) => `<th>FAR ${f}</th>`).join('')}${fars.map((f) => `<th>FAR ${f}</th>`).join('')}</tr>${transferRows}</table>
-<p class="small">${m.attempts} reconstructions of ${m.subjects} subjects. Intervals: Wilson score (rule-of-three upper bound 3/n when there are no successes) and a subject-level bootstrap (${m.bootstrap.reps} resamples, seed ${m.bootstrap.seed}). "seen": the encoder the templates came from; "validation": other encoders (transfer).</p>`
+<p class="small">${m.attempts} reconstructions of ${m.subjects} subjects. Intervals: Wilson score (rule-of-three upper bound 3/n when there are no successes) and a subject-level bootstrap (${m.bootstrap.reps} resamples, seed ${m.bootstrap.seed}). "seen": the encoder the templates came from; "validation": an encoder a method used to choose its result; "unseen": the other encoders (transfer).</p>`
   const verification = m.encoders
     .map((enc) => {
       const rows = [{ label: 'real photos', v: enc.real }, ...enc.attack.map((a) => ({ label: `${a.method} replaces one photo`, v: a }))]
@@ -195,11 +195,11 @@ table { border-collapse: collapse; margin: 4pt 0; } td, th { border: 1px solid #
 th { background: #eee; text-align: left; } table.kvtable th { width: 28mm; }
 .kv { display: inline-block; margin-right: 8pt; }
 .pass { color: #060; font-weight: bold; } .fail { color: #a00; }
-.role { font-size: 6.5pt; padding: 0 3pt; border-radius: 2pt; } .role.seen { background: #fde2b0; } .role.validation { background: #d7e8fb; }
+.role { font-size: 6.5pt; padding: 0 3pt; border-radius: 2pt; } .role.seen { background: #fde2b0; } .role.validation { background: #d7e8fb; } .role.unseen { background: #dcefdc; }
 .pair { display: flex; gap: 10pt; margin: 6pt 0; } figure { margin: 0; } figcaption { font-size: 7pt; text-align: center; }
 .noimg { border: 1px dashed #999; font-size: 7pt; display: flex; align-items: center; justify-content: center; }
 section.run { page-break-inside: avoid; border-top: 1px solid #ddd; padding-top: 4pt; }
-.plots { display: flex; flex-wrap: wrap; gap: 6pt; } .plot svg { max-width: 88mm; height: auto; }
+.plots { display: flex; flex-wrap: wrap; gap: 6pt; } .plot { break-inside: avoid; } .plot svg { max-width: 88mm; height: auto; }
 table.gallery tr { page-break-inside: avoid; }
 `
 
