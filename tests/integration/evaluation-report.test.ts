@@ -134,6 +134,23 @@ describe.skipIf(!data)('evaluation runs', () => {
     await expect(wb.reports.bundle({ caseId: caseA, out })).rejects.toThrow(/already exists/)
   })
 
+  it('marks an evaluation still running in the report, shows no plots for it, and refuses the bundle meanwhile', async () => {
+    const caseC = wb.cases.create({ dir: join(root, 'C'), name: 'Eval C', number: 'EVAL-C-01' }).id
+    const started = wb.evaluations.start({ caseId: caseC, ...input })
+    try {
+      const html = await wb.reports.html({ caseId: caseC, evaluationId: started.evaluation.id })
+      expect(html).toContain('RUNNING — NOT COMPLETE')
+      expect(html).toContain('METRICS NOT AVAILABLE')
+      expect(await wb.reports.plots({ caseId: caseC, evaluationId: started.evaluation.id })).toEqual([])
+      const out = join(root, 'bundle-c')
+      await expect(wb.reports.bundle({ caseId: caseC, out })).rejects.toThrow(/still in progress/)
+      expect(existsSync(out)).toBe(false)
+    } finally {
+      wb.runs.cancel(started.runId)
+      await wb.jobs.wait(started.runId)
+    }
+  })
+
   it("gives the UI the report's plots: one spec function per plot, one SVG for screen and PDF", async () => {
     const e = wb.evaluations.list(caseA)[0]
     const m = e.metrics!
