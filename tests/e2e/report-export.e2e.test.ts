@@ -34,7 +34,10 @@ describe.skipIf(reason !== null)('report export from the UI', () => {
     wb = await Workbench.open({ libraryDir: join(tmp, 'library'), caseRoot: join(tmp, 'cases') })
     const handlers = createApiHandlers({ workbench: wb, chooseFolder: async () => reportDir })
     caseId = wb.cases.create({ dir: join(tmp, 'cases', 'R'), name: 'Report case', number: 'RPT-E2E-7', examiner: 'E2E' }).id
-    await wb.templates.enrolFromPhoto(caseId, new Uint8Array(readFileSync(SAMPLE_PHOTO)), basename(SAMPLE_PHOTO), { encoderId: 'faceplugin-fr-feature', faceIndex: 0 })
+    await wb.templates.enrolFromPhoto(caseId, new Uint8Array(readFileSync(SAMPLE_PHOTO)), basename(SAMPLE_PHOTO), {
+      encoderId: 'faceplugin-fr-feature',
+      faceIndex: 0
+    })
     server = await serveRenderer()
     ;({ browser, page } = await openBridgedPage(handlers, (listener) => wb.runs.onProgress(listener)))
   })
@@ -71,7 +74,11 @@ describe.skipIf(reason !== null)('report export from the UI', () => {
     ] as const)
       for (let i = 1; i <= n; i++) {
         const file = lfwImage(data!, person, i)
-        await wb.templates.enrolFromPhoto(caseId, new Uint8Array(readFileSync(file)), basename(file), { encoderId: 'faceplugin-fr-feature', faceIndex: 0, subject: person })
+        await wb.templates.enrolFromPhoto(caseId, new Uint8Array(readFileSync(file)), basename(file), {
+          encoderId: 'faceplugin-fr-feature',
+          faceIndex: 0,
+          subject: person
+        })
       }
     const started = wb.evaluations.start({
       caseId,
@@ -94,7 +101,14 @@ describe.skipIf(reason !== null)('report export from the UI', () => {
       const img = section.getByTestId(`plot-${id}`).locator('img')
       await img.waitFor()
       // Decoded: the data: SVG passed the page's CSP (img-src data:) and is a valid image.
-      await expect.poll(() => img.evaluate((el) => { const i = el as unknown as { complete: boolean; naturalWidth: number }; return i.complete && i.naturalWidth > 0 })).toBe(true)
+      await expect
+        .poll(() =>
+          img.evaluate((el) => {
+            const i = el as unknown as { complete: boolean; naturalWidth: number }
+            return i.complete && i.naturalWidth > 0
+          })
+        )
+        .toBe(true)
       expect(await img.getAttribute('src')).toMatch(/^data:image\/svg\+xml;charset=utf-8,%3Csvg/)
     }
     expect(await section.locator('figure.plot').count()).toBe(ids.length)

@@ -120,7 +120,11 @@ describe.skipIf(!data)('evaluation runs', () => {
     const sums = readFileSync(join(out, 'SHA256SUMS'), 'utf8').trim().split('\n')
     for (const line of sums) {
       const [sha, file] = line.split(/\s+/)
-      expect(createHash('sha256').update(readFileSync(join(out, file))).digest('hex')).toBe(sha)
+      expect(
+        createHash('sha256')
+          .update(readFileSync(join(out, file)))
+          .digest('hex')
+      ).toBe(sha)
     }
     const csv = readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n')
     expect(csv.length).toBe(1 + 4 * 3) // 4 reconstructions × 3 FARs under the one encoder
@@ -202,10 +206,20 @@ describe.skipIf(!data)('evaluation runs', () => {
       // The case's CASE/UCO graph is attached inside the PDF, and the outline survived attaching it.
       expect(execFileSync('pdfdetach', ['-list', out]).toString()).toMatch(/1 embedded files\s+1: case-uco\.jsonld/)
       execFileSync('pdfdetach', ['-save', '1', '-o', join(root, 'attached.jsonld'), out])
-      const graph = JSON.parse(readFileSync(join(root, 'attached.jsonld'), 'utf8')) as { '@context': Record<string, string>; '@graph': Record<string, unknown>[] }
+      const graph = JSON.parse(readFileSync(join(root, 'attached.jsonld'), 'utf8')) as {
+        '@context': Record<string, string>
+        '@graph': Record<string, unknown>[]
+      }
       expect(graph['@context']['case-investigation']).toBe('https://ontology.caseontology.org/case/investigation/')
-      expect(graph['@graph'].find((n) => n['@id'] === `kb:case-${caseA}`)).toMatchObject({ '@type': 'case-investigation:Investigation', 'uco-core:name': 'Eval A' })
-      const outline = [...execFileSync('pdftohtml', ['-xml', '-stdout', '-i', '-q', out]).toString().matchAll(/<item[^>]*>([^<]+)<\/item>/g)].map((x) => x[1])
+      expect(graph['@graph'].find((n) => n['@id'] === `kb:case-${caseA}`)).toMatchObject({
+        '@type': 'case-investigation:Investigation',
+        'uco-core:name': 'Eval A'
+      })
+      const outline = [
+        ...execFileSync('pdftohtml', ['-xml', '-stdout', '-i', '-q', out])
+          .toString()
+          .matchAll(/<item[^>]*>([^<]+)<\/item>/g)
+      ].map((x) => x[1])
       expect(outline).toEqual(expect.arrayContaining(['Evidence', 'Evaluation 1', 'Audit log']))
       // The audit entry holds the sha256 of the final bytes (after attaching).
       const last = wb.cases.auditLog(caseA).at(-1)!

@@ -17,6 +17,12 @@ export async function attachFile(pdf: Uint8Array, files: PdfAttachment[]): Promi
   // One fixed date so the same report content gives the same attachment object.
   const date = doc.getModificationDate() ?? doc.getCreationDate() ?? new Date(0)
   for (const f of files)
-    await doc.attach(f.bytes, f.name, { mimeType: f.mimeType, description: f.description, creationDate: date, modificationDate: date, afRelationship: AFRelationship.Supplement })
+    await doc.attach(f.bytes, f.name, {
+      mimeType: f.mimeType,
+      description: f.description,
+      creationDate: date,
+      modificationDate: date,
+      afRelationship: AFRelationship.Supplement
+    })
   return doc.save({ updateFieldAppearances: false })
 }

@@ -8,37 +8,71 @@ import type { GenerationRecord, PlotImage } from '../../shared/types'
 // rendered by one function and the renderer runs no vega code under its CSP.
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v5.json'
-const FONT = { config: { font: 'DejaVu Sans, Helvetica, Arial, sans-serif', view: { stroke: '#ccc' }, axis: { labelFontSize: 9, titleFontSize: 10 }, legend: { labelFontSize: 9, titleFontSize: 10 } } }
+const FONT = {
+  config: {
+    font: 'DejaVu Sans, Helvetica, Arial, sans-serif',
+    view: { stroke: '#ccc' },
+    axis: { labelFontSize: 9, titleFontSize: 10 },
+    legend: { labelFontSize: 9, titleFontSize: 10 }
+  }
+}
 
 /** ROC points (FPR, TPR) of genuine vs impostor scores at every distinct threshold. */
 export function rocPoints(genuine: number[], impostor: number[]): { fpr: number; tpr: number }[] {
   if (genuine.length === 0 || impostor.length === 0) return []
   const thresholds = [...new Set([...genuine, ...impostor])].sort((a, b) => b - a)
   const out = [{ fpr: 0, tpr: 0 }]
-  for (const t of thresholds) out.push({ fpr: impostor.filter((s) => s >= t).length / impostor.length, tpr: genuine.filter((s) => s >= t).length / genuine.length })
+  for (const t of thresholds)
+    out.push({ fpr: impostor.filter((s) => s >= t).length / impostor.length, tpr: genuine.filter((s) => s >= t).length / genuine.length })
   return out
 }
 
 /** ROC (log FPR) of the real photos with the attacks' operating points at the registry thresholds. */
 export function rocSpec(e: EncoderFigures, m: EvaluationMetrics, kind: 'roc' | 'det'): TopLevelSpec {
   const floor = 1e-4
-  const curve = rocPoints(e.scores.genuine, e.scores.impostor).map((p) => ({ fpr: Math.max(floor, p.fpr), y: kind === 'roc' ? p.tpr : Math.max(floor, 1 - p.tpr), series: 'real photos' }))
+  const curve = rocPoints(e.scores.genuine, e.scores.impostor).map((p) => ({
+    fpr: Math.max(floor, p.fpr),
+    y: kind === 'roc' ? p.tpr : Math.max(floor, 1 - p.tpr),
+    series: 'real photos'
+  }))
   const points = m.transfer
     .filter((c) => c.encoderId === e.encoderId)
     .flatMap((c) =>
       (['typeI', 'typeII'] as const).flatMap((k) =>
-        c[k].filter((r) => r.rate.rate !== null).map((r) => ({ fpr: r.far, y: kind === 'roc' ? r.rate.rate! : Math.max(floor, 1 - r.rate.rate!), series: `${c.method} ${k === 'typeI' ? 'type I' : 'type II'}` }))
+        c[k]
+          .filter((r) => r.rate.rate !== null)
+          .map((r) => ({
+            fpr: r.far,
+            y: kind === 'roc' ? r.rate.rate! : Math.max(floor, 1 - r.rate.rate!),
+            series: `${c.method} ${k === 'typeI' ? 'type I' : 'type II'}`
+          }))
       )
     )
-  const y = kind === 'roc' ? { field: 'y', type: 'quantitative', title: 'true accept rate', scale: { domain: [0, 1] } } : { field: 'y', type: 'quantitative', title: 'false reject rate', scale: { type: 'log', domain: [floor, 1] } }
+  const y =
+    kind === 'roc'
+      ? { field: 'y', type: 'quantitative', title: 'true accept rate', scale: { domain: [0, 1] } }
+      : { field: 'y', type: 'quantitative', title: 'false reject rate', scale: { type: 'log', domain: [floor, 1] } }
   return {
     $schema: SCHEMA,
     title: { text: `${kind.toUpperCase()} — ${e.encoderId} (${e.role})`, fontSize: 11 },
     width: 230,
     height: 170,
     layer: [
-      { data: { values: curve }, mark: { type: 'line', interpolate: 'step-after', color: '#444' }, encoding: { x: { field: 'fpr', type: 'quantitative', title: 'false accept rate', scale: { type: 'log', domain: [floor, 1] } }, y } },
-      { data: { values: points }, mark: { type: 'point', filled: true, size: 50 }, encoding: { x: { field: 'fpr', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' }, color: { field: 'series', type: 'nominal', title: 'attack at threshold' }, shape: { field: 'series', type: 'nominal' } } }
+      {
+        data: { values: curve },
+        mark: { type: 'line', interpolate: 'step-after', color: '#444' },
+        encoding: { x: { field: 'fpr', type: 'quantitative', title: 'false accept rate', scale: { type: 'log', domain: [floor, 1] } }, y }
+      },
+      {
+        data: { values: points },
+        mark: { type: 'point', filled: true, size: 50 },
+        encoding: {
+          x: { field: 'fpr', type: 'quantitative' },
+          y: { field: 'y', type: 'quantitative' },
+          color: { field: 'series', type: 'nominal', title: 'attack at threshold' },
+          shape: { field: 'series', type: 'nominal' }
+        }
+      }
     ],
     ...FONT
   } as TopLevelSpec
@@ -88,7 +122,13 @@ export function barsSpec(m: EvaluationMetrics, far: number, kind: 'typeI' | 'typ
     height: 150,
     encoding: { x: { field: 'method', type: 'nominal', title: null }, xOffset: { field: 'encoder' } },
     layer: [
-      { mark: 'bar', encoding: { y: { field: 'rate', type: 'quantitative', title: 'rate', scale: { domain: [0, 1] } }, color: { field: 'encoder', type: 'nominal', legend: { orient: 'bottom', direction: 'vertical', labelLimit: 260 } } } },
+      {
+        mark: 'bar',
+        encoding: {
+          y: { field: 'rate', type: 'quantitative', title: 'rate', scale: { domain: [0, 1] } },
+          color: { field: 'encoder', type: 'nominal', legend: { orient: 'bottom', direction: 'vertical', labelLimit: 260 } }
+        }
+      },
       // The same axis title as the bars, or Vega-Lite merges the two into "rate, low".
       { mark: { type: 'errorbar', ticks: true }, encoding: { y: { field: 'low', type: 'quantitative', title: 'rate' }, y2: { field: 'high' } } }
     ],
@@ -109,7 +149,11 @@ export function traceSpec(trace: GenerationRecord[]): TopLevelSpec {
     width: 230,
     height: 120,
     mark: { type: 'line', point: false },
-    encoding: { x: { field: 'queries', type: 'quantitative', title: 'queries' }, y: { field: 'value', type: 'quantitative', title: 'cosine to target' }, color: { field: 'series', type: 'nominal', title: null } },
+    encoding: {
+      x: { field: 'queries', type: 'quantitative', title: 'queries' },
+      y: { field: 'value', type: 'quantitative', title: 'cosine to target' },
+      color: { field: 'series', type: 'nominal', title: null }
+    },
     ...FONT
   } as TopLevelSpec
 }

@@ -49,7 +49,9 @@ const esc = (s: unknown): string =>
     .replace(/"/g, '&quot;')
 
 const png = (bytes: Uint8Array | null, alt: string, size = 112): string =>
-  bytes ? `<img alt="${esc(alt)}" width="${size}" height="${size}" src="data:image/png;base64,${Buffer.from(bytes).toString('base64')}">` : `<div class="noimg" style="width:${size}px;height:${size}px">no image</div>`
+  bytes
+    ? `<img alt="${esc(alt)}" width="${size}" height="${size}" src="data:image/png;base64,${Buffer.from(bytes).toString('base64')}">`
+    : `<div class="noimg" style="width:${size}px;height:${size}px">no image</div>`
 
 const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '—' : `${(x * 100).toFixed(1)}%`)
 const num = (x: number | null | undefined, d = 3): string => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d))
@@ -63,12 +65,17 @@ function prop(p: ProportionRecord | undefined): string {
 
 function params(p: Record<string, unknown>): string {
   const entries = Object.entries(p)
-  return entries.length ? entries.map(([k, v]) => `<span class="kv">${esc(k)} = ${esc(typeof v === 'object' ? JSON.stringify(v) : v)}</span>`).join(' ') : '(none)'
+  return entries.length
+    ? entries.map(([k, v]) => `<span class="kv">${esc(k)} = ${esc(typeof v === 'object' ? JSON.stringify(v) : v)}</span>`).join(' ')
+    : '(none)'
 }
 
 function decisions(s: EncoderScore, value: number | null, pass: boolean[] | null): string {
   if (value === null) return '—'
-  const marks = pass && s.thresholds ? s.thresholds.fars.map((f, i) => `<span class="${pass[i] ? 'pass' : 'fail'}">${pass[i] ? 'PASS' : 'fail'}@${f.far}</span>`).join(' ') : '<span class="small">no thresholds</span>'
+  const marks =
+    pass && s.thresholds
+      ? s.thresholds.fars.map((f, i) => `<span class="${pass[i] ? 'pass' : 'fail'}">${pass[i] ? 'PASS' : 'fail'}@${f.far}</span>`).join(' ')
+      : '<span class="small">no thresholds</span>'
   return `${num(value)} ${marks}`
 }
 
@@ -127,7 +134,8 @@ function evaluationSection(e: ReportEvaluation, index: number): string {
 <tr><th>seed, limit</th><td>seed = ${spec.seed}; limit = ${esc(spec.limit ?? 'none')}; mates per subject = ${spec.matesPerSubject}</td></tr>
 </table>`
   const m = r.metrics
-  if (!m) return `<section>${head}<p class="warn">METRICS NOT AVAILABLE: the evaluation is ${esc(r.status)} with ${e.runs.length} reconstructions stored. Run the same unveil eval command again to finish it.</p></section>`
+  if (!m)
+    return `<section>${head}<p class="warn">METRICS NOT AVAILABLE: the evaluation is ${esc(r.status)} with ${e.runs.length} reconstructions stored. Run the same unveil eval command again to finish it.</p></section>`
   const fars = [...new Set(m.transfer.flatMap((c) => c.typeI.map((x) => x.far)))]
   const transferRows = m.transfer
     .map((c) => {
@@ -159,7 +167,8 @@ ${enc.identification.map((i) => `<tr><td>${esc(i.method)}</td><td>${i.galleryWit
 <table class="metrics"><tr><th>method</th><th>n</th><th>PSNR (dB)</th><th>SSIM</th><th>MS-SSIM</th><th>face-quality PROXY (detector finds a face; mean score)</th><th>mean seconds</th><th>mean queries</th></tr>
 ${m.quality
   .map((q) => {
-    const f = (x: typeof q.psnr, d: number): string => `${num(x.mean, d)}${x.bootstrap ? ` <span class="small">[${num(x.bootstrap.low, d)}–${num(x.bootstrap.high, d)}]</span>` : ''}`
+    const f = (x: typeof q.psnr, d: number): string =>
+      `${num(x.mean, d)}${x.bootstrap ? ` <span class="small">[${num(x.bootstrap.low, d)}–${num(x.bootstrap.high, d)}]</span>` : ''}`
     const runs = m.runs.find((x) => x.method === q.method)
     return `<tr><td>${esc(q.method)}</td><td>${q.psnr.n}</td><td>${f(q.psnr, 2)}</td><td>${f(q.ssim, 3)}</td><td>${f(q.msSsim, 3)}</td><td>${q.faceProxy ? `${prop(q.faceProxy.detected)}; mean score ${num(q.faceProxy.meanScore, 2)}` : '—'}</td><td>${num(runs?.meanSeconds, 1)}</td><td>${num(runs?.meanQueries, 0)}</td></tr>`
   })

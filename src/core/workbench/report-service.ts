@@ -211,7 +211,12 @@ export class ReportService {
     const graph = `${JSON.stringify(this.caseGraph(store, {}), null, 2)}\n`
     const printer = this.printer
     const { path, bytes } = await writePdf(printer, reportHtml(model), request.out, [
-      { name: REPORT_GRAPH_ATTACHMENT, bytes: Buffer.from(graph), mimeType: 'application/ld+json', description: 'The case as a CASE/UCO JSON-LD graph (investigation, actions, instruments, results)' }
+      {
+        name: REPORT_GRAPH_ATTACHMENT,
+        bytes: Buffer.from(graph),
+        mimeType: 'application/ld+json',
+        description: 'The case as a CASE/UCO JSON-LD graph (investigation, actions, instruments, results)'
+      }
     ])
     const sha256 = sha256Hex(bytes)
     store.exports.record({

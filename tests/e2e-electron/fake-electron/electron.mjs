@@ -18,7 +18,6 @@ const windows = []
 const sent = []
 let menuTemplate = null
 let quitCalls = 0
-const sessionHooks = {}
 const partitions = {}
 const prints = []
 
@@ -148,23 +147,10 @@ export const session = {
     partitions[name] ??= fakeSession(name)
     return partitions[name]
   },
-  defaultSession: {
-    setPermissionRequestHandler(fn) {
-      sessionHooks.permissionRequest = fn
-    },
-    setPermissionCheckHandler(fn) {
-      sessionHooks.permissionCheck = fn
-    },
-    webRequest: {
-      onBeforeRequest(fn) {
-        sessionHooks.beforeRequest = fn
-      },
-      onHeadersReceived(fn) {
-        sessionHooks.headersReceived = fn
-      }
-    }
-  }
+  defaultSession: fakeSession('default')
 }
+
+const sessionHooks = session.defaultSession.hooks
 
 export default { app, BrowserWindow, ipcMain, Menu, dialog, session }
 

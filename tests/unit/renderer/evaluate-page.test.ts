@@ -11,7 +11,14 @@ const methods: MethodInfo[] = [
   { id: 'ga', name: 'GA latent search', description: '', parameters: [] },
   { id: 'dfd', name: 'DFD decoder', description: '', parameters: [] }
 ]
-const prop = (k: number, n: number) => ({ successes: k, trials: n, subjects: n, rate: k / n, interval: { low: 0.1, high: 0.9, method: 'wilson' as const }, bootstrap: null })
+const prop = (k: number, n: number) => ({
+  successes: k,
+  trials: n,
+  subjects: n,
+  rate: k / n,
+  interval: { low: 0.1, high: 0.9, method: 'wilson' as const },
+  bootstrap: null
+})
 const evaluation: EvaluationRecord = {
   id: 'eeeeeeee-0000-4000-8000-000000000001',
   spec: {
@@ -36,7 +43,17 @@ const evaluation: EvaluationRecord = {
     subjects: 2,
     methods: ['ga'],
     seenEncoderId: 'enc',
-    transfer: [{ method: 'ga', encoderId: 'enc', role: 'seen', typeI: [{ far: 0.001, rate: prop(1, 2) }], typeII: [{ far: 0.001, rate: prop(0, 2) }], meanTypeI: 0.5, meanTypeII: 0.2 }],
+    transfer: [
+      {
+        method: 'ga',
+        encoderId: 'enc',
+        role: 'seen',
+        typeI: [{ far: 0.001, rate: prop(1, 2) }],
+        typeII: [{ far: 0.001, rate: prop(0, 2) }],
+        meanTypeI: 0.5,
+        meanTypeII: 0.2
+      }
+    ],
     encoders: [],
     quality: [],
     runs: [],
@@ -65,7 +82,17 @@ describe('Evaluate page', () => {
     await w.get('[data-testid="evaluate-form"]').trigger('submit')
     await settle()
     expect(bridge.startEvaluation).toHaveBeenCalledWith(
-      expect.objectContaining({ caseId: CASE_ID, datasetDir: '/data/aligned', pairsFile: null, budget: 300, methods: [{ id: 'ga', parameters: {} }, { id: 'dfd', parameters: {} }], encoderIds: [] })
+      expect.objectContaining({
+        caseId: CASE_ID,
+        datasetDir: '/data/aligned',
+        pairsFile: null,
+        budget: 300,
+        methods: [
+          { id: 'ga', parameters: {} },
+          { id: 'dfd', parameters: {} }
+        ],
+        encoderIds: []
+      })
     )
   })
 

@@ -26,7 +26,12 @@ const HTML = `<!doctype html><html><head><meta charset="utf-8"><title>Attachment
 <h1>Cover</h1><p>first page</p><h2 style="page-break-before:always">Evidence</h2><p>second page</p><h2 style="page-break-before:always">Audit log</h2><p>third</p></body></html>`
 const GRAPH = JSON.stringify({ '@context': { kb: 'urn:unveil:' }, '@graph': [{ '@id': 'kb:case-1', '@type': 'case-investigation:Investigation' }] })
 const attachment = { name: 'case-uco.jsonld', bytes: Buffer.from(GRAPH), mimeType: 'application/ld+json', description: 'graph' }
-const outlineOf = (pdf: string): string[] => [...execFileSync('pdftohtml', ['-xml', '-stdout', '-i', '-q', pdf]).toString().matchAll(/<item[^>]*>([^<]+)<\/item>/g)].map((m) => m[1])
+const outlineOf = (pdf: string): string[] =>
+  [
+    ...execFileSync('pdftohtml', ['-xml', '-stdout', '-i', '-q', pdf])
+      .toString()
+      .matchAll(/<item[^>]*>([^<]+)<\/item>/g)
+  ].map((m) => m[1])
 
 describe('writing a report PDF', () => {
   it.skipIf(reason !== null)('embeds the graph as an attached file and keeps the outline, page numbers and tags Chromium printed', async () => {
