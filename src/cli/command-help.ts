@@ -196,13 +196,14 @@ export const COMMANDS: Record<string, CommandHelp> = {
     example: 'unveil eval --case cases/lfw-eval --dataset aligned/lfw --pairs ../shared/datasets/lfw/pairsDevTrain.txt --seen faceplugin-fr-feature --methods ga,dfd --budget 2000 --limit 50'
   },
   report: {
-    usage: 'unveil report --case DIR [--runs ID,…|--evaluation ID] --out FILE.pdf [--json]',
-    summary: 'PDF case report (Chromium): cover, evidence with sha256, runs with images and scores, evaluation metrics and plots, audit verification; its sha256 goes into the audit log',
+    usage: 'unveil report --case DIR [--runs ID,…|--evaluation ID] --out FILE.pdf [--svg DIR] [--json]',
+    summary: 'PDF case report (Chromium): cover, evidence with sha256, runs with images and scores, evaluation metrics and plots, audit verification, the CASE/UCO graph attached; its sha256 goes into the audit log',
     options: [
       ['--case DIR', 'the case folder'],
       ['--runs IDS', 'only these runs (comma-separated; default: every run and evaluation)'],
       ['--evaluation ID', 'only this evaluation and its runs'],
-      ['--out FILE.pdf', 'the PDF (written to a temporary file and renamed when complete)'],
+      ['--out FILE.pdf', 'the PDF (written to a temporary file and renamed when complete; optional with --svg)'],
+      ['--svg DIR', 'also write the plots as SVG files, the ones the Evaluate page shows (of the evaluations, or of each run of --runs)'],
       JSON_OPTION
     ],
     example: 'unveil report --case cases/leak-2026 --out leak-2026.pdf'

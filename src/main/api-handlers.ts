@@ -179,6 +179,14 @@ export function createApiHandlers({ workbench: wb, chooseFolder, grants = new Pa
       const name = `${(info.number ?? info.name).replace(/[^\w.-]+/g, '_')}-report-${stamp}.pdf`
       const r = await wb.reports.write({ caseId, runIds, evaluationId, out: join(dir, name) })
       return { path: r.path, sha256: r.sha256, bytes: r.bytes, auditOk: r.auditOk }
+    },
+    reportPlots: async (input) => {
+      const o = requireObject(input, 'plots')
+      const caseId = requireUuid(o.caseId, 'case id')
+      const evaluationId = o.evaluationId === null || o.evaluationId === undefined ? null : requireUuid(o.evaluationId, 'evaluation id')
+      const runId = o.runId === null || o.runId === undefined ? null : requireUuid(o.runId, 'run id')
+      if (!evaluationId === !runId) throw new ValidationError('plots: give an evaluation id or a run id, not both or neither')
+      return wb.reports.plots({ caseId, evaluationId, runId })
     }
   }
 }

@@ -7,6 +7,7 @@ import { API_METHODS, JOB_PROGRESS_CHANNEL, channelFor, type ApiHandlers } from 
 import { Workbench, defaultLibraryDir } from '../core/workbench/workbench'
 import { createApiHandlers } from './api-handlers'
 import { contentSecurityPolicy, createAppOrigin, isAllowedRequest } from './app-origin'
+import { createElectronReportPrinter } from './electron-report-printer'
 import { buildApplicationMenu } from './menu'
 import { dropCodePathEnv } from './packaged-env'
 import { APP_SCHEME, rendererProtocolHandler } from './renderer-protocol'
@@ -149,7 +150,9 @@ async function start(): Promise<void> {
       // The CLI's folder, not Electron's userData (which follows the packaged product name),
       // so the app and `unveil` share one model registry and case list.
       libraryDir: defaultLibraryDir(),
-      caseRoot: process.env.UNVEIL_CASE_ROOT || join(app.getPath('documents'), 'Unveil cases')
+      caseRoot: process.env.UNVEIL_CASE_ROOT || join(app.getPath('documents'), 'Unveil cases'),
+      // Reports print with Electron's Chromium, not a second browser.
+      reportPrinter: createElectronReportPrinter()
     })
   } catch (err) {
     dialog.showErrorBox('Unveil could not start', err instanceof Error ? (err.stack ?? err.message) : String(err))

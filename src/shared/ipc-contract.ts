@@ -12,6 +12,7 @@ import type {
   JobProgress,
   MethodInfo,
   ModelEntry,
+  PlotImage,
   ResultRecord,
   RunRecord,
   TemplateRecord
@@ -100,6 +101,13 @@ export interface ReportExportInput {
   evaluationId: string | null
 }
 
+/** An evaluation's plots, or one run's (exactly one of the two ids). */
+export interface PlotsInput {
+  caseId: string
+  evaluationId: string | null
+  runId: string | null
+}
+
 export interface ReportWritten {
   path: string
   sha256: string
@@ -148,6 +156,8 @@ export interface UnveilApi {
   startEvaluation(input: StartEvaluationInput): Promise<EvaluationStarted>
   /** Writes the case report PDF into a folder; its sha256 goes into the audit log. */
   exportReport(input: ReportExportInput): Promise<ReportWritten>
+  /** The report's plots of an evaluation or a run, rendered to SVG in the core from the report's specs. */
+  reportPlots(input: PlotsInput): Promise<PlotImage[]>
 }
 
 export type ApiMethod = keyof UnveilApi
@@ -181,7 +191,8 @@ export const API_METHODS = [
   'compareGrid',
   'listEvaluations',
   'startEvaluation',
-  'exportReport'
+  'exportReport',
+  'reportPlots'
 ] as const satisfies readonly ApiMethod[]
 
 // Compile-time check that API_METHODS lists every method of UnveilApi.

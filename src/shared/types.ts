@@ -282,6 +282,14 @@ export interface DetectedFace {
   landmarks: [number, number][]
 }
 
+/** A plot rendered to SVG in the core from the same Vega-Lite spec the report prints. */
+export interface PlotImage {
+  id: string
+  title: string
+  /** A standalone SVG document (vega's renderer output); the UI shows it as an image, never as markup. */
+  svg: string
+}
+
 /** One point of a search trace: a generation (GA) or batch (random search). */
 export interface GenerationRecord {
   /** Independent search the point belongs to (0-based). */

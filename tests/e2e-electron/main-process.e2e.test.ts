@@ -2,17 +2,36 @@
 // recording stand-in in ./fake-electron: checks what main registers against the real workbench
 // and handlers where the Electron binary cannot run.
 import { describe, expect, it } from 'vitest'
-import { execFile } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { execFile, execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { API_METHODS, channelFor } from '../../src/shared/ipc-contract'
+import { Workbench } from '../../src/core/workbench/workbench'
+import { SAMPLE_PHOTO } from '../e2e/renderer-harness'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const MAIN = join(ROOT, 'out/main/index.js')
 const reason = existsSync(MAIN) ? null : 'out/main/index.js is not built (npx electron-vite build)'
 if (reason) console.log(`SKIP main-process test: ${reason}`)
+const pdfTools = ['pdfdetach', 'pdftotext'].every((t) => {
+  try {
+    execFileSync('which', [t])
+    return true
+  } catch {
+    return false
+  }
+})
+const printReason = !existsSync(process.env.UNVEIL_CHROMIUM || '/usr/bin/chromium')
+  ? 'no Chromium for the fake printToPDF'
+  : !pdfTools
+    ? 'poppler-utils not installed'
+    : !existsSync(SAMPLE_PHOTO)
+      ? `${SAMPLE_PHOTO} is missing`
+      : null
+if (printReason) console.log(`SKIP the report export through the main process's print window: ${printReason}`)
 
 interface Outcome {
   ok: boolean
@@ -43,8 +62,23 @@ describe.skipIf(reason !== null)('the built main process', () => {
     const chosen = join(home, 'chosen')
     mkdirSync(chosen)
     try {
-      // The fake dialog answers the renderer's Choose… first, then File > Open case folder….
-      const r = await runMain(home, { UNVEIL_HOME: join(home, 'library'), UNVEIL_FAKE_DIALOG: JSON.stringify([chosen, join(chosen, 'case')]) })
+      let caseId: string | null = null
+      const reports = join(home, 'reports')
+      if (!printReason) {
+        // A case in the library the main process opens, for the driver to export a report of.
+        const wb = await Workbench.open({ libraryDir: join(home, 'library'), caseRoot: join(home, 'cases') })
+        caseId = wb.cases.create({ dir: join(home, 'cases', 'P'), name: 'Print case', number: 'PRINT-9', examiner: 'E2E' }).id
+        await wb.templates.enrolFromPhoto(caseId, new Uint8Array(readFileSync(SAMPLE_PHOTO)), basename(SAMPLE_PHOTO), { encoderId: 'faceplugin-fr-feature', faceIndex: 0 })
+        await wb.close()
+        mkdirSync(reports)
+      }
+      // The fake dialog answers the renderer's Choose… first, then File > Open case folder…, then
+      // the report folder the driver chooses before exporting.
+      const r = await runMain(home, {
+        UNVEIL_HOME: join(home, 'library'),
+        UNVEIL_FAKE_DIALOG: JSON.stringify([chosen, join(chosen, 'case'), reports]),
+        UNVEIL_FAKE_PRINT_CASE: caseId ?? ''
+      })
       expect(r.driverError).toBeUndefined()
       expect(r.errorBoxes).toEqual([])
 
@@ -108,6 +142,36 @@ describe.skipIf(reason !== null)('the built main process', () => {
       expect(r.openCaseNavigation).toBe(`location.hash = "#/cases/${(grants.after.value as { id: string }).id}"`)
       // before-quit is deferred until the workbench has closed, then quit runs again.
       expect(r.quitCalls).toBe(2)
+
+      if (caseId) {
+        // The Export report channel printed through Electron's printToPDF in a locked-down hidden window.
+        const exported = r.reportExport as Outcome
+        expect(exported.ok, exported.error).toBe(true)
+        expect(r.prints).toHaveLength(1)
+        const [print] = r.prints
+        expect(print.show).toBe(false)
+        expect(print.webPreferences).toEqual(
+          expect.objectContaining({ session: 'unveil-report-print', sandbox: true, contextIsolation: true, nodeIntegration: false, javascript: false, webSecurity: true })
+        )
+        expect(print.webPreferences.preload).toBeUndefined()
+        expect(print.url).toMatch(/^file:\/\/.*\/report\.html$/)
+        expect(print.requests).toEqual({ report: false, dataImage: false, remote: true, otherFile: true })
+        expect(print.options).toMatchObject({ pageSize: 'A4', displayHeaderFooter: true, generateDocumentOutline: true, generateTaggedPDF: true })
+        expect(r.printWindowsLeft).toBe(0)
+        expect(existsSync(join(dirname(print.url.replace('file://', ''))))).toBe(false) // the temporary HTML is gone
+        const pdf = join(home, 'reports', readdirSync(join(home, 'reports')).find((f) => f.endsWith('.pdf'))!)
+        expect(exported.value?.path).toBe(pdf)
+        const sha = createHash('sha256').update(readFileSync(pdf)).digest('hex')
+        expect(exported.value?.sha256).toBe(sha)
+        expect(execFileSync('pdftotext', [pdf, '-']).toString()).toMatch(/PRINT-9[\s\S]*page 1 of \d+/)
+        expect(execFileSync('pdfdetach', ['-list', pdf]).toString()).toContain('case-uco.jsonld')
+        const wb = await Workbench.open({ libraryDir: join(home, 'library'), caseRoot: join(home, 'cases') })
+        try {
+          expect(wb.cases.auditLog(caseId).at(-1)).toMatchObject({ action: 'report.write', details: { sha256: sha, scope: { printer: 'electron printToPDF' } } })
+        } finally {
+          await wb.close()
+        }
+      }
     } finally {
       rmSync(home, { recursive: true, force: true })
     }

@@ -5,10 +5,12 @@ import { createHash } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Workbench, type EvaluationInput } from '../../src/core/workbench/workbench'
+import { renderSvg, rocSpec, traceSpec } from '../../src/core/reports/plots'
+import { reconstructionOf } from '../../src/shared/reconstruction-record'
 import { dataDirOrSkip } from '../helpers/data'
 
 const data = dataDirOrSkip('evaluation and report tests')
-const tools = ['pdftotext', 'pdfimages', 'pdftoppm'].every((t) => {
+const tools = ['pdftotext', 'pdfimages', 'pdftoppm', 'pdfdetach', 'pdftohtml'].every((t) => {
   try {
     execFileSync('which', [t])
     return true
@@ -118,7 +120,11 @@ describe.skipIf(!data)('evaluation runs', () => {
     const sums = readFileSync(join(out, 'SHA256SUMS'), 'utf8').trim().split('\n')
     for (const line of sums) {
       const [sha, file] = line.split(/\s+/)
-      expect(createHash('sha256').update(readFileSync(join(out, file))).digest('hex')).toBe(sha)
+      expect(
+        createHash('sha256')
+          .update(readFileSync(join(out, file)))
+          .digest('hex')
+      ).toBe(sha)
     }
     const csv = readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n')
     expect(csv.length).toBe(1 + 4 * 3) // 4 reconstructions × 3 FARs under the one encoder
@@ -130,6 +136,47 @@ describe.skipIf(!data)('evaluation runs', () => {
     expect(JSON.stringify(graph)).toContain(wb.registry.get('faceplugin-fr-feature').manifest.sha256)
     expect(wb.cases.auditLog(caseA).at(-1)).toMatchObject({ action: 'bundle.write', details: { sha256: r.sha256sums } })
     await expect(wb.reports.bundle({ caseId: caseA, out })).rejects.toThrow(/already exists/)
+  })
+
+  it('marks an evaluation still running in the report, shows no plots for it, and refuses the bundle meanwhile', async () => {
+    const caseC = wb.cases.create({ dir: join(root, 'C'), name: 'Eval C', number: 'EVAL-C-01' }).id
+    const started = wb.evaluations.start({ caseId: caseC, ...input })
+    try {
+      const html = await wb.reports.html({ caseId: caseC, evaluationId: started.evaluation.id })
+      expect(html).toContain('RUNNING — NOT COMPLETE')
+      expect(html).toContain('METRICS NOT AVAILABLE')
+      expect(await wb.reports.plots({ caseId: caseC, evaluationId: started.evaluation.id })).toEqual([])
+      const out = join(root, 'bundle-c')
+      await expect(wb.reports.bundle({ caseId: caseC, out })).rejects.toThrow(/still in progress/)
+      expect(existsSync(out)).toBe(false)
+    } finally {
+      wb.runs.cancel(started.runId)
+      await wb.jobs.wait(started.runId)
+    }
+  })
+
+  it("gives the UI the report's plots: one spec function per plot, one SVG for screen and PDF", async () => {
+    const e = wb.evaluations.list(caseA)[0]
+    const m = e.metrics!
+    const plots = await wb.reports.plots({ caseId: caseA, evaluationId: e.id })
+    const enc = 'faceplugin-fr-feature'
+    expect(plots.map((p) => p.id)).toEqual(['bars-typeI', 'bars-typeII', `roc-${enc}`, `det-${enc}`, `hist-${enc}`, 'traces'])
+    for (const p of plots) expect(p.svg).toMatch(/^<svg[\s\S]*<\/svg>$/)
+    expect(plots.find((p) => p.id === `roc-${enc}`)!.svg).toBe(await renderSvg(rocSpec(m.encoders[0], m, 'roc')))
+    // The report prints exactly these SVGs.
+    const html = await wb.reports.html({ caseId: caseA, evaluationId: e.id })
+    for (const p of plots) expect(html).toContain(p.svg)
+    // A search run's plot is its trace; the one-shot decoder has none.
+    const store = wb.cases.store(caseA)
+    const links = wb.evaluations.links(caseA, e.id)
+    const ga = links.find((l) => l.method === 'ga')!
+    const trace = reconstructionOf(store.listResults(ga.runId))!.trace
+    expect(trace.length).toBeGreaterThan(1)
+    const [tracePlot] = await wb.reports.plots({ caseId: caseA, runId: ga.runId })
+    expect(tracePlot.id).toBe('trace')
+    expect(tracePlot.svg).toBe(await renderSvg(traceSpec(trace)))
+    expect(await wb.reports.plots({ caseId: caseA, runId: links.find((l) => l.method === 'dfd')!.runId })).toEqual([])
+    await expect(wb.reports.plots({ caseId: caseA, evaluationId: e.id, runId: ga.runId })).rejects.toThrow(/not both/)
   })
 
   describe.skipIf(!tools || !chromium)('PDF report', () => {
@@ -156,9 +203,29 @@ describe.skipIf(!data)('evaluation runs', () => {
       expect(list.length).toBeGreaterThanOrEqual(8)
       execFileSync('pdftoppm', ['-r', '40', '-png', '-f', '1', '-l', '1', out, join(root, 'page')])
       expect(readdirSync(root).some((f) => /^page-0*1\.png$/.test(f))).toBe(true)
+      // The case's CASE/UCO graph is attached inside the PDF, and the outline survived attaching it.
+      expect(execFileSync('pdfdetach', ['-list', out]).toString()).toMatch(/1 embedded files\s+1: case-uco\.jsonld/)
+      execFileSync('pdfdetach', ['-save', '1', '-o', join(root, 'attached.jsonld'), out])
+      const graph = JSON.parse(readFileSync(join(root, 'attached.jsonld'), 'utf8')) as {
+        '@context': Record<string, string>
+        '@graph': Record<string, unknown>[]
+      }
+      expect(graph['@context']['case-investigation']).toBe('https://ontology.caseontology.org/case/investigation/')
+      expect(graph['@graph'].find((n) => n['@id'] === `kb:case-${caseA}`)).toMatchObject({
+        '@type': 'case-investigation:Investigation',
+        'uco-core:name': 'Eval A'
+      })
+      const outline = [
+        ...execFileSync('pdftohtml', ['-xml', '-stdout', '-i', '-q', out])
+          .toString()
+          .matchAll(/<item[^>]*>([^<]+)<\/item>/g)
+      ].map((x) => x[1])
+      expect(outline).toEqual(expect.arrayContaining(['Evidence', 'Evaluation 1', 'Audit log']))
+      // The audit entry holds the sha256 of the final bytes (after attaching).
       const last = wb.cases.auditLog(caseA).at(-1)!
       expect(last.action).toBe('report.write')
       expect(last.details.sha256).toBe(sha)
+      expect(last.details).toMatchObject({ scope: { printer: 'chromium (playwright-core)', attachments: ['case-uco.jsonld'] } })
       expect(wb.cases.verifyAudit(caseA).ok).toBe(true)
     })
 

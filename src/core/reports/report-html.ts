@@ -1,4 +1,4 @@
-import type { AuditEntry, AuditVerification, CaseInfo, EncoderScore, ImageRecord, RunRecord, TemplateRecord } from '../../shared/types'
+import type { AuditEntry, AuditVerification, CaseInfo, EncoderScore, ImageRecord, PlotImage, RunRecord, TemplateRecord } from '../../shared/types'
 import type { EvaluationRecord, ProportionRecord } from '../../shared/evaluation-types'
 import type { StoredReconstruction } from '../../shared/reconstruction-record'
 import type { ModelRef } from '../cases/case-records'
@@ -12,12 +12,14 @@ export interface ReportRun {
   groundTruthPng: Uint8Array | null
   /** What was reconstructed: the template label, or the evaluation photo. */
   target: string
+  /** Its optimisation trace, when the method searched (runs outside evaluations only). */
+  plots: PlotImage[]
 }
 
 export interface ReportEvaluation {
   record: EvaluationRecord
   description: string
-  plots: { title: string; svg: string }[]
+  plots: PlotImage[]
   runs: ReportRun[]
 }
 
@@ -47,7 +49,9 @@ const esc = (s: unknown): string =>
     .replace(/"/g, '&quot;')
 
 const png = (bytes: Uint8Array | null, alt: string, size = 112): string =>
-  bytes ? `<img alt="${esc(alt)}" width="${size}" height="${size}" src="data:image/png;base64,${Buffer.from(bytes).toString('base64')}">` : `<div class="noimg" style="width:${size}px;height:${size}px">no image</div>`
+  bytes
+    ? `<img alt="${esc(alt)}" width="${size}" height="${size}" src="data:image/png;base64,${Buffer.from(bytes).toString('base64')}">`
+    : `<div class="noimg" style="width:${size}px;height:${size}px">no image</div>`
 
 const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '—' : `${(x * 100).toFixed(1)}%`)
 const num = (x: number | null | undefined, d = 3): string => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d))
@@ -61,12 +65,17 @@ function prop(p: ProportionRecord | undefined): string {
 
 function params(p: Record<string, unknown>): string {
   const entries = Object.entries(p)
-  return entries.length ? entries.map(([k, v]) => `<span class="kv">${esc(k)} = ${esc(typeof v === 'object' ? JSON.stringify(v) : v)}</span>`).join(' ') : '(none)'
+  return entries.length
+    ? entries.map(([k, v]) => `<span class="kv">${esc(k)} = ${esc(typeof v === 'object' ? JSON.stringify(v) : v)}</span>`).join(' ')
+    : '(none)'
 }
 
 function decisions(s: EncoderScore, value: number | null, pass: boolean[] | null): string {
   if (value === null) return '—'
-  const marks = pass && s.thresholds ? s.thresholds.fars.map((f, i) => `<span class="${pass[i] ? 'pass' : 'fail'}">${pass[i] ? 'PASS' : 'fail'}@${f.far}</span>`).join(' ') : '<span class="small">no thresholds</span>'
+  const marks =
+    pass && s.thresholds
+      ? s.thresholds.fars.map((f, i) => `<span class="${pass[i] ? 'pass' : 'fail'}">${pass[i] ? 'PASS' : 'fail'}@${f.far}</span>`).join(' ')
+      : '<span class="small">no thresholds</span>'
   return `${num(value)} ${marks}`
 }
 
@@ -82,6 +91,9 @@ function scoreTable(scores: EncoderScore[]): string {
     .join('')
   return `<table class="scores"><tr><th>encoder</th><th>vs target template</th><th>type I (truth photo)</th><th>type II (other photos)</th><th>thresholds (source, size)</th></tr>${rows}</table>`
 }
+
+const plotFigures = (plots: PlotImage[]): string =>
+  plots.length ? `<div class="plots">${plots.map((p) => `<figure class="plot">${p.svg}<figcaption>${esc(p.title)}</figcaption></figure>`).join('')}</div>` : ''
 
 function runSection(r: ReportRun, n: number): string {
   const rec = r.record
@@ -103,6 +115,7 @@ ${rec?.templateVectorSha256 ? `<tr><th>target vector</th><td class="mono">${esc(
 <div class="pair"><figure>${png(r.groundTruthPng, `ground truth ${r.target}`)}<figcaption>ground truth (aligned)</figcaption></figure>
 <figure>${png(r.reconstructionPng, `reconstruction run ${run.id}`)}<figcaption>reconstruction${rec?.imageSha256 ? `<br><span class="mono tiny">${esc(rec.imageSha256)}</span>` : ''}</figcaption></figure></div>
 ${rec ? scoreTable(rec.scores) : '<p class="warn">This run stored no reconstruction.</p>'}
+${plotFigures(r.plots)}
 </section>`
 }
 
@@ -121,7 +134,8 @@ function evaluationSection(e: ReportEvaluation, index: number): string {
 <tr><th>seed, limit</th><td>seed = ${spec.seed}; limit = ${esc(spec.limit ?? 'none')}; mates per subject = ${spec.matesPerSubject}</td></tr>
 </table>`
   const m = r.metrics
-  if (!m) return `<section>${head}<p class="warn">METRICS NOT AVAILABLE: the evaluation is ${esc(r.status)} with ${e.runs.length} reconstructions stored. Run the same unveil eval command again to finish it.</p></section>`
+  if (!m)
+    return `<section>${head}<p class="warn">METRICS NOT AVAILABLE: the evaluation is ${esc(r.status)} with ${e.runs.length} reconstructions stored. Run the same unveil eval command again to finish it.</p></section>`
   const fars = [...new Set(m.transfer.flatMap((c) => c.typeI.map((x) => x.far)))]
   const transferRows = m.transfer
     .map((c) => {
@@ -136,7 +150,7 @@ ${fars.map((f) => `<td>${prop(c.typeII.find((x) => x.far === f)?.rate)}</td>`).j
   const transfer = `<h3>Transfer matrix: success attack rate (95% intervals)</h3>
 <table class="metrics"><tr><th rowspan="2">method</th><th rowspan="2">encoder</th><th colspan="${fars.length}">type I (vs the photo the template came from)</th><th colspan="${fars.length}">type II (vs other photos of the subject)</th><th rowspan="2">thresholds: source, size</th></tr>
 <tr>${fars.map((f) => `<th>FAR ${f}</th>`).join('')}${fars.map((f) => `<th>FAR ${f}</th>`).join('')}</tr>${transferRows}</table>
-<p class="small">${m.attempts} reconstructions of ${m.subjects} subjects. Intervals: Wilson score (rule-of-three upper bound 3/n when there are no successes) and a subject-level bootstrap (${m.bootstrap.reps} resamples, seed ${m.bootstrap.seed}). "seen": the encoder the templates came from; "validation": other encoders (transfer).</p>`
+<p class="small">${m.attempts} reconstructions of ${m.subjects} subjects. Intervals: Wilson score (rule-of-three upper bound 3/n when there are no successes) and a subject-level bootstrap (${m.bootstrap.reps} resamples, seed ${m.bootstrap.seed}). "seen": the encoder the templates came from; "validation": an encoder a method used to choose its result; "unseen": the other encoders (transfer).</p>`
   const verification = m.encoders
     .map((enc) => {
       const rows = [{ label: 'real photos', v: enc.real }, ...enc.attack.map((a) => ({ label: `${a.method} replaces one photo`, v: a }))]
@@ -153,12 +167,13 @@ ${enc.identification.map((i) => `<tr><td>${esc(i.method)}</td><td>${i.galleryWit
 <table class="metrics"><tr><th>method</th><th>n</th><th>PSNR (dB)</th><th>SSIM</th><th>MS-SSIM</th><th>face-quality PROXY (detector finds a face; mean score)</th><th>mean seconds</th><th>mean queries</th></tr>
 ${m.quality
   .map((q) => {
-    const f = (x: typeof q.psnr, d: number): string => `${num(x.mean, d)}${x.bootstrap ? ` <span class="small">[${num(x.bootstrap.low, d)}–${num(x.bootstrap.high, d)}]</span>` : ''}`
+    const f = (x: typeof q.psnr, d: number): string =>
+      `${num(x.mean, d)}${x.bootstrap ? ` <span class="small">[${num(x.bootstrap.low, d)}–${num(x.bootstrap.high, d)}]</span>` : ''}`
     const runs = m.runs.find((x) => x.method === q.method)
     return `<tr><td>${esc(q.method)}</td><td>${q.psnr.n}</td><td>${f(q.psnr, 2)}</td><td>${f(q.ssim, 3)}</td><td>${f(q.msSsim, 3)}</td><td>${q.faceProxy ? `${prop(q.faceProxy.detected)}; mean score ${num(q.faceProxy.meanScore, 2)}` : '—'}</td><td>${num(runs?.meanSeconds, 1)}</td><td>${num(runs?.meanQueries, 0)}</td></tr>`
   })
   .join('')}</table>`
-  const plots = `<h3>Plots</h3><div class="plots">${e.plots.map((p) => `<figure class="plot">${p.svg}<figcaption>${esc(p.title)}</figcaption></figure>`).join('')}</div>`
+  const plots = `<h3>Plots</h3>${plotFigures(e.plots)}`
   const gallery = `<h3>Reconstructions of this evaluation</h3>
 <table class="gallery"><tr><th>subject / photo</th><th>truth</th><th>reconstruction</th><th>run, seed</th><th>type I score per encoder (pass at FAR)</th></tr>
 ${e.runs
@@ -189,13 +204,16 @@ table { border-collapse: collapse; margin: 4pt 0; } td, th { border: 1px solid #
 th { background: #eee; text-align: left; } table.kvtable th { width: 28mm; }
 .kv { display: inline-block; margin-right: 8pt; }
 .pass { color: #060; font-weight: bold; } .fail { color: #a00; }
-.role { font-size: 6.5pt; padding: 0 3pt; border-radius: 2pt; } .role.seen { background: #fde2b0; } .role.validation { background: #d7e8fb; }
+.role { font-size: 6.5pt; padding: 0 3pt; border-radius: 2pt; } .role.seen { background: #fde2b0; } .role.validation { background: #d7e8fb; } .role.unseen { background: #dcefdc; }
 .pair { display: flex; gap: 10pt; margin: 6pt 0; } figure { margin: 0; } figcaption { font-size: 7pt; text-align: center; }
 .noimg { border: 1px dashed #999; font-size: 7pt; display: flex; align-items: center; justify-content: center; }
 section.run { page-break-inside: avoid; border-top: 1px solid #ddd; padding-top: 4pt; }
-.plots { display: flex; flex-wrap: wrap; gap: 6pt; } .plot svg { max-width: 88mm; height: auto; }
+.plots { display: flex; flex-wrap: wrap; gap: 6pt; } .plot { break-inside: avoid; } .plot svg { max-width: 88mm; height: auto; }
 table.gallery tr { page-break-inside: avoid; }
 `
+
+/** The report is inert: inline styles, images and SVG only; no script, no request leaves the page. */
+export const REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:"
 
 /** The report as one HTML document (every image and plot inline). */
 export function reportHtml(m: ReportModel): string {
@@ -239,6 +257,6 @@ ${m.templates.map((t) => `<tr><td>${esc(t.label)}<br><span class="mono tiny">${e
 <table><tr><th>seq</th><th>at</th><th>actor</th><th>action</th><th>hash</th></tr>
 ${m.auditExcerpt.map((e) => `<tr><td>${e.seq}</td><td class="small">${esc(e.at)}</td><td>${esc(e.actor)}</td><td>${esc(e.action)}</td><td class="mono">${esc(e.hash)}</td></tr>`).join('')}</table>
 <p class="small">Writing this report appends an audit entry (action report.write) holding the PDF's sha256.</p>`
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Case ${esc(info.number ?? info.name)} — report</title><style>${CSS}</style></head>
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}"><title>Case ${esc(info.number ?? info.name)} — report</title><style>${CSS}</style></head>
 <body>${cover}${evidence}${inProgress}${runs}${evaluations}${audit}</body></html>`
 }

@@ -1,14 +1,15 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
-import type { RunRecord } from '../../shared/types'
+import type { PlotImage, RunRecord } from '../../shared/types'
 import { reconstructionOf } from '../../shared/reconstruction-record'
 import { ValidationError } from '../../shared/validation'
 import type { CaseStore } from '../cases/case-store'
 import { sha256Hex } from '../fs/sha256'
 import { encodePng } from '../imaging/image-io'
-import { checkWritableTarget, printHtmlToPdf } from '../reports/pdf-printer'
+import { checkWritableTarget, writePdf } from '../reports/pdf-printer'
 import { caseUcoGraph } from '../reports/case-uco'
-import { barsSpec, histogramSpec, renderSvg, rocSpec } from '../reports/plots'
+import { evaluationPlotSpecs, renderPlots, runPlotSpecs } from '../reports/plots'
+import type { ReportPrinter } from '../reports/report-printer'
 import { reportHtml, type ReportEvaluation, type ReportModel, type ReportRun } from '../reports/report-html'
 import type { CaseService } from './case-service'
 import type { EvaluationService } from './evaluation-service'
@@ -23,6 +24,19 @@ export interface ReportRequest {
   out: string
 }
 
+export type { ReportPrinter } from '../reports/report-printer'
+export { REPORT_FOOTER, REPORT_MARGINS_MM } from '../reports/report-printer'
+
+/** Which plots: an evaluation's, or one run's. */
+export interface PlotsRequest {
+  caseId: string
+  evaluationId?: string | null
+  runId?: string | null
+}
+
+/** The name of the CASE/UCO graph attached inside every report PDF. */
+export const REPORT_GRAPH_ATTACHMENT = 'case-uco.jsonld'
+
 export interface ReportOutcome {
   path: string
   sha256: string
@@ -30,6 +44,7 @@ export interface ReportOutcome {
   runs: number
   evaluations: number
   auditOk: boolean
+  printer: string
 }
 
 const ACTIVE = new Set(['queued', 'running'])
@@ -40,7 +55,8 @@ export class ReportService {
     private readonly cases: CaseService,
     private readonly runs: RunService,
     private readonly evaluations: EvaluationService,
-    private readonly version: string
+    private readonly version: string,
+    private readonly printer: ReportPrinter
   ) {}
 
   private async reportRun(store: CaseStore, run: RunRecord): Promise<ReportRun> {
@@ -60,7 +76,32 @@ export class ReportService {
       : template
         ? `${template.label}${template.subject ? ` — ${template.subject}` : ''}`
         : 'no template'
-    return { run, record, reconstructionPng: blob(record?.imageSha256), groundTruthPng, target }
+    return { run, record, reconstructionPng: blob(record?.imageSha256), groundTruthPng, target, plots: [] }
+  }
+
+  private evaluationPlots(store: CaseStore, evaluationId: string): Promise<PlotImage[]> {
+    const record = store.evaluations.get(evaluationId)
+    if (!record) throw new ValidationError(`no evaluation ${evaluationId} in this case`)
+    if (!record.metrics) return Promise.resolve([])
+    const traces = store.evaluations.runs(evaluationId).flatMap((link) => {
+      const run = store.getRun(link.runId)
+      const rec = run ? reconstructionOf(store.listResults(run.id)) : null
+      return run && rec ? [{ method: run.method, runId: run.id, trace: rec.trace }] : []
+    })
+    return renderPlots(evaluationPlotSpecs(record.metrics, traces))
+  }
+
+  /**
+   * The plots the report prints for an evaluation or a run, as SVG: the UI shows exactly these,
+   * so a plot on screen and in the PDF come from one spec and one renderer.
+   */
+  async plots(request: PlotsRequest): Promise<PlotImage[]> {
+    if (!!request.evaluationId === !!request.runId) throw new ValidationError('give an evaluation or a run, not both or neither')
+    const store = this.cases.store(request.caseId)
+    if (request.evaluationId) return this.evaluationPlots(store, request.evaluationId)
+    const run = store.getRun(request.runId!)
+    if (!run) throw new ValidationError(`no run ${request.runId} in this case`)
+    return renderPlots(runPlotSpecs(reconstructionOf(store.listResults(run.id))?.trace ?? []))
   }
 
   private async reportEvaluation(store: CaseStore, evaluationId: string): Promise<ReportEvaluation> {
@@ -77,24 +118,7 @@ export class ReportService {
       const run = store.getRun(link.runId)
       if (run) runs.push(await this.reportRun(store, run))
     }
-    const plots: { title: string; svg: string }[] = []
-    const m = record.metrics
-    if (m) {
-      for (const [kind, far] of [
-        ['typeI', 1e-3],
-        ['typeII', 1e-3]
-      ] as const)
-        plots.push({
-          title: `${kind === 'typeI' ? 'Type-I' : 'Type-II'} SAR at FAR ${far} per method and encoder`,
-          svg: await renderSvg(barsSpec(m, far, kind))
-        })
-      for (const e of m.encoders) {
-        plots.push({ title: `ROC of ${e.encoderId} with attack operating points`, svg: await renderSvg(rocSpec(e, m, 'roc')) })
-        plots.push({ title: `DET of ${e.encoderId} with attack operating points`, svg: await renderSvg(rocSpec(e, m, 'det')) })
-        plots.push({ title: `Genuine, impostor and attack (type I) scores under ${e.encoderId}`, svg: await renderSvg(histogramSpec(e)) })
-      }
-    }
-    return { record, description, plots, runs }
+    return { record, description, plots: await this.evaluationPlots(store, evaluationId), runs }
   }
 
   /** Everything the report shows, read from the case. */
@@ -126,7 +150,10 @@ export class ReportService {
     }
     const inProgress = chosenRuns.filter((r) => ACTIVE.has(r.status))
     const reportRuns: ReportRun[] = []
-    for (const r of chosenRuns.filter((x) => !ACTIVE.has(x.status))) reportRuns.push(await this.reportRun(store, r))
+    for (const r of chosenRuns.filter((x) => !ACTIVE.has(x.status))) {
+      const reportRun = await this.reportRun(store, r)
+      reportRuns.push({ ...reportRun, plots: await renderPlots(runPlotSpecs(reportRun.record?.trace ?? [])) })
+    }
     const reportEvaluations: ReportEvaluation[] = []
     for (const id of chosenEvaluations) reportEvaluations.push(await this.reportEvaluation(store, id))
     const audit = store.verifyAudit()
@@ -156,22 +183,56 @@ export class ReportService {
     }
   }
 
-  /** Writes the PDF (temp file, then rename) and appends an audit entry with its sha256. */
+  /** The whole case as a CASE/UCO graph; `files` are an export bundle's files, if any. */
+  private caseGraph(store: CaseStore, files: Record<string, string>): Record<string, unknown> {
+    const runs = store.listRuns()
+    return caseUcoGraph({
+      info: store.info(),
+      softwareVersion: this.version,
+      images: store.listImages(),
+      templates: store.listTemplates(),
+      models: store.listModelRefs(),
+      runs,
+      results: runs.flatMap((r) => store.listResults(r.id)),
+      evaluations: store.evaluations.list(),
+      audit: store.verifyAudit(),
+      files
+    })
+  }
+
+  /**
+   * Prints the PDF, attaches the case's CASE/UCO graph inside it, writes it (temp file, then
+   * rename) and appends an audit entry with the sha256 of the final bytes.
+   */
   async write(request: ReportRequest): Promise<ReportOutcome> {
     checkWritableTarget(request.out)
     const model = await this.model(request)
-    const path = await printHtmlToPdf(reportHtml(model), request.out)
-    const bytes = readFileSync(path)
-    const sha256 = sha256Hex(bytes)
     const store = this.cases.store(request.caseId)
+    const graph = `${JSON.stringify(this.caseGraph(store, {}), null, 2)}\n`
+    const printer = this.printer
+    const { path, bytes } = await writePdf(printer, reportHtml(model), request.out, [
+      {
+        name: REPORT_GRAPH_ATTACHMENT,
+        bytes: Buffer.from(graph),
+        mimeType: 'application/ld+json',
+        description: 'The case as a CASE/UCO JSON-LD graph (investigation, actions, instruments, results)'
+      }
+    ])
+    const sha256 = sha256Hex(bytes)
     store.exports.record({
       kind: 'report',
       path,
       sha256,
-      bytes: statSync(path).size,
-      scope: { runIds: model.runs.map((r) => r.run.id), evaluationIds: model.evaluations.map((e) => e.record.id), auditOk: model.audit.ok }
+      bytes: bytes.length,
+      scope: {
+        runIds: model.runs.map((r) => r.run.id),
+        evaluationIds: model.evaluations.map((e) => e.record.id),
+        auditOk: model.audit.ok,
+        printer: printer.name,
+        attachments: [REPORT_GRAPH_ATTACHMENT]
+      }
     })
-    return { path, sha256, bytes: bytes.length, runs: model.runs.length, evaluations: model.evaluations.length, auditOk: model.audit.ok }
+    return { path, sha256, bytes: bytes.length, runs: model.runs.length, evaluations: model.evaluations.length, auditOk: model.audit.ok, printer: printer.name }
   }
 
   /**
@@ -328,10 +389,7 @@ export class ReportService {
         }
       }
       write('evaluations.csv', csv(evalRows))
-      write(
-        'case-uco.jsonld',
-        `${JSON.stringify(caseUcoGraph({ info, softwareVersion: this.version, images, templates, models: store.listModelRefs(), runs, results, evaluations, audit, files: { ...files } }), null, 2)}\n`
-      )
+      write('case-uco.jsonld', `${JSON.stringify(this.caseGraph(store, { ...files }), null, 2)}\n`)
       const sums =
         Object.entries(files)
           .sort(([a], [b]) => (a < b ? -1 : 1))

@@ -18,7 +18,8 @@ import { FaceService } from './face-service'
 import { GradientService } from './gradient-service'
 import { ModelService } from './model-service'
 import { PriorService } from './prior-service'
-import { ReportService } from './report-service'
+import { ChromiumPrinter } from '../reports/chromium-printer'
+import { ReportService, type ReportPrinter } from './report-service'
 import { RunService } from './run-service'
 import { TemplateService } from './template-service'
 
@@ -28,6 +29,7 @@ export { softwareVersion } from '../env/software-version'
 export type { JobHandle } from '../jobs/job-queue'
 export type { AlignProgress } from '../datasets/dataset-aligner'
 export type { EvaluationInput, EvaluationStart } from './evaluation-service'
+export { REPORT_FOOTER, REPORT_MARGINS_MM, type ReportPrinter } from './report-service'
 
 export interface WorkbenchOptions {
   /** Where the registry, case list and caches live (the app's user-data folder). */
@@ -36,6 +38,8 @@ export interface WorkbenchOptions {
   caseRoot: string
   providers?: ExecutionProvider[]
   threads?: number
+  /** What prints case reports: the app passes Electron's printToPDF; default a local Chromium via playwright-core. */
+  reportPrinter?: ReportPrinter
 }
 
 /**
@@ -76,7 +80,7 @@ export class Workbench {
     this.compare = new CompareService(this.cases, this.faces)
     this.gradients = new GradientService(this.engine, this.registry, options.libraryDir)
     this.evaluations = new EvaluationService(this.engine, this.registry, this.loader, this.cases, this.runs, this.jobs, this.version)
-    this.reports = new ReportService(this.cases, this.runs, this.evaluations, this.version)
+    this.reports = new ReportService(this.cases, this.runs, this.evaluations, this.version, options.reportPrinter ?? new ChromiumPrinter())
   }
 
   static async open(options: WorkbenchOptions): Promise<Workbench> {

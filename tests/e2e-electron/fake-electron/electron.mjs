@@ -1,10 +1,15 @@
 // A recording stand-in for the parts of Electron that src/main uses, plus a driver that, once
 // the main process has opened its window, exercises what it registered and prints a report:
 // IPC channels and their sender check, window preferences, permission, request, navigation
-// and window-open policies, the app:// protocol, folder grants, the menu, and a clean shutdown.
+// and window-open policies, the app:// protocol, folder grants, the menu, a report export through
+// the hidden print window, and a clean shutdown.
 // Paths come from UNVEIL_FAKE_HOME; UNVEIL_FAKE_DIALOG is a JSON list of the folders the native
 // dialog answers, one per call (cancelled once they run out); UNVEIL_FAKE_PACKAGED=1 makes
 // app.isPackaged true; UNVEIL_FAKE_SETTLE_MS delays the quit.
+//
+// printToPDF is the one real piece: it prints the page the window loaded with a local Chromium
+// through the DevTools protocol's Page.printToPDF, which takes the same options as Electron's
+// (Electron's own printToPDF drives Chromium's headless printing with them).
 import { EventEmitter } from 'node:events'
 import { join } from 'node:path'
 
@@ -18,9 +23,10 @@ const windows = []
 const sent = []
 let menuTemplate = null
 let quitCalls = 0
-const sessionHooks = {}
 const protocols = { privileged: null, handlers: new Map() }
 let readyCalled = false
+const partitions = {}
+const prints = []
 
 class FakeApp extends EventEmitter {
   isPackaged = process.env.UNVEIL_FAKE_PACKAGED === '1'
@@ -67,11 +73,13 @@ export class BrowserWindow extends EventEmitter {
     super()
     this.options = options
     this.loadedUrl = null
+    this.destroyed = false
     this.webContents = Object.assign(new EventEmitter(), {
       send: (channel, payload) => sent.push({ channel, payload }),
       executeJavaScript: async (code) => {
         this.executed = code
-      }
+      },
+      printToPDF: (options) => printToPdf(this, options)
     })
     windows.push(this)
   }
@@ -79,7 +87,10 @@ export class BrowserWindow extends EventEmitter {
     this.loadedUrl = url
   }
   isDestroyed() {
-    return false
+    return this.destroyed
+  }
+  destroy() {
+    this.destroyed = true
   }
   isMinimized() {
     return false
@@ -118,20 +129,23 @@ export const dialog = {
   }
 }
 
-export const session = {
-  defaultSession: {
+function fakeSession(name) {
+  const hooks = {}
+  return {
+    partition: name,
+    hooks,
     setPermissionRequestHandler(fn) {
-      sessionHooks.permissionRequest = fn
+      hooks.permissionRequest = fn
     },
     setPermissionCheckHandler(fn) {
-      sessionHooks.permissionCheck = fn
+      hooks.permissionCheck = fn
     },
     webRequest: {
       onBeforeRequest(fn) {
-        sessionHooks.beforeRequest = fn
+        hooks.beforeRequest = fn
       },
       onHeadersReceived(fn) {
-        sessionHooks.headersReceived = fn
+        hooks.headersReceived = fn
       }
     }
   }
@@ -149,6 +163,16 @@ export const protocol = {
   }
 }
 
+export const session = {
+  fromPartition(name) {
+    partitions[name] ??= fakeSession(name)
+    return partitions[name]
+  },
+  defaultSession: fakeSession('default')
+}
+
+const sessionHooks = session.defaultSession.hooks
+
 export default { app, BrowserWindow, ipcMain, Menu, dialog, protocol, session }
 
 const report = { errorBoxes: [] }
@@ -159,6 +183,53 @@ function finish() {
 }
 
 const callback = (fn, ...args) => new Promise((done) => fn(...args, done))
+
+const PAGE_INCHES = { A4: [8.27, 11.7], Letter: [8.5, 11] }
+
+async function printToPdf(win, options) {
+  const prefs = win.options.webPreferences ?? {}
+  const hook = prefs.session?.hooks.beforeRequest
+  const cancelled = async (url) => (hook ? (await callback(hook, { url })).cancel : false)
+  const record = {
+    webPreferences: { ...prefs, session: prefs.session?.partition ?? null },
+    show: win.options.show,
+    url: win.loadedUrl,
+    options,
+    // The print session's request policy while this print runs.
+    requests: { report: await cancelled(win.loadedUrl), dataImage: await cancelled('data:image/png;base64,AAAA'), remote: await cancelled('https://example.com/x.png'), otherFile: await cancelled('file:///etc/passwd') }
+  }
+  prints.push(record)
+  if (record.requests.report) throw new Error('the print session refused the report file')
+  const { chromium } = await import('playwright-core')
+  const browser = await chromium.launch({ executablePath: process.env.UNVEIL_CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] })
+  try {
+    const page = await browser.newPage({ javaScriptEnabled: prefs.javascript !== false })
+    await page.goto(win.loadedUrl, { waitUntil: 'load' })
+    const [w, h] = typeof options.pageSize === 'string' ? PAGE_INCHES[options.pageSize] : [options.pageSize.width / 25400, options.pageSize.height / 25400]
+    const cdp = await page.context().newCDPSession(page)
+    const { data } = await cdp.send('Page.printToPDF', {
+      paperWidth: w,
+      paperHeight: h,
+      marginTop: options.margins?.top,
+      marginBottom: options.margins?.bottom,
+      marginLeft: options.margins?.left,
+      marginRight: options.margins?.right,
+      landscape: options.landscape,
+      scale: options.scale,
+      pageRanges: options.pageRanges,
+      printBackground: options.printBackground,
+      displayHeaderFooter: options.displayHeaderFooter,
+      headerTemplate: options.headerTemplate,
+      footerTemplate: options.footerTemplate,
+      preferCSSPageSize: options.preferCSSPageSize,
+      generateTaggedPDF: options.generateTaggedPDF,
+      generateDocumentOutline: options.generateDocumentOutline
+    })
+    return Buffer.from(data, 'base64')
+  } finally {
+    await browser.close()
+  }
+}
 const outcome = (p) =>
   Promise.resolve()
     .then(p)
@@ -263,6 +334,16 @@ async function drive() {
     const t2 = Date.now()
     while (win.executed === report.newCaseNavigation && report.errorBoxes.length === 0 && Date.now() - t2 < 30_000) await new Promise((r) => setTimeout(r, 20))
     report.openCaseNavigation = win.executed
+  }
+
+  // A report of the case the test prepared, through the IPC channel the Export button uses.
+  const printCase = process.env.UNVEIL_FAKE_PRINT_CASE
+  if (printCase) {
+    // The report folder is granted the way the Export button gets it: through the folder dialog.
+    const dir = await handlers.get('unveil:chooseFolder')(frame(entry), 'Export report to')
+    report.reportExport = await outcome(() => handlers.get('unveil:exportReport')(frame(entry), { caseId: printCase, dir, runIds: null, evaluationId: null }))
+    report.prints = prints
+    report.printWindowsLeft = windows.filter((w) => w !== win && !w.destroyed).length
   }
 
   // Time for worker threads main started to run (what they do may be what a test checks).

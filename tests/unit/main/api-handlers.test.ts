@@ -43,7 +43,14 @@ describe('IPC handlers validate every input before it reaches core', () => {
       ['compareGrid', [caseId, '00000000-0000-4000-8000-000000000000', 'x'], /run ids must be a list/],
       ['compareGrid', [caseId, '00000000-0000-4000-8000-000000000000', []], /choose at least one run/],
       ['compareGrid', [caseId, '00000000-0000-4000-8000-000000000000', ['../x']], /run id 1 must be/],
-      ['compareGrid', [caseId, '00000000-0000-4000-8000-000000000000', null], /no template 00000000/]
+      ['compareGrid', [caseId, '00000000-0000-4000-8000-000000000000', null], /no template 00000000/],
+      ['reportPlots', [null], /plots must be an object/],
+      ['reportPlots', [{ caseId: 'x', evaluationId: null, runId: null }], /case id must be/],
+      ['reportPlots', [{ caseId, evaluationId: null, runId: null }], /give an evaluation id or a run id/],
+      ['reportPlots', [{ caseId, evaluationId: '00000000-0000-4000-8000-000000000000', runId: '00000000-0000-4000-8000-000000000001' }], /not both/],
+      ['reportPlots', [{ caseId, evaluationId: '<svg>', runId: null }], /evaluation id must be/],
+      ['reportPlots', [{ caseId, evaluationId: '00000000-0000-4000-8000-000000000000', runId: null }], /no evaluation 00000000/],
+      ['reportPlots', [{ caseId, evaluationId: null, runId: '00000000-0000-4000-8000-000000000000' }], /no run 00000000/]
     ]
     for (const [method, args, msg] of bad) await expect(handlers[method](...args), method).rejects.toThrow(msg)
     expect(wb.cases.get(caseId).templates).toHaveLength(0)

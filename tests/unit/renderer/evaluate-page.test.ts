@@ -11,7 +11,14 @@ const methods: MethodInfo[] = [
   { id: 'ga', name: 'GA latent search', description: '', parameters: [] },
   { id: 'dfd', name: 'DFD decoder', description: '', parameters: [] }
 ]
-const prop = (k: number, n: number) => ({ successes: k, trials: n, subjects: n, rate: k / n, interval: { low: 0.1, high: 0.9, method: 'wilson' as const }, bootstrap: null })
+const prop = (k: number, n: number) => ({
+  successes: k,
+  trials: n,
+  subjects: n,
+  rate: k / n,
+  interval: { low: 0.1, high: 0.9, method: 'wilson' as const },
+  bootstrap: null
+})
 const evaluation: EvaluationRecord = {
   id: 'eeeeeeee-0000-4000-8000-000000000001',
   spec: {
@@ -36,7 +43,17 @@ const evaluation: EvaluationRecord = {
     subjects: 2,
     methods: ['ga'],
     seenEncoderId: 'enc',
-    transfer: [{ method: 'ga', encoderId: 'enc', role: 'seen', typeI: [{ far: 0.001, rate: prop(1, 2) }], typeII: [{ far: 0.001, rate: prop(0, 2) }], meanTypeI: 0.5, meanTypeII: 0.2 }],
+    transfer: [
+      {
+        method: 'ga',
+        encoderId: 'enc',
+        role: 'seen',
+        typeI: [{ far: 0.001, rate: prop(1, 2) }],
+        typeII: [{ far: 0.001, rate: prop(0, 2) }],
+        meanTypeI: 0.5,
+        meanTypeII: 0.2
+      }
+    ],
     encoders: [],
     quality: [],
     runs: [],
@@ -52,7 +69,8 @@ describe('Evaluate page', () => {
       listMethods: async () => methods,
       listModels: async () => [encoderEntry('enc')],
       listEvaluations: async () => [evaluation],
-      startEvaluation: async () => ({ evaluation, runId: 'rrrrrrrr-0000-4000-8000-000000000001', resumed: false, alreadyDone: 0, total: 4 })
+      startEvaluation: async () => ({ evaluation, runId: 'rrrrrrrr-0000-4000-8000-000000000001', resumed: false, alreadyDone: 0, total: 4 }),
+      reportPlots: async () => []
     })
     const w = mount(EvaluatePage, { props: { id: CASE_ID }, global: { stubs: { RouterLink: true } } })
     await settle()
@@ -64,7 +82,57 @@ describe('Evaluate page', () => {
     await w.get('[data-testid="evaluate-form"]').trigger('submit')
     await settle()
     expect(bridge.startEvaluation).toHaveBeenCalledWith(
-      expect.objectContaining({ caseId: CASE_ID, datasetDir: '/data/aligned', pairsFile: null, budget: 300, methods: [{ id: 'ga', parameters: {} }, { id: 'dfd', parameters: {} }], encoderIds: [] })
+      expect.objectContaining({
+        caseId: CASE_ID,
+        datasetDir: '/data/aligned',
+        pairsFile: null,
+        budget: 300,
+        methods: [
+          { id: 'ga', parameters: {} },
+          { id: 'dfd', parameters: {} }
+        ],
+        encoderIds: []
+      })
     )
+  })
+
+  it('shows the core-rendered plots of a finished evaluation as SVG images, not as markup', async () => {
+    const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="320" height="200"><script>alert(1)</script><rect width="10" height="10"/></svg>'
+    const bridge = installFakeBridge({
+      listMethods: async () => methods,
+      listModels: async () => [encoderEntry('enc')],
+      listEvaluations: async () => [evaluation],
+      reportPlots: async () => [
+        { id: 'roc-enc', title: 'ROC of enc with attack operating points', svg },
+        { id: 'broken', title: 'not an svg', svg: '<html><body>x</body></html>' }
+      ]
+    })
+    const w = mount(EvaluatePage, { props: { id: CASE_ID }, global: { stubs: { RouterLink: true } } })
+    await settle()
+    expect(bridge.reportPlots).toHaveBeenCalledWith({ caseId: CASE_ID, evaluationId: evaluation.id, runId: null })
+    const img = w.get('[data-testid="plot-roc-enc"] img')
+    expect(img.attributes('src')).toBe(`data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`)
+    expect(img.attributes('alt')).toBe('ROC of enc with attack operating points')
+    expect(img.attributes('width')).toBe('320')
+    // The SVG never becomes part of the page's DOM: no script element, no inline svg.
+    expect(w.find('script').exists()).toBe(false)
+    expect(w.find('svg').exists()).toBe(false)
+    expect(w.get('[data-testid="plot-broken"]').text()).toContain('could not be shown')
+    expect(w.get('[data-testid="plot-broken"]').find('img').exists()).toBe(false)
+  })
+
+  it('shows no plots while an evaluation has no metrics, and a one-line error when rendering fails', async () => {
+    const bridge = installFakeBridge({
+      listMethods: async () => methods,
+      listModels: async () => [encoderEntry('enc')],
+      listEvaluations: async () => [{ ...evaluation, id: 'eeeeeeee-0000-4000-8000-000000000002', status: 'running', metrics: null }, evaluation],
+      reportPlots: async () => {
+        throw new Error('no evaluation eeeeeeee in this case')
+      }
+    })
+    const w = mount(EvaluatePage, { props: { id: CASE_ID }, global: { stubs: { RouterLink: true } } })
+    await settle()
+    expect(bridge.reportPlots).toHaveBeenCalledTimes(1)
+    expect(w.get('[data-testid="plot-gallery"]').text()).toContain('Plots: no evaluation eeeeeeee in this case')
   })
 })
