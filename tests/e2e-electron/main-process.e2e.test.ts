@@ -148,7 +148,7 @@ describe.skipIf(reason !== null)('the built main process', () => {
         const exported = r.reportExport as Outcome
         expect(exported.ok, exported.error).toBe(true)
         expect(r.prints).toHaveLength(1)
-        const [print] = r.prints
+        const [print] = r.prints as { show: boolean; url: string; webPreferences: Record<string, unknown>; requests: unknown; options: unknown }[]
         expect(print.show).toBe(false)
         expect(print.webPreferences).toEqual(
           expect.objectContaining({ session: 'unveil-report-print', sandbox: true, contextIsolation: true, nodeIntegration: false, javascript: false, webSecurity: true })
