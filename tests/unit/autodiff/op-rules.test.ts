@@ -38,6 +38,10 @@ const CASES: Case[] = [
   ['Relu', img, (b, x) => b.node('Relu', [x])],
   ['LeakyRelu', img, (b, x) => b.node('LeakyRelu', [x], { alpha: 0.1 })],
   ['PRelu per channel', img, (b, x) => b.node('PRelu', [x, W(b, 's', [4, 1, 1], 18)])],
+  ['PRelu single slope', img, (b, x) => b.node('PRelu', [x, b.floats('s', [0.25])])],
+  // Not NCHW images: the rules fall back from the blocked factor to Where.
+  ['PRelu per feature on vectors', ['batch', 6], (b, x) => b.node('PRelu', [x, W(b, 's', [6], 24)])],
+  ['Relu and LeakyRelu on vectors', ['batch', 6], (b, x) => b.node('Add', [b.node('Relu', [x]), b.node('LeakyRelu', [x], { alpha: 0.2 })])],
   ['Sigmoid', img, (b, x) => b.node('Sigmoid', [x])],
   ['Tanh', img, (b, x) => b.node('Tanh', [x])],
   ['Clip', img, (b, x) => b.node('Clip', [x, b.floats('lo', [-0.5]), b.floats('hi', [0.6])].map((n, i) => (i ? b.node('Squeeze', [n]) : n)))],

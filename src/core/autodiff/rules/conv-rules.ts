@@ -75,33 +75,23 @@ function transposedWeights(c: RuleContext, w: string, group: number): string {
   return c.e.one('Slice', [t, c.e.ints(kernel.map(() => -1)), c.e.ints(kernel.map(() => big)), c.e.ints(spatial), c.e.ints(kernel.map(() => -1))])
 }
 
-/** dy [N, M, o...] with s-1 zeros after every element along each strided axis: [N, M, o·s...]. */
-function insertZeros(c: RuleContext, dy: string, channels: number, outDims: number[], strides: number[]): string {
-  const interleaved = outDims.flatMap((o) => [o, 1])
-  const padEnd = strides.flatMap((s) => [0, s - 1])
-  const zeros = new Array(2 + interleaved.length).fill(0)
-  const spread = c.e.one('Reshape', [dy, c.e.ints([0, channels, ...interleaved])])
-  const padded = c.e.one('Pad', [spread, c.e.ints([...zeros, 0, 0, ...padEnd])], { mode: 'constant' })
-  return c.e.one('Reshape', [padded, c.e.ints([0, channels, ...outDims.map((o, i) => o * strides[i])])])
-}
-
 /**
- * The input gradient of a Conv (weights w, geometry g) as a Conv over dy: the zero-inserted dy,
- * padded by d(k-1)-p before and d(k-1)-p+output_padding after (less the s-1 trailing zeros of
- * the insertion), cropped where that is negative.
+ * The input gradient of a Conv (weights w, geometry g): for stride 1, a Conv over dy padded by
+ * d(k-1)-p (dy cropped where that is negative); strided ones stay a ConvTranspose (zero insertion
+ * by Pad measured slower than ConvTranspose itself).
  */
 function transposedConv(c: RuleContext, dy: string, g: Geometry, outDims: number[], outputPadding: number[]): string {
   const n = outDims.length
-  const channels = c.staticDims(c.input(1), 0, 'weight')[0]
-  const strided = g.strides.some((s) => s > 1)
-  let x = strided ? insertZeros(c, dy, channels, outDims, g.strides) : dy
+  if (g.strides.some((s) => s > 1)) {
+    return c.e.one('ConvTranspose', [dy, c.input(1)], { strides: g.strides, dilations: g.dilations, group: g.group, kernel_shape: g.kernel, pads: g.pads, output_padding: outputPadding })
+  }
   const reach = g.kernel.map((k, i) => g.dilations[i] * (k - 1))
   const before = reach.map((r, i) => r - g.pads[i])
-  const after = reach.map((r, i) => r - g.pads[i + n] + outputPadding[i] - (g.strides[i] - 1))
+  const after = reach.map((r, i) => r - g.pads[i + n])
+  let x = dy
   if ([...before, ...after].some((p) => p < 0)) {
-    const size = outDims.map((o, i) => o * g.strides[i])
     const start = before.map((p) => Math.max(0, -p))
-    const end = after.map((p, i) => size[i] + Math.min(0, p))
+    const end = after.map((p, i) => outDims[i] + Math.min(0, p))
     x = c.e.one('Slice', [x, c.e.ints(start), c.e.ints(end), c.e.ints(outDims.map((_, i) => i + 2))])
   }
   const pads = [...before, ...after].map((p) => Math.max(0, p))
