@@ -1,9 +1,10 @@
 // Convolutions. The input gradient of a Conv is the transposed convolution of its output
-// gradient; it is emitted as a Conv with the weights flipped in space and in/out channels swapped
-// per group, over the output gradient with zeros inserted between rows for strides > 1 and pads
-// d(k-1)-p: ONNX Runtime's CPU provider runs that Conv in its fast blocked (NCHWc) kernels, where
-// ConvTranspose (col2im, one GEMM per group: slow for depthwise) measured 3-10x slower (npm run bench
-// -- gradients). The input gradient of a ConvTranspose is a Conv with the same weights. Weights stay frozen.
+// gradient. For stride 1 it is emitted as a Conv with the weights flipped in space and in/out
+// channels swapped per group, over dy padded by d(k-1)-p: ONNX Runtime's CPU provider runs that in
+// its blocked (NCHWc) kernels, where ConvTranspose (col2im, one GEMM per group) measured several
+// times slower, worst for depthwise. Strided ones stay a ConvTranspose with the same weights,
+// strides, dilations, groups and pads (output_padding restores rows a strided window never
+// reached). The input gradient of a ConvTranspose is a Conv with the same weights. Weights stay frozen.
 import { attrInts, attrString, attrInt } from '../onnx-ir'
 import type { GradRule, RuleContext } from '../rule-context'
 
