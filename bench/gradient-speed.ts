@@ -18,10 +18,16 @@ const THREADS = Number(process.env.BENCH_THREADS ?? 2)
 const BATCHES = (process.env.BENCH_BATCHES ?? '16,64').split(',').map(Number)
 const GENERATORS = ['eigenface-celeba-utk-128', 'dcgan-celeba-utk-64']
 
-function torchStep(generatorId: string, generatorPath: string, encoderPath: string, batch: number): number[] | string {
+interface StepTimes {
+  wall: number[]
+  cpu: number[]
+}
+
+function torchStep(generatorId: string, generatorPath: string, encoderPath: string, batch: number): StepTimes | string {
   const r = spawnSync('python3', [join(import.meta.dirname ?? '.', '../../bench/python/torch_pipeline_step.py'), generatorId, generatorPath, encoderPath, String(batch), String(REPEATS), String(THREADS)], { encoding: 'utf8' })
   if (r.status !== 0) return (r.stderr || r.error?.message || 'python3 failed').trim().split('\n').pop()!
-  return (JSON.parse(r.stdout.trim().split('\n').pop()!) as { ms_per_step: number[] }).ms_per_step
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { ms_per_step: number[]; cpu_ms_per_step: number[] }
+  return { wall: out.ms_per_step, cpu: out.cpu_ms_per_step }
 }
 
 export async function gradientSpeed(): Promise<string> {
@@ -46,24 +52,31 @@ export async function gradientSpeed(): Promise<string> {
         const fixed = `bench:${id}:${batch}`
         await engine.load(free, graph.bytes)
         await engine.load(fixed, withFixedBatch(graph.bytes, batch))
-        const times: Record<string, number[]> = { [free]: [], [fixed]: [] }
+        const times: Record<string, StepTimes> = { [free]: { wall: [], cpu: [] }, [fixed]: { wall: [], cpu: [] } }
         for (let r = -1; r < REPEATS; r++) {
           for (const key of [free, fixed]) {
             const f = feeds()
             const t0 = performance.now()
+            const c0 = process.cpuUsage()
             await engine.run(key, f, { outputs: [graph.latentGradient, graph.loss] })
-            if (r >= 0) times[key].push(performance.now() - t0)
+            const c = process.cpuUsage(c0)
+            if (r >= 0) {
+              times[key].wall.push(performance.now() - t0)
+              times[key].cpu.push((c.user + c.system) / 1000)
+            }
           }
         }
         await engine.release(free)
         await engine.release(fixed)
         const theirs = torchStep(id, generator.path, encoder.path, batch)
-        const u = median(times[fixed]) / batch
-        const uFree = median(times[free]) / batch
-        const t = typeof theirs === 'string' ? null : median(theirs) / batch
+        const u = median(times[fixed].wall) / batch
+        const uFree = median(times[free].wall) / batch
+        const uCpu = median(times[fixed].cpu) / batch
+        const t = typeof theirs === 'string' ? null : median(theirs.wall) / batch
+        const tCpu = typeof theirs === 'string' ? null : median(theirs.cpu) / batch
         if (typeof theirs === 'string') notes.push(`PyTorch baseline unavailable for ${id} batch ${batch}: ${theirs}`)
-        const ratio = (x: number): string => (t === null ? '—' : (x / t).toFixed(2))
-        rows.push([id, String(batch), u.toFixed(1), uFree.toFixed(1), t === null ? '—' : t.toFixed(1), ratio(u), ratio(uFree)])
+        const ratio = (x: number, y: number | null): string => (y === null ? '—' : (x / y).toFixed(2))
+        rows.push([id, String(batch), u.toFixed(1), uFree.toFixed(1), t === null ? '—' : t.toFixed(1), ratio(u, t), ratio(uFree, t), uCpu.toFixed(1), tCpu === null ? '—' : tCpu.toFixed(1), ratio(uCpu, tCpu)])
       }
     }
   } finally {
@@ -72,9 +85,9 @@ export async function gradientSpeed(): Promise<string> {
   return [
     '## Gradient step speed (generator + encoder, forward + backward w.r.t. the latent)',
     '',
-    `${machineLine()} ${THREADS} threads for both; medians of ${REPEATS} steps after one warm-up; encoder ${DEFAULT_ENCODER_ID}.`,
+    `${machineLine()} ${THREADS} threads for both; medians of ${REPEATS} steps after one warm-up; encoder ${DEFAULT_ENCODER_ID}. CPU: the process's user + system time over the step, all threads (PyTorch's OpenMP threads spin-wait between ops, which counts).`,
     '',
-    markdownTable(['generator', 'batch', 'Unveil ms / latent (batch fixed)', 'Unveil ms / latent (any batch)', 'PyTorch autograd ms / latent', 'ratio, batch fixed (≤ 1: Unveil no slower)', 'ratio, any batch'], rows),
+    markdownTable(['generator', 'batch', 'Unveil ms / latent (batch fixed)', 'Unveil ms / latent (any batch)', 'PyTorch autograd ms / latent', 'ratio, batch fixed (≤ 1: Unveil no slower)', 'ratio, any batch', 'Unveil CPU ms / latent (batch fixed)', 'PyTorch CPU ms / latent', 'CPU ratio'], rows),
     ...(notes.length ? ['', ...notes] : [])
   ].join('\n')
 }
