@@ -113,8 +113,9 @@ export function refusal(label: string, op: string, detail?: string): NotDifferen
 
 /**
  * The load-time rewrites to apply before deriving: all enabled ones except PRelu. A PRelu's
- * gradient is three elementwise passes on its input; the gradient of its rewritten form
- * (BN, Relu, BN, Add) is five plus a Sum. The forward PRelus are rewritten after derivation.
+ * gradient is dy times one factor of its input (three blocked-layout passes); that of its
+ * rewritten form (BN, Relu, BN, Add) was five passes and a Sum. The forward PRelus are
+ * rewritten after derivation.
  */
 export function rewritesBeforeDerivation(env: NodeJS.ProcessEnv = process.env): RewriteOptions {
   const r = rewritesFromEnv(env)
