@@ -3,7 +3,7 @@ generator -> encoder preprocessing -> encoder -> L2 -> cosine, gradients w.r.t. 
 (weights frozen, eval mode, channels_last), on the same ONNX weights.
 
 usage: python torch_pipeline_step.py GENERATOR_ID GENERATOR.onnx ENCODER.onnx BATCH REPEATS THREADS
-prints one JSON line: {"ms_per_step": [...], "loss": ...}
+prints one JSON line: {"ms_per_step": [...], "cpu_ms_per_step": [...], "loss": ...} (CPU: this process, all threads)
 """
 
 import json
@@ -60,10 +60,12 @@ def main():
     z0 = torch.from_numpy(rng.standard_normal((batch, 128)).astype(np.float32))
     target = F.normalize(torch.from_numpy(rng.standard_normal((1, 512)).astype(np.float32)), dim=1)
     times = []
+    cpu = []
     loss = None
     for r in range(repeats + 1):
         z = z0.clone().requires_grad_(True)
         t0 = time.perf_counter()
+        c0 = time.process_time()
         img = gen(z)
         x = ((img * 255 - 127) / 128).contiguous(memory_format=torch.channels_last)  # fr_feature normalisation
         e = F.normalize(enc(x), dim=1)
@@ -72,7 +74,8 @@ def main():
         _ = z.grad.numpy()
         if r > 0:
             times.append((time.perf_counter() - t0) * 1000)
-    print(json.dumps({"ms_per_step": times, "loss": float(loss.detach())}))
+            cpu.append((time.process_time() - c0) * 1000)
+    print(json.dumps({"ms_per_step": times, "cpu_ms_per_step": cpu, "loss": float(loss.detach())}))
 
 
 if __name__ == "__main__":

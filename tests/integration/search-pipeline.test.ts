@@ -7,7 +7,7 @@ import { checkGradientGraph } from '../../src/core/autodiff/gradient-check'
 import { deriveGradientGraph } from '../../src/core/autodiff/gradient-graph'
 import { localRunner } from '../../src/core/autodiff/graph-runner'
 import { weightedSumLoss } from '../../src/core/autodiff/losses'
-import { EMBEDDING, IMAGE, LATENT, TARGET, deriveSearchPipeline, searchPipelineModel, type PipelinePart } from '../../src/core/autodiff/search-pipeline'
+import { EMBEDDING, IMAGE, LATENT, TARGET, deriveSearchPipeline, searchPipelineModel, withFixedBatch, type PipelinePart } from '../../src/core/autodiff/search-pipeline'
 import { planarToModelInput } from '../../src/core/imaging/image-tensor'
 import { DEFAULT_ENCODER_ID } from '../../src/core/models/bundled-models'
 import { ModelRegistry } from '../../src/core/models/model-registry'
@@ -48,8 +48,20 @@ describe('search pipeline graph', () => {
       const latents = normals(batch * 128, 3)
       const target = normals(512, 4)
       const runner = await localRunner(graph.bytes, { threads: 2 })
-      const out = await runner.run({ [LATENT]: { data: latents, dims: [batch, 128] }, [TARGET]: { data: target, dims: [1, 512] } }, [graph.loss, graph.similarity, IMAGE, EMBEDDING, graph.latentGradient])
+      const feeds = { [LATENT]: { data: latents, dims: [batch, 128] }, [TARGET]: { data: target, dims: [1, 512] } }
+      const out = await runner.run(feeds, [graph.loss, graph.similarity, IMAGE, EMBEDDING, graph.latentGradient])
       await runner.release()
+      // The graph with the batch fixed computes the same gradient (up to float32 summation order).
+      const fixed = await localRunner(withFixedBatch(graph.bytes, batch), { threads: 2 })
+      const fixedGrad = (await fixed.run(feeds, [graph.latentGradient]))[graph.latentGradient].data
+      await fixed.release()
+      const grad = out[graph.latentGradient].data
+      let diff = 0, norm = 0
+      for (let i = 0; i < grad.length; i++) {
+        diff += (grad[i] - fixedGrad[i]) ** 2
+        norm += grad[i] ** 2
+      }
+      expect(Math.sqrt(diff / norm)).toBeLessThan(1e-5)
       // The same faces through the generator and encoder sessions, preprocessed on the host.
       const g = await localRunner(patchModel(gen.bytes).bytes, { threads: 2 })
       const images = (await g.run({ [gen.manifest.input.name]: { data: latents.slice(), dims: [batch, 128] } }, [gen.manifest.output.name]))[gen.manifest.output.name].data

@@ -15,6 +15,7 @@ import {
   type NodeProto,
   type ValueInfoProto
 } from 'onnx-buf'
+import { applyRewrites, rewritesFromEnv, type RewriteOptions } from '../models/graph-rewrites'
 import { modelSignature, parseModel, patchModel } from '../models/onnx-patch'
 import { DT, Emitter, isFloatType, makeTensor } from './onnx-ir'
 import { NotDifferentiableError, RuleContext } from './rule-context'
@@ -111,12 +112,23 @@ export function refusal(label: string, op: string, detail?: string): NotDifferen
 }
 
 /**
+ * The load-time rewrites to apply before deriving: all enabled ones except PRelu. A PRelu's
+ * gradient is dy times one factor of its input (three blocked-layout passes); that of its
+ * rewritten form (BN, Relu, BN, Add) was five passes and a Sum. The forward PRelus are
+ * rewritten after derivation.
+ */
+export function rewritesBeforeDerivation(env: NodeJS.ProcessEnv = process.env): RewriteOptions {
+  const r = rewritesFromEnv(env)
+  return { ...r, enabled: new Set([...r.enabled].filter((n) => n !== 'prelu')) }
+}
+
+/**
  * Derives the gradient graph. Refuses (NotDifferentiableError, naming the op) before any run
  * when an op on a differentiated path has no rule; otherwise probes shapes once, then emits.
  */
 export async function deriveGradientGraph(source: Uint8Array, options: GradientGraphOptions): Promise<GradientGraph> {
   const label = options.label
-  const bytes = options.freeBatch === false ? source : patchModel(source, label).bytes
+  const bytes = options.freeBatch === false ? source : patchModel(source, label, { rewrites: rewritesBeforeDerivation() }).bytes
   const model = parseModel(bytes, label)
   const g = model.graph!
   const sig = modelSignature(model)
@@ -236,6 +248,9 @@ export async function deriveGradientGraph(source: Uint8Array, options: GradientG
       output: [outInfo(loss, loss), ...lossOutputs.map((o) => outInfo(o, o)), ...outputs.map((o) => outInfo(o, o)), ...wrt.map((w) => outInfo(gradients[w], w))]
     })
   })
+  // The forward PRelus (their gradients read only their input) in the form the forward path uses.
+  const forwardRewrites = rewritesFromEnv()
+  if (forwardRewrites.enabled.has('prelu')) applyRewrites(derived, { ...forwardRewrites, enabled: new Set(['prelu']) })
   return {
     bytes: toBinary(ModelProtoSchema, derived),
     inputs: [...sig.inputs.map((i) => ({ name: i.name, dims: inputShapes[i.name] })), ...lossInputs],

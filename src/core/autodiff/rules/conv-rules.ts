@@ -1,6 +1,10 @@
-// Convolutions. The input gradient of a Conv is a ConvTranspose with the same weights, strides,
-// dilations, groups and pads (output_padding restores rows a strided window never reached); the
-// input gradient of a ConvTranspose is a Conv with the same weights. Weights stay frozen.
+// Convolutions. The input gradient of a Conv is the transposed convolution of its output
+// gradient. For stride 1 it is emitted as a Conv with the weights flipped in space and in/out
+// channels swapped per group, over dy padded by d(k-1)-p: ONNX Runtime's CPU provider runs that in
+// its blocked (NCHWc) kernels, where ConvTranspose (col2im, one GEMM per group) measured several
+// times slower, worst for depthwise. Strided ones stay a ConvTranspose with the same weights,
+// strides, dilations, groups and pads (output_padding restores rows a strided window never
+// reached). The input gradient of a ConvTranspose is a Conv with the same weights. Weights stay frozen.
 import { attrInts, attrString, attrInt } from '../onnx-ir'
 import type { GradRule, RuleContext } from '../rule-context'
 
@@ -51,17 +55,48 @@ const conv: GradRule = (c, [dy]) => {
   }
   const outputPadding = inDims.map((s, i) => s - ((outDims[i] - 1) * g.strides[i] - pads[i] - pads[i + n] + g.dilations[i] * (g.kernel[i] - 1) + 1))
   if (outputPadding.some((p, i) => p < 0 || p >= Math.max(g.strides[i], g.dilations[i]))) c.refuse(`its geometry gives output_padding ${outputPadding.join(',')}`)
-  const dx = c.active(x)
-    ? c.e.one('ConvTranspose', [dy!, c.input(1)], {
-        strides: g.strides,
-        dilations: g.dilations,
-        group: g.group,
-        kernel_shape: g.kernel,
-        pads,
-        output_padding: outputPadding
-      })
-    : null
+  const dx = c.active(x) ? transposedConv(c, dy!, { ...g, pads }, outDims, outputPadding) : null
   return [dx, null, biasGradient(c, dy!)]
+}
+
+/** Conv weights [M, C/G, k...] → the weights of the transposed convolution as a Conv: [C, M/G, k...], flipped. */
+function transposedWeights(c: RuleContext, w: string, group: number): string {
+  const [m, cg, ...kernel] = c.staticDims(w, 0, 'weight')
+  const spatial = kernel.map((_, i) => i + 2)
+  let t: string
+  if (group === 1) t = c.e.one('Transpose', [w], { perm: [1, 0, ...spatial] })
+  else if (cg === 1 || m === group) t = c.e.one('Reshape', [w, c.e.ints([group * cg, m / group, ...kernel])])
+  else {
+    const split = c.e.one('Reshape', [w, c.e.ints([group, m / group, cg, ...kernel])])
+    const swapped = c.e.one('Transpose', [split], { perm: [0, 2, 1, ...kernel.map((_, i) => i + 3)] })
+    t = c.e.one('Reshape', [swapped, c.e.ints([group * cg, m / group, ...kernel])])
+  }
+  if (kernel.every((k) => k === 1)) return t
+  const big = -(2 ** 62)
+  return c.e.one('Slice', [t, c.e.ints(kernel.map(() => -1)), c.e.ints(kernel.map(() => big)), c.e.ints(spatial), c.e.ints(kernel.map(() => -1))])
+}
+
+/**
+ * The input gradient of a Conv (weights w, geometry g): for stride 1, a Conv over dy padded by
+ * d(k-1)-p (dy cropped where that is negative); strided ones stay a ConvTranspose (zero insertion
+ * by Pad measured slower than ConvTranspose itself).
+ */
+function transposedConv(c: RuleContext, dy: string, g: Geometry, outDims: number[], outputPadding: number[]): string {
+  const n = outDims.length
+  if (g.strides.some((s) => s > 1)) {
+    return c.e.one('ConvTranspose', [dy, c.input(1)], { strides: g.strides, dilations: g.dilations, group: g.group, kernel_shape: g.kernel, pads: g.pads, output_padding: outputPadding })
+  }
+  const reach = g.kernel.map((k, i) => g.dilations[i] * (k - 1))
+  const before = reach.map((r, i) => r - g.pads[i])
+  const after = reach.map((r, i) => r - g.pads[i + n])
+  let x = dy
+  if ([...before, ...after].some((p) => p < 0)) {
+    const start = before.map((p) => Math.max(0, -p))
+    const end = after.map((p, i) => outDims[i] + Math.min(0, p))
+    x = c.e.one('Slice', [x, c.e.ints(start), c.e.ints(end), c.e.ints(outDims.map((_, i) => i + 2))])
+  }
+  const pads = [...before, ...after].map((p) => Math.max(0, p))
+  return c.e.one('Conv', [x, transposedWeights(c, c.input(1), g.group)], { dilations: g.dilations, group: g.group, kernel_shape: g.kernel, pads })
 }
 
 const convTranspose: GradRule = (c, [dy]) => {

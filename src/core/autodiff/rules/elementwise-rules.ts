@@ -7,6 +7,47 @@ function mask(c: RuleContext, dy: string, cond: string): string {
   return c.e.one('Where', [cond, dy, c.scalar(0, dy)])
 }
 
+const HUGE = 2 ** 127
+
+/**
+ * The derivative of a piecewise-linear activation (slope a_c below 0, 1 above) as a float tensor of
+ * x's shape, in ops ONNX Runtime keeps in its blocked (NCHWc) layout, so dy · factor stays blocked
+ * too (Greater + Where needed two layout reorders per activation): step(x) = HardSigmoid(2^127 ·
+ * (2^127 · x)), a depthwise 1x1 Conv with the activation fused (0 for x <= 0, 1 for every positive
+ * float, denormals included: the products overflow to inf or clip), then a_c + (1 − a_c) · step as
+ * a BatchNormalization. `slope` is a per-channel (or single) constant tensor, a number, or 0 for
+ * Relu. Null where x is not a float32 NCHW image with a static channel count, or the slope varies
+ * along other axes: the rule then uses Where.
+ */
+function slopeFactor(c: RuleContext, x: string, slope: string | number): string | null {
+  const shape = c.shape(x)
+  const channels = shape[1]
+  if (shape.length !== 4 || !(channels > 0) || c.dtype(x) !== DT.FLOAT) return null
+  let perChannel: string | null = null
+  if (typeof slope === 'string') {
+    const s = c.shape(slope)
+    const aligned = [...new Array(Math.max(0, 4 - s.length)).fill(1), ...s]
+    if (aligned.length !== 4 || aligned.some((d, i) => i !== 1 && d !== 1) || (aligned[1] !== 1 && aligned[1] !== channels)) return null
+    perChannel = c.e.one('Expand', [c.e.one('Reshape', [slope, c.e.ints([-1])]), c.e.ints([channels])])
+  }
+  const w = c.e.constant('step_w', [channels, 1, 1, 1], new Float32Array(channels).fill(HUGE), DT.FLOAT)
+  const step = c.e.one('HardSigmoid', [c.e.one('Conv', [x, w], { group: channels, kernel_shape: [1, 1] })], { alpha: { float: HUGE }, beta: { float: 0 } })
+  if (slope === 0) return step
+  const a = perChannel ?? c.e.constant('slope', [channels], new Float32Array(channels).fill(slope as number), DT.FLOAT)
+  const zero = c.e.constant('zero', [channels], new Float32Array(channels), DT.FLOAT)
+  const one = c.e.constant('one', [channels], new Float32Array(channels).fill(1), DT.FLOAT)
+  return c.e.one('BatchNormalization', [step, c.e.one('Sub', [one, a]), a, zero, one], { epsilon: { float: 0 } })
+}
+
+/** dy · (the activation's derivative), blocked where slopeFactor applies, else by Where. */
+function piecewiseLinear(c: RuleContext, dy: string, slope: string | number): string {
+  const factor = slopeFactor(c, c.input(0), slope)
+  if (factor) return c.e.one('Mul', [dy, factor])
+  if (slope === 0) return mask(c, dy, positive(c))
+  const below = typeof slope === 'string' ? c.e.one('Mul', [dy, slope]) : c.e.one('Mul', [dy, c.scalar(slope, dy)])
+  return c.e.one('Where', [positive(c), dy, below])
+}
+
 /** For each active input i: unbroadcast(f(i)). */
 function perInput(c: RuleContext, f: (i: number) => string): (string | null)[] {
   return c.node.input.map((name, i) => (name && c.active(name) ? c.unbroadcast(f(i), c.output(0), name) : null))
@@ -39,11 +80,11 @@ function pointwise(derivative: (c: RuleContext, dy: string) => string): GradRule
 
 const positive = (c: RuleContext): string => c.e.one('Greater', [c.input(0), c.scalar(0, c.input(0))])
 
-const relu = pointwise((c, dy) => mask(c, dy, positive(c)))
-const leakyRelu = pointwise((c, dy) => c.e.one('Where', [positive(c), dy, c.e.one('Mul', [dy, c.scalar(attrFloat(c.node, 'alpha', 0.01), dy)])]))
+const relu = pointwise((c, dy) => piecewiseLinear(c, dy, 0))
+const leakyRelu = pointwise((c, dy) => piecewiseLinear(c, dy, attrFloat(c.node, 'alpha', 0.01)))
 const prelu: GradRule = (c, [dy]) => {
   if (c.active(c.input(1))) c.refuse('its slope depends on the differentiated input')
-  return [c.e.one('Where', [positive(c), dy!, c.e.one('Mul', [dy!, c.input(1)])]), null]
+  return [piecewiseLinear(c, dy!, c.input(1)), null]
 }
 const elu = pointwise((c, dy) => c.e.one('Where', [positive(c), dy, c.e.one('Mul', [dy, c.e.one('Add', [c.output(0), c.scalar(attrFloat(c.node, 'alpha', 1), dy)])])]))
 const sigmoid = pointwise((c, dy) => {

@@ -9,7 +9,7 @@ import { REDUCE_RULES } from './reduce-rules'
 import { RESIZE_RULES } from './resize-rule'
 import { SHAPE_RULES } from './shape-rules'
 
-export const RULESET_VERSION = 1
+export const RULESET_VERSION = 2
 
 export const GRADIENT_RULES: Record<string, GradRule> = {
   ...ELEMENTWISE_RULES,
