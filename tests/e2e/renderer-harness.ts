@@ -117,3 +117,42 @@ export async function closeBridgedSession(s: {
   await new Promise((done) => (s.server ? s.server.close(done) : done(undefined)))
   await s.workbench?.close()
 }
+
+/** A long task of the page's main thread (PerformanceObserver 'longtask': over 50 ms). */
+export interface LongTask {
+  /** Milliseconds since the watch began. */
+  start: number
+  duration: number
+}
+
+/**
+ * Records the page's long tasks from now on; the returned function stops recording and gives
+ * them, with the length of the watch. Chromium reports every main-thread task over 50 ms.
+ */
+export async function watchLongTasks(page: Page): Promise<() => Promise<{ tasks: LongTask[]; watchedMs: number }>> {
+  type Watch = { t0: number; tasks: LongTask[]; observer: { takeRecords(): { startTime: number; duration: number }[]; disconnect(): void } }
+  type G = { __longTasks?: Watch; performance: { now(): number }; PerformanceObserver: { supportedEntryTypes: string[]; new (cb: (list: { getEntries(): { startTime: number; duration: number }[] }) => void): Watch['observer'] & { observe(o: object): void } } }
+  const supported = await page.evaluate(() => {
+    const g = globalThis as unknown as G
+    if (!g.PerformanceObserver.supportedEntryTypes.includes('longtask')) return false
+    const t0 = g.performance.now()
+    const tasks: LongTask[] = []
+    const add = (entries: { startTime: number; duration: number }[]): void => {
+      for (const e of entries) if (e.startTime >= t0) tasks.push({ start: e.startTime - t0, duration: e.duration })
+    }
+    const observer = new g.PerformanceObserver((list) => add(list.getEntries()))
+    observer.observe({ type: 'longtask' })
+    g.__longTasks = { t0, tasks, observer }
+    return true
+  })
+  if (!supported) throw new Error("this Chromium has no PerformanceObserver 'longtask' entries")
+  return () =>
+    page.evaluate(() => {
+      const g = globalThis as unknown as G
+      const w = g.__longTasks!
+      for (const e of w.observer.takeRecords()) if (e.startTime >= w.t0) w.tasks.push({ start: e.startTime - w.t0, duration: e.duration })
+      w.observer.disconnect()
+      delete g.__longTasks
+      return { tasks: w.tasks, watchedMs: g.performance.now() - w.t0 }
+    })
+}
