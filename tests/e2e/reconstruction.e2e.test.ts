@@ -6,14 +6,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Server } from 'node:http'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, Locator, Page } from 'playwright-core'
 import type { ApiHandlers } from '../../src/shared/ipc-contract'
 import { Workbench } from '../../src/core/workbench/workbench'
 import { createApiHandlers } from '../../src/main/api-handlers'
 import { resolveDataDir } from '../../src/core/env/data-dir'
-import { ROOT, SAMPLE_PHOTO, SHOTS, closeBridgedSession, openBridgedPage, rendererSkipReason, serveRenderer, serverUrl, watchLongTasks, type LongTask } from './renderer-harness'
+import { ROOT, SAMPLE_PHOTO, SHOTS, closeBridgedSession, openBridgedPage, rendererSkipReason, serveRenderer, serverUrl, watchLongTasks, type LongTaskWatch } from './renderer-harness'
 
 const GENERATOR_ID = 'eigenface-celeba-utk-128'
 // Core looks for shipped models in $UNVEIL_RESOURCES/models, else resources/models.
@@ -204,10 +204,26 @@ describe.skipIf(reason !== null)('end-to-end reconstruction in Chromium', () => 
     expect(await page.getByTestId('param-population').inputValue()).toBe('256')
     await page.getByTestId('run-start').click()
     await expect.poll(() => detail.getAttribute('data-status'), { timeout: 60_000 }).toBe('running')
-    const stopWatch = await watchLongTasks(page)
+    // The instrument first: a deliberate 80 ms task of the page is seen.
+    const probe = await watchLongTasks(browser, page)
+    await page.evaluate(
+      () =>
+        new Promise<void>((done) => {
+          setTimeout(() => {
+            const end = Date.now() + 80
+            while (Date.now() < end);
+          }, 0)
+          setTimeout(done, 200)
+        })
+    )
+    const probed = await probe()
+    expect(probed.tasks.some((t) => t.duration >= 80)).toBe(true)
+    expect(probed.slowTasks.length).toBeGreaterThan(0)
+    const gaLoad = loadavg()[0]
+    const stopWatch = await watchLongTasks(browser, page)
     await expect.poll(() => page.getByTestId('similarity-chart').getAttribute('data-points'), { timeout: 120_000 }).not.toBe('0')
     await page.waitForTimeout(6_000)
-    expectNoLongTask('GA, population 256', await stopWatch())
+    expectNoLongTask('GA, population 256', await stopWatch(), gaLoad)
     await page.getByTestId('detail-cancel').click()
     await page.getByTestId('confirm-ok').click()
     await expect.poll(() => detail.getAttribute('data-status'), { timeout: 120_000 }).toBe('cancelled')
@@ -218,7 +234,9 @@ describe.skipIf(reason !== null)('end-to-end reconstruction in Chromium', () => 
   })
 
   it.skipIf(!ALSUV_READY)('runs ALSUV with the live latent distribution, then shows the top-k candidates with the validation pick', async () => {
-    // The case of the GA test, opened from the case list.
+    // The case of the GA test, opened from the case list; nothing of that test still runs.
+    for (const job of workbench.runs.list()) workbench.runs.cancel(job.runId)
+    await expect.poll(() => workbench.runs.list().length, { timeout: 60_000 }).toBe(0)
     await page.setViewportSize({ width: 1280, height: 800 })
     await page.getByTestId('nav-cases').click()
     await page.getByTestId('case-row').first().click()
@@ -257,7 +275,8 @@ describe.skipIf(reason !== null)('end-to-end reconstruction in Chromium', () => 
     await page.getByTestId('run-start').click()
     const detail = page.getByTestId('run-detail')
     await expect.poll(() => detail.getAttribute('data-status'), { timeout: 60_000 }).toBe('running')
-    const stopWatch = await watchLongTasks(page)
+    const alsuvLoad = loadavg()[0]
+    const stopWatch = await watchLongTasks(browser, page)
 
     // 3. Live: the distribution of the six latents' cosines, step by step, and the ETA.
     const dist = page.getByTestId('latent-distribution')
@@ -271,7 +290,7 @@ describe.skipIf(reason !== null)('end-to-end reconstruction in Chromium', () => 
     expect(await page.getByTestId('run-eta').textContent()).not.toBe('—')
     await page.screenshot({ path: join(IMAGES, 'alsuv-run.png') })
     await expect.poll(() => detail.getAttribute('data-status'), { timeout: 180_000 }).toBe('succeeded')
-    expectNoLongTask('ALSUV, 6 latents × 8 steps', await stopWatch())
+    expectNoLongTask('ALSUV, 6 latents × 8 steps', await stopWatch(), alsuvLoad)
 
     // 4. Result: the top 4 by the seen encoder, each with both scores; the pick is the result.
     const checkCandidates = async (): Promise<void> => {
@@ -293,10 +312,11 @@ describe.skipIf(reason !== null)('end-to-end reconstruction in Chromium', () => 
     }
     await page.getByTestId('run-result').waitFor({ timeout: 30_000 })
     await checkCandidates()
+    // The shot: the page at 1280 px, from the top down to the candidates.
     const contentHeight = await page.locator('main').evaluate((main) => (main as unknown as { scrollHeight: number }).scrollHeight)
     await page.setViewportSize({ width: 1280, height: Math.max(800, contentHeight) })
-    await page.getByTestId('result-candidates').scrollIntoViewIfNeeded()
-    await page.screenshot({ path: join(IMAGES, 'alsuv-result.png') })
+    const candidatesBox = (await page.getByTestId('result-candidates').boundingBox())!
+    await page.screenshot({ path: join(IMAGES, 'alsuv-result.png'), clip: { x: 0, y: 0, width: 1280, height: Math.ceil(candidatesBox.y + candidatesBox.height + 16) } })
     await page.setViewportSize({ width: 1280, height: 800 })
 
     // 5. Reopened from the case list, the stored result shows the same candidates.
@@ -311,10 +331,24 @@ describe.skipIf(reason !== null)('end-to-end reconstruction in Chromium', () => 
   })
 })
 
-/** Every long task of a watch is at most LONG_TASK_MS; the worst is printed for docs/benchmarks.md. */
-function expectNoLongTask(what: string, watch: { tasks: LongTask[]; watchedMs: number }): void {
+/**
+ * The renderer's own work stays within LONG_TASK_MS per task: no main-thread task uses more
+ * CPU time. Every long task (wall time) counts too, unless the machine is oversubscribed: there
+ * the operating system's scheduling alone stretches tasks past 50 ms (their CPU time shows it).
+ * The numbers are printed for docs/benchmarks.md.
+ */
+function expectNoLongTask(what: string, watch: LongTaskWatch, loadBefore: number): void {
   const worst = watch.tasks.reduce((m, t) => Math.max(m, t.duration), 0)
-  console.log(`long tasks during ${what}: ${watch.tasks.length} over ${(watch.watchedMs / 1000).toFixed(1)} s, worst ${worst.toFixed(0)} ms${watch.tasks.length ? ` (${watch.tasks.map((t) => `${t.duration.toFixed(0)} ms at ${(t.start / 1000).toFixed(1)} s`).join(', ')})` : ''}`)
+  const load = Math.max(loadBefore, loadavg()[0])
+  const cores = cpus().length
+  const list = watch.tasks.map((t) => `${t.duration.toFixed(0)} ms at ${(t.start / 1000).toFixed(1)} s`).join(', ')
+  console.log(
+    `long tasks during ${what}: ${watch.tasks.length} over ${(watch.watchedMs / 1000).toFixed(1)} s${list ? ` (${list})` : ''}, worst ${worst.toFixed(0)} ms wall; ` +
+      `main-thread tasks over 50 ms wall: ${watch.slowTasks.map((t) => `${t.wallMs.toFixed(0)} ms wall / ${t.cpuMs.toFixed(0)} ms CPU`).join(', ') || 'none'}; ` +
+      `worst task CPU time ${watch.worstTaskCpuMs.toFixed(1)} ms; load average ${load.toFixed(1)} on ${cores} cores`
+  )
   expect(watch.watchedMs).toBeGreaterThan(3_000)
-  expect(worst, `${what}: a renderer task took ${worst.toFixed(0)} ms`).toBeLessThanOrEqual(LONG_TASK_MS)
+  expect(watch.worstTaskCpuMs, `${what}: a renderer task used ${watch.worstTaskCpuMs.toFixed(0)} ms of CPU`).toBeLessThanOrEqual(LONG_TASK_MS)
+  if (load <= cores) expect(worst, `${what}: a renderer task took ${worst.toFixed(0)} ms`).toBeLessThanOrEqual(LONG_TASK_MS)
+  else console.log(`  the machine is oversubscribed (load ${load.toFixed(1)} > ${cores} cores): long tasks are scheduling there; their CPU time is asserted instead`)
 }

@@ -130,7 +130,8 @@ function adamStep(z: Float32Array, g: Float32Array, s: Adam, lr: number, weightD
 
 function quantiles(values: number[]): { min: number; median: number; max: number } {
   const s = [...values].sort((a, b) => a - b)
-  return { min: s[0], median: s[Math.round(0.5 * (s.length - 1))], max: s[s.length - 1] }
+  const mid = s.length >> 1
+  return { min: s[0], median: s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2, max: s[s.length - 1] }
 }
 
 const pipelines = new Map<string, Promise<SearchPipelineGraph>>()
