@@ -13,7 +13,18 @@ import type { ApiHandlers } from '../../src/shared/ipc-contract'
 import { Workbench } from '../../src/core/workbench/workbench'
 import { createApiHandlers } from '../../src/main/api-handlers'
 import { resolveDataDir } from '../../src/core/env/data-dir'
-import { ROOT, SAMPLE_PHOTO, SHOTS, closeBridgedSession, openBridgedPage, rendererSkipReason, serveRenderer, serverUrl, watchLongTasks, type LongTaskWatch } from './renderer-harness'
+import {
+  ROOT,
+  SAMPLE_PHOTO,
+  SHOTS,
+  closeBridgedSession,
+  openBridgedPage,
+  rendererSkipReason,
+  serveRenderer,
+  serverUrl,
+  watchLongTasks,
+  type LongTaskWatch
+} from './renderer-harness'
 
 const GENERATOR_ID = 'eigenface-celeba-utk-128'
 // Core looks for shipped models in $UNVEIL_RESOURCES/models, else resources/models.
@@ -264,7 +275,8 @@ describe.skipIf(reason !== null)('end-to-end reconstruction in Chromium', () => 
     }
     for (const [key, value] of Object.entries(defaults)) expect(await page.getByTestId(`param-${key}`).inputValue(), key).toBe(value)
     // Validation, flip and gradients are choices, not free numbers or text.
-    for (const key of ['validation', 'flip', 'gradients']) expect(await page.getByTestId(`param-${key}`).evaluate((el) => (el as unknown as { tagName: string }).tagName)).toBe('SELECT')
+    for (const key of ['validation', 'flip', 'gradients'])
+      expect(await page.getByTestId(`param-${key}`).evaluate((el) => (el as unknown as { tagName: string }).tagName)).toBe('SELECT')
     expect(await page.getByTestId('auto-model').getAttribute('data-model-id')).toBe('mobileface-v2')
     expect(await page.getByTestId('run-blocked').count()).toBe(0)
 
@@ -301,9 +313,14 @@ describe.skipIf(reason !== null)('end-to-end reconstruction in Chromium', () => 
       expect(await picked.getAttribute('class')).toContain('picked')
       const similarity = Number(await page.getByTestId('result-similarity').textContent())
       expect(Number(await picked.getAttribute('data-seen'))).toBeCloseTo(similarity, 4)
-      const seen = await candidates.evaluateAll((els) => els.map((e) => Number((e as unknown as { getAttribute(n: string): string }).getAttribute('data-seen'))))
+      const seen = await candidates.evaluateAll((els) =>
+        els.map((e) => Number((e as unknown as { getAttribute(n: string): string }).getAttribute('data-seen')))
+      )
       expect(seen).toEqual([...seen].sort((a, b) => b - a))
-      for (const v of await candidates.evaluateAll((els) => els.map((e) => (e as unknown as { getAttribute(n: string): string }).getAttribute('data-validation')))) expect(Number(v)).toBeGreaterThan(0)
+      for (const v of await candidates.evaluateAll((els) =>
+        els.map((e) => (e as unknown as { getAttribute(n: string): string }).getAttribute('data-validation'))
+      ))
+        expect(Number(v)).toBeGreaterThan(0)
       const images = page.getByTestId('candidate-image')
       await expect
         .poll(() => images.evaluateAll((els) => els.filter((e) => (e as unknown as { naturalWidth: number }).naturalWidth > 0).length), { timeout: 20_000 })
@@ -316,7 +333,10 @@ describe.skipIf(reason !== null)('end-to-end reconstruction in Chromium', () => 
     const contentHeight = await page.locator('main').evaluate((main) => (main as unknown as { scrollHeight: number }).scrollHeight)
     await page.setViewportSize({ width: 1280, height: Math.max(800, contentHeight) })
     const candidatesBox = (await page.getByTestId('result-candidates').boundingBox())!
-    await page.screenshot({ path: join(IMAGES, 'alsuv-result.png'), clip: { x: 0, y: 0, width: 1280, height: Math.ceil(candidatesBox.y + candidatesBox.height + 16) } })
+    await page.screenshot({
+      path: join(IMAGES, 'alsuv-result.png'),
+      clip: { x: 0, y: 0, width: 1280, height: Math.ceil(candidatesBox.y + candidatesBox.height + 16) }
+    })
     await page.setViewportSize({ width: 1280, height: 800 })
 
     // 5. Reopened from the case list, the stored result shows the same candidates.
@@ -350,5 +370,8 @@ function expectNoLongTask(what: string, watch: LongTaskWatch, loadBefore: number
   expect(watch.watchedMs).toBeGreaterThan(3_000)
   expect(watch.worstTaskCpuMs, `${what}: a renderer task used ${watch.worstTaskCpuMs.toFixed(0)} ms of CPU`).toBeLessThanOrEqual(LONG_TASK_MS)
   if (load <= cores) expect(worst, `${what}: a renderer task took ${worst.toFixed(0)} ms`).toBeLessThanOrEqual(LONG_TASK_MS)
-  else console.log(`  the machine is oversubscribed (load ${load.toFixed(1)} > ${cores} cores): long tasks are scheduling there; their CPU time is asserted instead`)
+  else
+    console.log(
+      `  the machine is oversubscribed (load ${load.toFixed(1)} > ${cores} cores): long tasks are scheduling there; their CPU time is asserted instead`
+    )
 }

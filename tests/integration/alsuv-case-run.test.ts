@@ -24,7 +24,10 @@ describe.skipIf(!sharedV2)('ALSUV case run: per-step latent similarities and sto
     // Runs, not thresholds, are tested here.
     savedDataEnv = process.env.UNVEIL_DATA
     process.env.UNVEIL_DATA = join(tmpdir(), 'unveil-no-data')
-    wb = await Workbench.open({ libraryDir: mkdtempSync(join(tmpdir(), 'unveil-alsuv-case-lib-')), caseRoot: mkdtempSync(join(tmpdir(), 'unveil-alsuv-case-')) })
+    wb = await Workbench.open({
+      libraryDir: mkdtempSync(join(tmpdir(), 'unveil-alsuv-case-lib-')),
+      caseRoot: mkdtempSync(join(tmpdir(), 'unveil-alsuv-case-'))
+    })
     await wb.models.register(sharedV2!, JSON.parse(readFileSync(join(ROOT, 'resources/manifests/mobileface-v2.json'), 'utf8')), { verify: false })
   })
   afterAll(async () => {
@@ -35,7 +38,10 @@ describe.skipIf(!sharedV2)('ALSUV case run: per-step latent similarities and sto
 
   it('emits every step with one cosine per latent and stores the candidates with the pick marked', async () => {
     const info = wb.cases.create({ dir: join(wb.options.caseRoot, 'c'), name: 'ALSUV case' })
-    const t = await wb.templates.enrolFromPhoto(info.id, new Uint8Array(readFileSync(sampleImagePaths()[0])), 'sample1.jpg', { encoderId: 'faceplugin-fr-feature', faceIndex: 0 })
+    const t = await wb.templates.enrolFromPhoto(info.id, new Uint8Array(readFileSync(sampleImagePaths()[0])), 'sample1.jpg', {
+      encoderId: 'faceplugin-fr-feature',
+      faceIndex: 0
+    })
     const events: JobProgress[] = []
     const off = wb.runs.onProgress((p) => events.push(p))
     const run = wb.runs.start({ caseId: info.id, method: 'alsuv', templateId: t.id, parameters: TINY, seed: 5 })

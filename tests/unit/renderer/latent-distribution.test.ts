@@ -136,7 +136,10 @@ describe('CandidateGrid', () => {
       { latent: 0, seen: 0.58, validation: 0.9, picked: true, imageSha256: sha('b') },
       { latent: 2, seen: 0.5, validation: 0.77, picked: false, imageSha256: null }
     ]
-    const wrapper = mount(CandidateGrid, { props: { candidates, seenEncoderId: 'seen-enc', validationEncoderId: 'val-enc' }, global: { plugins: [currentPinia()] } })
+    const wrapper = mount(CandidateGrid, {
+      props: { candidates, seenEncoderId: 'seen-enc', validationEncoderId: 'val-enc' },
+      global: { plugins: [currentPinia()] }
+    })
     await settle()
     const items = wrapper.findAll('[data-testid="candidate"]')
     expect(items.map((i) => i.attributes('data-latent'))).toEqual(['4', '0', '2'])
