@@ -106,7 +106,7 @@ export const COMMANDS: Record<string, CommandHelp> = {
       '              [--population N --generations N --patience N --threads N --budget N] [--truth PHOTO] [--same-person PHOTO]… [--out DIR]\n' +
       '              alsuv: [--validation-encoder ID | --no-validation] [--latents N --steps N --avg-window K --top-k K --flip --gradients exact|zo --queries-per-step Q]',
     summary:
-      'reconstruct a face from a template and score it under every registered encoder; writes best.png, comparison.png (with a truth photo), trace.csv and result.json',
+      'reconstruct a face from a template and score it under every registered encoder; writes best.png, comparison.png (with a truth photo), trace.csv, result.json and, for alsuv, candidate-N.png of the top-k latents',
     options: [
       ['--template FILE', 'a template file; its own encoder (id or sha256) is used when registered'],
       ['--case DIR --template-id ID', "a case's template: the run, its result and audit entries are stored in the case, as the app does"],

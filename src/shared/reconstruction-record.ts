@@ -1,7 +1,7 @@
 // Reads a stored reconstruction result defensively: ResultRecord.data crosses the bridge as
 // `unknown`, and a result written by another version of the software must still open, with
 // what it lacks given as null or empty.
-import type { EncoderScore, FarThreshold, GenerationRecord, ReconstructionRecord, ResultRecord, ScoreThresholds } from './types'
+import type { EncoderScore, FarThreshold, GenerationRecord, ReconstructionCandidate, ReconstructionRecord, ResultRecord, ScoreThresholds } from './types'
 
 /** A reconstruction as a case holds it: the record plus where it is stored. */
 export interface StoredReconstruction extends ReconstructionRecord {
@@ -62,6 +62,16 @@ function traceOf(v: unknown): GenerationRecord[] {
   })
 }
 
+function candidatesOf(v: unknown): ReconstructionCandidate[] {
+  if (!Array.isArray(v)) return []
+  return v.flatMap((c): ReconstructionCandidate[] => {
+    if (!isObj(c)) return []
+    const latent = num(c.latent)
+    const seen = num(c.seen)
+    return latent === null || seen === null ? [] : [{ latent, seen, validation: num(c.validation), picked: c.picked === true, imageSha256: str(c.imageSha256) }]
+  })
+}
+
 function modelsOf(v: unknown): Record<string, { id: string; sha256: string }> {
   if (!isObj(v)) return {}
   return Object.fromEntries(
@@ -93,7 +103,8 @@ export function readReconstructionRecord(data: unknown): ReconstructionRecord {
     finishedAt: str(d.finishedAt),
     executionProvider: str(d.executionProvider),
     templateVectorSha256: str(d.templateVectorSha256),
-    models: modelsOf(d.models)
+    models: modelsOf(d.models),
+    candidates: candidatesOf(d.candidates)
   }
 }
 

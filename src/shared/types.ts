@@ -215,6 +215,22 @@ export interface ReconstructionRecord {
   templateVectorSha256: string | null
   /** The models the method resolved, by role (generator, decoder, target): id and sha256. */
   models: Record<string, { id: string; sha256: string }>
+  /** Methods that choose among candidates (ALSUV's top k): each, best by the seen encoder first. */
+  candidates: ReconstructionCandidate[]
+}
+
+/** One of the faces a method chose among, with the scores it was chosen by. */
+export interface ReconstructionCandidate {
+  /** Index of the latent (the search's own numbering). */
+  latent: number
+  /** Cosine to the target under the seen encoder. */
+  seen: number
+  /** Cosine to the validation pseudo target (mean feature of the candidates), when validation ran. */
+  validation: number | null
+  /** The candidate the method returned as its reconstruction. */
+  picked: boolean
+  /** Content-store sha256 of the candidate's PNG (112x112). */
+  imageSha256: string | null
 }
 
 /** The summary a finished reconstruction run stores with the run. */
@@ -251,8 +267,20 @@ export interface JobProgress {
   bestScore: number | null
   etaSeconds: number | null
   message: string | null
-  /** Method-specific live data, e.g. {generation, best, mean, queries, previewPng (base64)}. */
+  /** Method-specific live data, e.g. {generation, best, mean, queries, previewPng (base64)} or a LatentSimilaritiesDetail. */
   detail?: Record<string, unknown> | null
+}
+
+/**
+ * Progress detail of a search over many latents at once (ALSUV), one per step: the trace point
+ * plus every latent's current cosine to the target under the seen encoder, so the UI can draw
+ * their distribution. Numbers only (a few hundred bytes per step).
+ */
+export interface LatentSimilaritiesDetail extends GenerationRecord {
+  step: number
+  steps: number
+  /** Cosine of each latent, in latent order, rounded to 1e-4. */
+  latentSimilarities: number[]
 }
 
 export interface AuditEntry {
@@ -315,6 +343,8 @@ export interface MethodParameterSpec {
   max?: number
   role?: ModelRole
   help?: string
+  /** A closed set of values (the form offers a choice; core still checks the value). */
+  choices?: { value: number | string; label: string }[]
 }
 
 export interface MethodInfo {

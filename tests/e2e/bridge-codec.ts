@@ -79,6 +79,10 @@ export function bridgeInitScript(methods: readonly ApiMethod[]): string {
     }
     return v;
   };
+  // Replies and progress reach the page inside DevTools evaluations, which the long-task API
+  // does not see; the renderer handles them in a task of their own, as it does Electron's IPC
+  // messages, so its work on them is measured (and ordered, first in first out).
+  const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
   const listeners = new Set();
   const bridge = {
     onJobProgress(listener) {
@@ -89,12 +93,13 @@ export function bridgeInitScript(methods: readonly ApiMethod[]): string {
   for (const m of ${JSON.stringify(methods)}) {
     bridge[m] = async (...args) => {
       const reply = await window[${JSON.stringify(EXPOSED_PREFIX)} + m](...args.map(encode));
+      await nextTask();
       if (!reply.ok) throw new Error(reply.error);
       return decode(reply.value);
     };
   }
   Object.defineProperty(window, ${JSON.stringify(PROGRESS_HOOK)}, {
-    value: (p) => { for (const l of listeners) l(p); }
+    value: (p) => { setTimeout(() => { for (const l of listeners) l(p); }, 0); }
   });
   Object.defineProperty(window, 'unveil', { value: Object.freeze(bridge), enumerable: true });
 })();`

@@ -117,3 +117,67 @@ export async function closeBridgedSession(s: {
   await new Promise((done) => (s.server ? s.server.close(done) : done(undefined)))
   await s.workbench?.close()
 }
+
+/** A long task of the page's main thread (PerformanceObserver 'longtask': over 50 ms). */
+export interface LongTask {
+  /** Milliseconds since the watch began. */
+  start: number
+  duration: number
+}
+
+export interface LongTaskWatch {
+  tasks: LongTask[]
+  watchedMs: number
+  /**
+   * Thread CPU time of the renderer main thread's longest task (Chromium trace, RunTask
+   * events' tdur). Long tasks are wall time, which on a loaded machine includes the time the
+   * operating system ran other processes; the CPU time is the renderer's own work.
+   */
+  worstTaskCpuMs: number
+  /** Renderer main-thread tasks over 50 ms of wall time, with their CPU time. */
+  slowTasks: { wallMs: number; cpuMs: number }[]
+}
+
+/**
+ * Records the page's long tasks, and a Chromium trace of its main thread's tasks, from now on;
+ * the returned function stops both and gives what they saw.
+ */
+export async function watchLongTasks(browser: Browser, page: Page): Promise<() => Promise<LongTaskWatch>> {
+  type Entry = { startTime: number; duration: number }
+  type Observer = { observe(o: object): void; takeRecords(): Entry[]; disconnect(): void }
+  type Watch = { t0: number; tasks: LongTask[]; observer: Observer }
+  type G = { __longTasks?: Watch; performance: { now(): number }; PerformanceObserver: { supportedEntryTypes: string[]; new (cb: (list: { getEntries(): Entry[] }) => void): Observer } }
+  const supported = await page.evaluate(() => {
+    const g = globalThis as unknown as G
+    if (!g.PerformanceObserver.supportedEntryTypes.includes('longtask')) return false
+    const t0 = g.performance.now()
+    const tasks: LongTask[] = []
+    const observer = new g.PerformanceObserver((list) => {
+      for (const e of list.getEntries()) if (e.startTime >= t0) tasks.push({ start: e.startTime - t0, duration: e.duration })
+    })
+    observer.observe({ type: 'longtask' })
+    g.__longTasks = { t0, tasks, observer }
+    return true
+  })
+  if (!supported) throw new Error("this Chromium has no PerformanceObserver 'longtask' entries")
+  await browser.startTracing(page, { categories: ['toplevel'] })
+  return async () => {
+    const watched = await page.evaluate(() => {
+      const g = globalThis as unknown as G
+      const w = g.__longTasks!
+      for (const e of w.observer.takeRecords()) if (e.startTime >= w.t0) w.tasks.push({ start: e.startTime - w.t0, duration: e.duration })
+      w.observer.disconnect()
+      delete g.__longTasks
+      return { tasks: w.tasks, watchedMs: g.performance.now() - w.t0 }
+    })
+    type TraceEvent = { ph: string; name: string; pid: number; tid: number; dur?: number; tdur?: number; args?: { name?: string } }
+    const events = (JSON.parse((await browser.stopTracing()).toString()) as { traceEvents: TraceEvent[] }).traceEvents
+    const main = new Set(events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`))
+    const runs = events.filter((e) => e.ph === 'X' && e.name === 'ThreadControllerImpl::RunTask' && main.has(`${e.pid}:${e.tid}`))
+    return {
+      ...watched,
+      worstTaskCpuMs: runs.reduce((m, e) => Math.max(m, (e.tdur ?? 0) / 1000), 0),
+      slowTasks: runs.filter((e) => (e.dur ?? 0) > 50_000).map((e) => ({ wallMs: (e.dur ?? 0) / 1000, cpuMs: (e.tdur ?? 0) / 1000 }))
+    }
+  }
+}

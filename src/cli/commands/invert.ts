@@ -47,6 +47,12 @@ function scoreLine(s: EncoderScore): string {
   return `  ${s.encoderId.padEnd(24)} target ${fmt(s.target, s.pass.target)}  type I ${fmt(s.typeI, s.pass.typeI)}  type II ${s.typeII.map((x, i) => fmt(x, s.pass.typeII[i])).join(', ') || '—'}  (${t})`
 }
 
+/** The top-k candidates by the seen encoder, with their validation scores and the pick marked. */
+function candidatesLine(record: ReconstructionRecord): string {
+  const one = (c: ReconstructionRecord['candidates'][number]): string => `${c.picked ? '*' : ''}latent ${c.latent} seen ${c.seen.toFixed(3)}${c.validation === null ? '' : ` validation ${c.validation.toFixed(3)}`}`
+  return `  candidates (* = pick): ${record.candidates.map(one).join(', ')}`
+}
+
 /** result.json: the stored record, the template it inverted, and pass/fail keyed by FAR per encoder. */
 function resultJson(record: ReconstructionRecord, template: Record<string, unknown>): string {
   const decisions = Object.fromEntries(record.scores.map((s) => [s.encoderId, decisionsByFar(s)]))
@@ -136,7 +142,9 @@ export async function invertCommand(argv: string[]): Promise<void> {
     if (truthBytes && truth) writeFileSync(join(outDir, 'comparison.png'), await wb.runs.comparisonPng([truthBytes, truth, result.png]))
     writeFileSync(join(outDir, 'trace.csv'), traceCsv(record))
     writeFileSync(join(outDir, 'result.json'), resultJson(record, { file: basename(templateFile), encoderId, encoderSha256: template.encoderSha256 }))
+    for (const c of result.candidates) writeFileSync(join(outDir, `candidate-${c.latent}.png`), c.png)
     console.log(`${method}: similarity ${result.similarity.toFixed(4)} to the target after ${result.queries} queries in ${result.seconds.toFixed(1)} s → ${outDir}/best.png`)
+    if (result.candidates.length > 0) console.log(candidatesLine(record))
     for (const s of result.scores) console.log(scoreLine(s))
   })
 }
@@ -166,5 +174,6 @@ async function invertInCase(
     writeFileSync(join(o.out, 'result.json'), resultJson(stored, { case: info.dir, templateId: template.id, encoderId: template.encoderId, encoderSha256: template.encoderSha256, runId: run.id }))
   }
   console.log(`${o.method}: similarity ${stored.similarity?.toFixed(4)} to the target after ${stored.queries} queries → run ${run.id}${o.out ? ` (${o.out}/best.png)` : ''}`)
+  if (stored.candidates.length > 0) console.log(candidatesLine(stored))
   for (const s of stored.scores) console.log(scoreLine(s))
 }

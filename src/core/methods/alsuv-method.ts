@@ -4,7 +4,7 @@
 // = mean feature of the seen encoder's top k). White-box: exact gradients from one derived ONNX
 // graph per step (core/autodiff). Black-box (`gradients: zo`): gradients estimated from template
 // queries through the TemplateOracle with antithetic random directions, every query counted.
-import type { MethodInfo } from '../../shared/types'
+import type { LatentSimilaritiesDetail, MethodInfo } from '../../shared/types'
 import { ValidationError } from '../../shared/validation'
 import { deriveSearchPipeline, LATENT, TARGET, type SearchPipelineGraph } from '../autodiff/search-pipeline'
 import { RULESET_VERSION } from '../autodiff/rules'
@@ -33,6 +33,11 @@ export const ALSUV_DEFAULTS = {
   budget: 0
 } as const
 
+const ON_OFF = [
+  { value: 1, label: 'on' },
+  { value: 0, label: 'off' }
+]
+
 const info: MethodInfo = {
   id: 'alsuv',
   name: 'ALSUV transfer attack',
@@ -47,9 +52,9 @@ const info: MethodInfo = {
     { key: 'decayAfter', label: 'lr × 0.1 after step', type: 'integer', default: ALSUV_DEFAULTS.decayAfter, min: 0, max: 100000 },
     { key: 'avgWindow', label: 'Average the last K post-step latents (0 = off)', type: 'integer', default: ALSUV_DEFAULTS.avgWindow, min: 0, max: 100000 },
     { key: 'topK', label: 'Validation: top k by the seen encoder', type: 'integer', default: ALSUV_DEFAULTS.topK, min: 1, max: 1000 },
-    { key: 'validation', label: 'Validation pick (1 on, 0 off)', type: 'integer', default: ALSUV_DEFAULTS.validation, min: 0, max: 1 },
-    { key: 'flip', label: 'Flip-averaged embedding (1 on, 0 off)', type: 'integer', default: ALSUV_DEFAULTS.flip, min: 0, max: 1 },
-    { key: 'gradients', label: 'Gradients (exact | zo)', type: 'string', default: ALSUV_DEFAULTS.gradients },
+    { key: 'validation', label: 'Validation pick', type: 'integer', default: ALSUV_DEFAULTS.validation, min: 0, max: 1, choices: ON_OFF },
+    { key: 'flip', label: 'Flip-averaged embedding', type: 'integer', default: ALSUV_DEFAULTS.flip, min: 0, max: 1, choices: ON_OFF },
+    { key: 'gradients', label: 'Gradients', type: 'string', default: ALSUV_DEFAULTS.gradients, choices: [{ value: 'exact', label: 'exact (white-box)' }, { value: 'zo', label: 'zo (black-box queries)' }] },
     { key: 'queriesPerStep', label: 'zo: template queries per latent per step (even)', type: 'integer', default: ALSUV_DEFAULTS.queriesPerStep, min: 2, max: 10000 },
     { key: 'zoStep', label: 'zo: finite-difference radius in latent space', type: 'number', default: ALSUV_DEFAULTS.zoStep, min: 1e-6, max: 10 },
     { key: 'budget', label: 'zo: query budget (0 = none)', type: 'integer', default: ALSUV_DEFAULTS.budget, min: 0, max: 1e9 }
@@ -123,10 +128,10 @@ function adamStep(z: Float32Array, g: Float32Array, s: Adam, lr: number, weightD
   }
 }
 
-function quantiles(values: number[]): { min: number; q25: number; median: number; q75: number; max: number } {
+function quantiles(values: number[]): { min: number; median: number; max: number } {
   const s = [...values].sort((a, b) => a - b)
-  const at = (q: number): number => s[Math.min(s.length - 1, Math.max(0, Math.round(q * (s.length - 1))))]
-  return { min: s[0], q25: at(0.25), median: at(0.5), q75: at(0.75), max: s[s.length - 1] }
+  const mid = s.length >> 1
+  return { min: s[0], median: s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2, max: s[s.length - 1] }
 }
 
 const pipelines = new Map<string, Promise<SearchPipelineGraph>>()
@@ -234,8 +239,8 @@ export const alsuvMethod: ReconstructionMethod = {
         best = Math.max(best, q.max)
         const record: GenerationRecord = { thread: 0, generation: step, best, mean: sims.reduce((a, b) => a + b, 0) / sims.length, queries, seconds: (performance.now() - t0) / 1000 }
         trace.push(record)
-        const elapsed = record.seconds
-        ctx.progress({ step: step + 1, bestScore: best, message: `step ${step + 1}/${p.steps}: cosine median ${q.median.toFixed(4)}, max ${q.max.toFixed(4)}, ETA ${((elapsed / (step + 1)) * (p.steps - step - 1)).toFixed(0)} s`, detail: { step: step + 1, similarities: q } })
+        const detail: LatentSimilaritiesDetail = { ...record, step: step + 1, steps: p.steps, latentSimilarities: sims.map((v) => Math.round(v * 1e4) / 1e4) }
+        ctx.progress({ step: step + 1, bestScore: best, message: `step ${step + 1}/${p.steps}: latent cosine min ${q.min.toFixed(4)}, median ${q.median.toFixed(4)}, max ${q.max.toFixed(4)}`, detail: { ...detail } })
       }
     } catch (err) {
       if (!(err instanceof QueryBudgetExceeded)) throw err
@@ -285,6 +290,7 @@ export const alsuvMethod: ReconstructionMethod = {
       modelSha256s,
       queries,
       trace,
+      candidates: candidates.map((c) => ({ ...c, picked: c.latent === pick, image: images[c.latent] })),
       summary: {
         mode: p.gradients === 'exact' ? 'white-box' : 'black-box',
         gradients: p.gradients === 'exact' ? `exact (derived ONNX gradient graph, rule set ${RULESET_VERSION})` : `zo (${p.queriesPerStep} antithetic queries per latent per step, radius ${p.zoStep})`,

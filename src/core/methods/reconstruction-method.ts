@@ -1,4 +1,4 @@
-import type { MethodInfo } from '../../shared/types'
+import type { MethodInfo, ReconstructionCandidate } from '../../shared/types'
 import type { InferenceEngine } from '../engine/inference-engine'
 import type { ModelLoader } from '../models/model-loader'
 import type { ModelRegistry } from '../models/model-registry'
@@ -35,6 +35,12 @@ export interface MethodOutput {
   /** One row per generation (or batch): thread, generation, best, mean, queries, seconds. */
   trace: GenerationRecord[]
   summary: Record<string, unknown>
+  /** Methods that choose among candidates: each with its image (as `image`) and scores, best by the seen encoder first. */
+  candidates?: MethodCandidate[]
+}
+
+export interface MethodCandidate extends Omit<ReconstructionCandidate, 'imageSha256'> {
+  image: Float32Array
 }
 
 /** Every reconstruction method implements this; a new method is one file plus a registration. */

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import type { EncoderScore, GenerationRecord, JobProgress, MethodInfo, ReconstructionRecord, ReconstructionRunSummary, ResultRecord, RunRecord, TemplateRecord } from '../../shared/types'
+import type { EncoderScore, GenerationRecord, JobProgress, MethodInfo, ReconstructionCandidate, ReconstructionRecord, ReconstructionRunSummary, ResultRecord, RunRecord, TemplateRecord } from '../../shared/types'
 import type { StartRunInput } from '../../shared/ipc-contract'
 import { ValidationError } from '../../shared/validation'
 import type { CaseStore } from '../cases/case-store'
@@ -51,6 +51,8 @@ export interface InversionResult {
   executionProvider: string
   templateVectorSha256: string
   models: Record<string, { id: string; sha256: string }>
+  /** The candidates the method chose among (ALSUV's top k), each as a PNG. */
+  candidates: (Omit<ReconstructionCandidate, 'imageSha256'> & { png: Uint8Array })[]
 }
 
 /** What is stored and written as result.json: everything needed to reproduce and audit the run. */
@@ -71,7 +73,9 @@ export function inversionRecord(r: InversionResult): ReconstructionRecord {
     finishedAt: r.finishedAt,
     executionProvider: r.executionProvider,
     templateVectorSha256: r.templateVectorSha256,
-    models: r.models
+    models: r.models,
+    // Where the record is stored with its images (a case run), the caller fills in their sha256.
+    candidates: r.candidates.map(({ latent, seen, validation, picked }) => ({ latent, seen, validation, picked, imageSha256: null }))
   }
 }
 
@@ -155,7 +159,8 @@ export class RunService {
       finishedAt: new Date().toISOString(),
       executionProvider: this.engine.info().provider,
       templateVectorSha256: sha256Hex(encodeVector(request.template.vector)),
-      models
+      models,
+      candidates: await Promise.all((out.candidates ?? []).map(async ({ image: chw, ...c }) => ({ ...c, png: await encodePng(chwToImage(chw, 112, 112)) })))
     }
   }
 
@@ -212,7 +217,12 @@ export class RunService {
         // recovered as succeeded, since its result is stored: recover-interrupted.ts).
         const image = store.atomically(() => {
           const img = store.addImage(result.png, { mime: 'image/png', width: 112, height: 112, originalName: `${method.info.id}-${ctx.runId}.png` })
-          store.addResult({ runId: ctx.runId, kind: 'reconstruction', data: inversionRecord(result), imageSha256: img.sha256 })
+          const record = inversionRecord(result)
+          record.candidates = result.candidates.map((c, k) => ({
+            ...record.candidates[k],
+            imageSha256: store.addImage(c.png, { mime: 'image/png', width: 112, height: 112, originalName: `${method.info.id}-${ctx.runId}-candidate-${c.latent}.png` }).sha256
+          }))
+          store.addResult({ runId: ctx.runId, kind: 'reconstruction', data: record, imageSha256: img.sha256 })
           return img
         })
         return { similarity: result.similarity, queries: result.queries, imageSha256: image.sha256, modelSha256s: result.modelSha256s, scores: result.scores }

@@ -299,4 +299,58 @@ describe('Runs panel', () => {
     await settle()
     expect(bridge.startRun).toHaveBeenCalledTimes(1)
   })
+
+  it('ALSUV: choices as selects, the automatic validation encoder by name, and Start blocked without a second encoder', async () => {
+    const alsuv: MethodInfo = {
+      id: 'alsuv',
+      name: 'ALSUV transfer attack',
+      description: 'Many latents, averaged, picked by a validation encoder.',
+      parameters: [
+        { key: 'validationEncoder', label: 'Validation encoder', type: 'model', role: 'encoder', default: '' },
+        { key: 'validation', label: 'Validation pick', type: 'integer', default: 1, min: 0, max: 1, choices: [{ value: 1, label: 'on' }, { value: 0, label: 'off' }] },
+        { key: 'gradients', label: 'Gradients', type: 'string', default: 'exact', choices: [{ value: 'exact', label: 'exact (white-box)' }, { value: 'zo', label: 'zo (black-box queries)' }] }
+      ]
+    }
+    // enc-a made the template (templateRecord()); enc-b is another engine.
+    const other = (id: string): ModelEntry => ({ ...encoderEntry(id), manifest: { ...encoderEntry(id).manifest, sha256: 'd'.repeat(64) } })
+    let models = [encoderEntry('enc-a'), other('enc-b')]
+    const bridge = installFakeBridge({
+      getCase: async () => detail(),
+      listMethods: async () => [alsuv],
+      listModels: async () => models,
+      startRun: async () => ({ ...run, method: 'alsuv', status: 'queued' as const }),
+      listJobs: async () => []
+    })
+    const wrapper = await mountPanel()
+    const validator = wrapper.find<HTMLSelectElement>('[data-testid="param-validationEncoder"]')
+    expect(validator.findAll('option')[0].text()).toBe('Automatic: Encoder enc-b')
+    expect(wrapper.find('[data-testid="auto-model"]').attributes('data-model-id')).toBe('enc-b')
+    const gradients = wrapper.find<HTMLSelectElement>('[data-testid="param-gradients"]')
+    expect(gradients.element.tagName).toBe('SELECT')
+    expect(gradients.findAll('option').map((o) => o.text())).toEqual(['exact (white-box)', 'zo (black-box queries)'])
+    expect(wrapper.text()).toContain('Default exact (white-box)')
+    expect(wrapper.find<HTMLSelectElement>('[data-testid="param-validation"]').element.tagName).toBe('SELECT')
+
+    // The seen encoder chosen by hand as validator: refused before the run starts.
+    await validator.setValue('enc-a')
+    expect(wrapper.find('[data-testid="run-blocked"]').text()).toBe('enc-a made this template: the validation encoder must be another one.')
+    await validator.setValue('')
+    await gradients.setValue('zo')
+    await wrapper.find<HTMLSelectElement>('[data-testid="param-validation"]').setValue('0')
+    await wrapper.find('form').trigger('submit')
+    await settle()
+    // Choices go to core typed as the spec's default: validation a number, gradients a string.
+    expect(bridge.startRun.mock.calls[0][0].parameters).toEqual({ validationEncoder: '', validation: 0, gradients: 'zo' })
+    wrapper.unmount()
+
+    // Only the template's own encoder registered: validation cannot run, and Start says so.
+    models = [encoderEntry('enc-a')]
+    const { useModels } = await import('../../../src/renderer/src/stores/models')
+    await useModels().load()
+    const again = await mountPanel()
+    expect(again.find('[data-testid="run-blocked"]').text()).toBe('Validation needs a second registered encoder: register one on the Models page, or turn validation off.')
+    expect(again.find<HTMLButtonElement>('[data-testid="run-start"]').element.disabled).toBe(true)
+    await again.find<HTMLSelectElement>('[data-testid="param-validation"]').setValue('0')
+    expect(again.find('[data-testid="run-blocked"]').exists()).toBe(false)
+  })
 })

@@ -1,7 +1,8 @@
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
-import type { JobProgress, RunStatus } from '@shared/types'
+import type { JobProgress, LatentSimilaritiesDetail, RunStatus } from '@shared/types'
 import { api } from '../api'
+import { latentSimilaritiesFrom } from '../lib/latents'
 import { isLaterPreview, mergeTracePoint, previewFrom, tracePointFrom, type TracePoint, type TracePreview } from '../lib/trace'
 
 export const FINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled']
@@ -17,6 +18,8 @@ export const useJobs = defineStore('jobs', () => {
   const traces = ref<Record<string, TracePoint[]>>({})
   /** Per run, the best face so far (base64 PNG). */
   const previews = ref<Record<string, TracePreview>>({})
+  /** Per run, the latest step's similarity of every latent (many-latent searches such as ALSUV). */
+  const latents = ref<Record<string, LatentSimilaritiesDetail>>({})
   const finishedListeners = new Set<(p: JobProgress) => void>()
   let unsubscribe: (() => void) | null = null
 
@@ -29,6 +32,8 @@ export const useJobs = defineStore('jobs', () => {
     }
     const preview = previewFrom(p.detail)
     if (preview && isLaterPreview(preview, previews.value[p.runId])) previews.value[p.runId] = preview
+    const step = latentSimilaritiesFrom(p.detail)
+    if (step && step.step >= (latents.value[p.runId]?.step ?? 0)) latents.value[p.runId] = step
   }
 
   function apply(p: JobProgress): void {
@@ -78,5 +83,5 @@ export const useJobs = defineStore('jobs', () => {
     await api().cancelRun(runId)
   }
 
-  return { jobs, traces, previews, start, stop, apply, onFinished, bestSoFar, cancel }
+  return { jobs, traces, previews, latents, start, stop, apply, onFinished, bestSoFar, cancel }
 })
