@@ -107,7 +107,7 @@ async function secondsPerQuery(wb: Workbench, c: { generator: PreparedModel; see
 }
 
 export async function alsuvAblation(): Promise<string> {
-  const title = '### ALSUV ablation (issue 15)'
+  const title = '## ALSUV ablation and equal-time comparisons (issue 15)'
   const data = resolveDataDir()
   if (!data) return `${title}\n\nSkipped: the research data folder is not available (UNVEIL_DATA).`
   const wb = await openLfwBenchWorkbench(data)
