@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Workbench, type InversionResult } from '../src/core/workbench/workbench'
 import { resolveDataDir } from '../src/core/env/data-dir'
-import { readLfwPairs } from '../src/core/datasets/lfw-pairs'
+import { readLfwPairs, type FacePair } from '../src/core/datasets/lfw-pairs'
 import { decodeImage, type RgbImage } from '../src/core/imaging/image-io'
-import { enrolFace } from '../src/core/faces/enrolment'
+import { enrolFace, type FacePipelineModels } from '../src/core/faces/enrolment'
 import { DEFAULT_ENCODER_ID } from '../src/core/models/bundled-models'
 import { DEFAULT_GENERATOR_ID } from '../src/core/methods/latent-search-setup'
 import { machineLine, markdownTable } from './bench-support'
@@ -30,9 +30,8 @@ const SHARED_ENCODERS = [
   ['mobileface-v2.onnx', 'mobileface-v2.json']
 ]
 
-async function reconstructionQuality(title: string, people: number, runs: MethodRun[], describe: (thresholdNote: string) => string): Promise<string> {
-  const data = resolveDataDir()
-  if (!data) return `### ${title}\n\nSkipped: the research data folder is not available (UNVEIL_DATA).`
+/** A workbench with the ../shared encoders registered and every encoder's FAR thresholds (BENCH_LIBRARY keeps them between runs). */
+export async function openLfwBenchWorkbench(data: string): Promise<Workbench> {
   const wb = await Workbench.open({ libraryDir: process.env.BENCH_LIBRARY ?? mkdtempSync(join(tmpdir(), 'unveil-bench-')), caseRoot: tmpdir() })
   try {
     for (const [model, manifest] of SHARED_ENCODERS) {
@@ -40,14 +39,37 @@ async function reconstructionQuality(title: string, people: number, runs: Method
       if (wb.models.list().some((m) => m.manifest.id === id)) continue
       await wb.models.register(join(data, 'models', 'encoders', model), JSON.parse(readFileSync(join('resources', 'manifests', manifest), 'utf8')), { verify: false })
     }
+    await wb.models.ensureThresholds(wb.registry.byRole('encoder').map((e) => e.manifest.id))
+    return wb
+  } catch (err) {
+    await wb.close()
+    throw err
+  }
+}
+
+/** The first genuine pair (photo 1, photo 2) of each of the first `people` people in pairsDevTrain.txt. */
+export function lfwBenchPairs(data: string, people: number): FacePair[] {
+  const seen = new Set<string>()
+  return readLfwPairs(join(data, 'datasets', 'lfw', 'pairsDevTrain.txt'))
+    .filter((p) => p.same && !seen.has(p.a.split('/')[0]) && seen.add(p.a.split('/')[0]))
+    .slice(0, people)
+}
+
+/** Aligns an LFW photo and enrols it with the bundled encoder. */
+export async function lfwAligner(wb: Workbench, data: string): Promise<{ models: FacePipelineModels; align: (file: string) => Promise<{ aligned: RgbImage; vector: Float32Array }> }> {
+  const lfw = join(data, 'datasets', 'lfw')
+  const models = await wb.faces.pipeline(DEFAULT_ENCODER_ID)
+  return { models, align: async (file) => enrolFace(wb.engine, models, await decodeImage(readFileSync(join(lfw, 'images', file)), file)) }
+}
+
+async function reconstructionQuality(title: string, people: number, runs: MethodRun[], describe: (thresholdNote: string) => string): Promise<string> {
+  const data = resolveDataDir()
+  if (!data) return `### ${title}\n\nSkipped: the research data folder is not available (UNVEIL_DATA).`
+  const wb = await openLfwBenchWorkbench(data)
+  try {
     const encoders = wb.registry.byRole('encoder').map((e) => e.manifest.id)
-    await wb.models.ensureThresholds(encoders)
-    const lfw = join(data, 'datasets', 'lfw')
-    const seen = new Set<string>()
-    const picks = readLfwPairs(join(lfw, 'pairsDevTrain.txt')).filter((p) => p.same && !seen.has(p.a.split('/')[0]) && seen.add(p.a.split('/')[0])).slice(0, people)
-    const models = await wb.faces.pipeline(DEFAULT_ENCODER_ID)
-    const align = async (file: string): Promise<{ aligned: RgbImage; vector: Float32Array }> =>
-      enrolFace(wb.engine, models, await decodeImage(readFileSync(join(lfw, 'images', file)), file))
+    const picks = lfwBenchPairs(data, people)
+    const { models, align } = await lfwAligner(wb, data)
     const results: Record<string, InversionResult[]> = Object.fromEntries(runs.map((r) => [labelOf(r), []]))
     for (const [i, pair] of picks.entries()) {
       const a = await align(pair.a)

@@ -8,6 +8,8 @@ import { join } from 'node:path'
 import { Workbench } from '../../src/core/workbench/workbench'
 import { sampleImagePaths } from '../../src/core/env/sample-images'
 import { dataDirOrSkip, sharedEncoder } from '../helpers/data'
+import { alsuvMethod, alsuvTrajectories } from '../../src/core/methods/alsuv-method'
+import { resolveParameters } from '../../src/core/methods/method-registry'
 
 const data = dataDirOrSkip('ALSUV validation by a shared encoder')
 const ROOT = join(__dirname, '../..')
@@ -52,6 +54,27 @@ describe('ALSUV method', () => {
     console.log(`alsuv dcgan white-box flip: mean cosine ${r.trace[0].mean.toFixed(4)} → ${r.trace[r.trace.length - 1].mean.toFixed(4)}, similarity ${r.similarity.toFixed(4)}`)
     expect(r.trace[r.trace.length - 1].mean).toBeGreaterThan(r.trace[0].mean)
     expect(r.summary.validationEncoder).toBeNull()
+  })
+
+  it('white-box latents are independent: a run with more latents extends one with fewer (the ablation benchmark relies on it)', async () => {
+    const run = (latents: number) =>
+      alsuvTrajectories({
+        engine: wb.engine,
+        registry: wb.registry,
+        loader: wb.loader,
+        template,
+        parameters: resolveParameters(alsuvMethod.info, { latents, steps: 3, avgWindow: 2, decayAfter: 2, validation: 0 }),
+        seed: 5,
+        signal: new AbortController().signal,
+        progress: () => undefined
+      })
+    const one = await run(1)
+    const three = await run(3)
+    const gap = (a: Float32Array, b: Float32Array) => Math.max(...a.map((x, i) => Math.abs(x - b[i])))
+    console.log(`alsuv latent independence: |last 1 − last of 3| ${gap(one.last[0], three.last[0]).toExponential(2)}, averaged ${gap(one.averaged![0], three.averaged![0]).toExponential(2)}`)
+    expect(gap(one.last[0], three.last[0])).toBeLessThan(1e-5)
+    expect(gap(one.averaged![0], three.averaged![0])).toBeLessThan(1e-5)
+    expect(gap(three.last[0], three.last[1])).toBeGreaterThan(0.1)
   })
 
   it('black-box zo: every query counted and capped by the budget', async () => {
