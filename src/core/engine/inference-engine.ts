@@ -244,16 +244,12 @@ export class InferenceEngine {
     })
     const total = input.samples.length
     if (!this.lanesAllowed(key, total)) return this.runSequential(key, input, output, options)
-    const schedule: Schedule = this.dataParallel === 'on' ? 'lanes' : this.chooser.choose(key, total)
-    if (schedule === 'lanes' && (await this.lanesAgree(key, input, output, options))) {
-      const t0 = performance.now()
-      const rows = await this.lanePool!.run(key, input, output, options)
-      this.chooser.record(key, total, 'lanes', performance.now() - t0)
-      return rows
-    }
+    const measured = this.dataParallel === 'auto'
+    const schedule: Schedule = measured ? this.chooser.choose(key, total) : 'lanes'
+    const lanes = schedule === 'lanes' && (await this.lanesAgree(key, input, output, options))
     const t0 = performance.now()
-    const rows = await this.runSequential(key, input, output, options)
-    this.chooser.record(key, total, 'intra', performance.now() - t0)
+    const rows = lanes ? await this.lanePool!.run(key, input, output, options) : await this.runSequential(key, input, output, options)
+    if (measured) this.chooser.record(key, total, lanes ? 'lanes' : 'intra', performance.now() - t0)
     return rows
   }
 

@@ -63,7 +63,10 @@ export class LanePool {
           const start = next
           next += chunk
           try {
-            const rows = await lane.runBatched(key, { ...input, samples: input.samples.slice(start, start + chunk) }, output, { maxBatch: chunk, signal: options.signal })
+            const rows = await lane.runBatched(key, { ...input, samples: input.samples.slice(start, start + chunk) }, output, {
+              maxBatch: chunk,
+              signal: options.signal
+            })
             rows.forEach((r, i) => (results[start + i] = r))
             done += rows.length
             options.onBatch?.(done, total)
