@@ -309,7 +309,9 @@ export async function pipelineThroughput(): Promise<string> {
     ...(parity.length ? ['Same models in PyTorch: ' + parity.join('; ') + '.', ''] : [])
   )
 
-  lines.push(...extra, await paperBudgetGa(registry))
+  const ga = await paperBudgetGa(registry)
+  console.error(ga)
+  lines.push(...extra, ga)
   return lines.join('\n')
 }
 
