@@ -2,8 +2,9 @@
 // GA's own code path, before (patch without graph rewrites: generateFaces, then the oracle on
 // the images) and after (graph rewrites, generator and encoder merged into one graph, the
 // oracle on latents), against a PyTorch eager reference of the same models in the same run,
-// interleaved, as a share of the machine's measured fp32 peak. Then an ORT op profile before
-// and after, and the session settings. `npm run bench -- pipeline`; BENCH_REPEATS (default 3).
+// interleaved, as a share of the machine's measured fp32 peak. Then ORT op profiles before and
+// after, the session settings, and the paper-budget GA run's wall time before and after.
+// `npm run bench -- pipeline`; BENCH_REPEATS (default 3), BENCH_GA_GENERATIONS (default 1000).
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -18,7 +19,10 @@ import { patchModel } from '../src/core/models/onnx-patch'
 import type { PreluForm } from '../src/core/models/graph-rewrites'
 import { generateFaces } from '../src/core/models/face-generator'
 import { TemplateOracle } from '../src/core/methods/template-oracle'
-import { randomLatent } from '../src/core/methods/ga-search'
+import { GA_DEFAULTS, gaSearch, randomLatent } from '../src/core/methods/ga-search'
+import { alignPhotos } from '../src/core/faces/aligned-faces'
+import { encodeAlignedFaces } from '../src/core/faces/face-encoder'
+import { sampleImagePaths } from '../src/core/env/sample-images'
 import { SeededRandom } from '../src/core/random/seeded-random'
 import { resolveDataDir } from '../src/core/env/data-dir'
 import { machineLine, markdownTable, median } from './bench-support'
@@ -28,6 +32,11 @@ const PYTHON = process.env.BENCH_PYTHON ?? 'python3'
 /** Optional restriction for short runs under load: BENCH_BATCHES=16,64; BENCH_SECTIONS=profile (skips PRelu forms and session settings). */
 const BATCHES = process.env.BENCH_BATCHES?.split(',').map(Number)
 const ALL_SECTIONS = process.env.BENCH_SECTIONS !== 'profile'
+/** The paper's GA budget is up to 1000 generations per thread; a smaller cap gives a short run. */
+const GA_GENERATIONS = Number(process.env.BENCH_GA_GENERATIONS ?? GA_DEFAULTS.generations)
+
+/** The previous release's engine and loader settings (the "before" of every section). */
+const BEFORE_ENGINE: EngineOptions = { providers: ['cpu'], spinning: true, dataParallel: 'off' }
 
 /** The PyTorch reference (bench/torch_reference.py), one JSON request per line. */
 class TorchReference {
@@ -105,6 +114,7 @@ interface Pair {
   gflop: number
   before: { generator: PreparedModel; encoder: PreparedModel }
   after: FusedPipeline | { generator: PreparedModel; encoder: PreparedModel }
+  oneSession: FusedPipeline | { generator: PreparedModel; encoder: PreparedModel }
   torchId: string | null
 }
 
@@ -135,17 +145,18 @@ function aggregateProfile(dir: string, evaluations: number): Map<string, number>
   return byOp
 }
 
-async function profile(registry: ModelRegistry, fused: boolean, rewrites: boolean, batch: number, runs: number): Promise<Map<string, number>> {
+async function profile(registry: ModelRegistry, generatorId: string, fused: boolean, rewrites: boolean, batch: number, runs: number): Promise<Map<string, number>> {
   const dir = mkdtempSync(join(tmpdir(), 'unveil-prof-'))
-  const engine = new InferenceEngine({ providers: ['cpu'], profilePrefix: join(dir, 'ort') })
+  // One session, so every kernel is in its trace (the lanes are other workers).
+  const engine = new InferenceEngine({ providers: ['cpu'], profilePrefix: join(dir, 'ort'), dataParallel: 'off' })
   const loader = new ModelLoader(engine, registry, { rewrites: rewrites ? undefined : false, fuse: fused })
   const rng = new SeededRandom(5)
   const latents = Array.from({ length: batch * runs }, () => randomLatent(128, rng))
   if (fused) {
-    const p = (await loader.prepareFused('eigenface-celeba-utk-128', DEFAULT_ENCODER_ID))!
+    const p = (await loader.prepareFused(generatorId, DEFAULT_ENCODER_ID))!
     await timeNode(engine, p, batch, latents)
   } else {
-    const before = { generator: await loader.prepare('eigenface-celeba-utk-128'), encoder: await loader.prepare(DEFAULT_ENCODER_ID) }
+    const before = { generator: await loader.prepare(generatorId), encoder: await loader.prepare(DEFAULT_ENCODER_ID) }
     await timeNode(engine, before, batch, latents)
   }
   await engine.close() // releases (and so ends profiling of) every session
@@ -183,27 +194,32 @@ export async function pipelineThroughput(): Promise<string> {
 
   // Quick node-only sections first (printed to stderr as they finish, so a cut-off run keeps them).
   const extra: string[] = []
-  // Op profile: ORT kernel time per evaluation by op type, eigenface + fr_feature, batch 16.
+  // Op profiles: ORT kernel time per evaluation by op type, each generator + fr_feature, batch 16.
   // 16 runs of 16: the loaders' few 2-sample trial runs, profiled too, stay under 3% of the total.
-  const [pb, pa] = [await profile(registry, false, false, 16, 16), await profile(registry, true, true, 16, 16)]
-  const ops = [...new Set([...pb.keys(), ...pa.keys()])].sort((x, y) => (pb.get(y) ?? 0) + (pa.get(y) ?? 0) - (pb.get(x) ?? 0) - (pa.get(x) ?? 0))
-  const sum = (m: Map<string, number>): number => [...m.values()].reduce((s, v) => s + v, 0)
-  const [tb, ta] = [sum(pb), sum(pa)]
-  const cell = (m: Map<string, number>, op: string, tot: number): string => (m.has(op) ? `${m.get(op)!.toFixed(3)} (${((m.get(op)! / tot) * 100).toFixed(0)}%)` : '—')
-  extra.push(
-    '#### ONNX Runtime op profile (eigenface + fr_feature, batch 16, kernel ms per evaluation by op type)',
-    '',
-    markdownTable(['op type (after ORT fusion)', 'before', 'after'], [...ops.map((op) => [op, cell(pb, op, tb), cell(pa, op, ta)]), ['**total kernel time**', tb.toFixed(3), ta.toFixed(3)]]),
-    ''
-  )
+  for (const generatorId of ['eigenface-celeba-utk-128', 'dcgan-celeba-utk-64']) {
+    const [pb, pa] = [await profile(registry, generatorId, false, false, 16, 16), await profile(registry, generatorId, true, true, 16, 16)]
+    const ops = [...new Set([...pb.keys(), ...pa.keys()])].sort((x, y) => (pb.get(y) ?? 0) + (pa.get(y) ?? 0) - (pb.get(x) ?? 0) - (pa.get(x) ?? 0))
+    const sum = (m: Map<string, number>): number => [...m.values()].reduce((acc, v) => acc + v, 0)
+    const [tb, ta] = [sum(pb), sum(pa)]
+    const cell = (m: Map<string, number>, op: string, tot: number): string => (m.has(op) ? `${m.get(op)!.toFixed(3)} (${((m.get(op)! / tot) * 100).toFixed(0)}%)` : '—')
+    extra.push(
+      `#### ONNX Runtime op profile (${generatorId.split('-')[0]} + fr_feature, batch 16, one session, kernel ms per evaluation by op type)`,
+      '',
+      markdownTable(['op type (after ORT fusion)', 'before', 'after'], [...ops.map((op) => [op, cell(pb, op, tb), cell(pa, op, ta)]), ['**total kernel time**', tb.toFixed(3), ta.toFixed(3)]]),
+      ''
+    )
+  }
   if (ALL_SECTIONS) extra.push(await preluForms(registry), '', await sessionSettings(registry))
   console.error(extra.join('\n'))
 
   // Before = the previous release: no rewrites, no merged graph, thread spinning on.
-  const before: Side = { engine: new InferenceEngine({ providers: ['cpu'], spinning: true }), loader: null as unknown as ModelLoader }
+  const before: Side = { engine: new InferenceEngine(BEFORE_ENGINE), loader: null as unknown as ModelLoader }
   before.loader = new ModelLoader(before.engine, registry, { rewrites: false, fuse: false })
   const after: Side = { engine: new InferenceEngine({ providers: ['cpu'] }), loader: null as unknown as ModelLoader }
   after.loader = new ModelLoader(after.engine, registry, {})
+  // This release's graphs on one session only (UNVEIL_DATA_PARALLEL=off): the rewrites' share.
+  const oneSession: Side = { engine: new InferenceEngine({ providers: ['cpu'], dataParallel: 'off' }), loader: null as unknown as ModelLoader }
+  oneSession.loader = new ModelLoader(oneSession.engine, registry, {})
 
   const specs: [string, string, number[]][] = [
     ['eigenface-celeba-utk-128', DEFAULT_ENCODER_ID, [1, 16, 64, 256]],
@@ -217,6 +233,8 @@ export async function pipelineThroughput(): Promise<string> {
     const e = registry.get(encoderId)
     const fused = await after.loader.prepareFused(generatorId, encoderId)
     const afterSide = fused ?? { generator: await after.loader.prepare(generatorId), encoder: await after.loader.prepare(encoderId) }
+    const oneFused = await oneSession.loader.prepareFused(generatorId, encoderId)
+    const oneSide = oneFused ?? { generator: await oneSession.loader.prepare(generatorId), encoder: await oneSession.loader.prepare(encoderId) }
     let gflop = 0
     let torchId: string | null = null
     if (torch) {
@@ -233,6 +251,7 @@ export async function pipelineThroughput(): Promise<string> {
       gflop,
       before: { generator: await before.loader.prepare(generatorId), encoder: await before.loader.prepare(encoderId) },
       after: afterSide,
+      oneSession: oneSide,
       torchId
     })
   }
@@ -243,41 +262,56 @@ export async function pipelineThroughput(): Promise<string> {
       const total = Math.max(64, batch)
       const rng = new SeededRandom(1)
       const latents = Array.from({ length: total }, () => randomLatent(128, rng))
-      const t = { before: [] as number[], after: [] as number[], torch: [] as number[] }
-      // Round 0 warms up; then before / after / PyTorch in turn, so load hits them alike.
+      const t = { before: [] as number[], one: [] as number[], after: [] as number[], torch: [] as number[] }
+      // Round 0 warms up (the after side's schedule calibration takes its first 4 calls, as at
+      // the start of a search); then before / one session / after / PyTorch in turn, so load
+      // hits them alike.
       for (let rep = 0; rep <= REPEATS; rep++) {
         const b = await timeNode(before.engine, pair.before, batch, latents)
+        const o = await timeNode(oneSession.engine, pair.oneSession, batch, latents)
+        if (rep === 0) for (let w = 0; w < 3; w++) await timeNode(after.engine, pair.after, batch, latents)
         const a = await timeNode(after.engine, pair.after, batch, latents)
         const p = torch && pair.torchId ? (await torch.request({ cmd: 'time', id: pair.torchId, batch, total })).ms : NaN
         if (rep === 0) continue
         t.before.push(b)
+        t.one.push(o)
         t.after.push(a)
         t.torch.push(p)
       }
-      const [bs, as, ps] = [t.before, t.after, t.torch].map((x) => 1000 / median(x))
-      console.error(`pipeline: ${pair.label} batch ${batch}: before ${bs.toFixed(0)}/s, after ${as.toFixed(0)}/s, PyTorch ${ps.toFixed(0)}/s`)
+      const [bs, os, as, ps] = [t.before, t.one, t.after, t.torch].map((x) => 1000 / median(x))
+      console.error(`pipeline: ${pair.label} batch ${batch}: before ${bs.toFixed(0)}/s, one session ${os.toFixed(0)}/s, after ${as.toFixed(0)}/s, PyTorch ${ps.toFixed(0)}/s`)
       const gf = as * pair.gflop
       rows.push([
-        pair.label, String(batch), bs.toFixed(0), as.toFixed(0), Number.isNaN(ps) ? '—' : ps.toFixed(0), (as / bs).toFixed(2) + 'x',
+        pair.label, String(batch), bs.toFixed(0), os.toFixed(0), as.toFixed(0), Number.isNaN(ps) ? '—' : ps.toFixed(0), (as / bs).toFixed(2) + 'x',
         Number.isNaN(ps) ? '—' : (as / ps).toFixed(2) + 'x', pair.gflop ? gf.toFixed(0) : '—', pair.gflop ? `${((gf / peak) * 100).toFixed(0)}%` : '—'
       ])
     }
   }
+  const schedules = after.engine.scheduleState().map((st) => {
+    const per = (v: number | null): string => (v === null ? '—' : `${(1000 / v).toFixed(0)}/s`)
+    return `${st.bucket.replace(/^fused:(\w{8})\w*\+(\w{8})\w*/, '$1+$2')}: ${st.choice} (intra ${per(st.intraMsPerSample)}, lanes ${per(st.lanesMsPerSample)}, ${st.calls} calls)`
+  })
   await before.engine.close()
+  await oneSession.engine.close()
   await after.engine.close()
   torch?.close()
   lines.push(
     `Evaluations/s (median of ${REPEATS} interleaved repeats after a warm-up; ${'`max(64, batch)`'} evaluations each). ` +
       'Before: the previous release (patch without graph rewrites; generator, then the encoder on host-normalised images; ORT thread spinning on). ' +
-      'After: this release\'s defaults (graph rewrites, generator + encoder merged into one graph, spinning off). ' +
+      'One session: this release\'s graphs (rewrites, generator + encoder merged, spinning off) on one 2-thread session (UNVEIL_DATA_PARALLEL=off). ' +
+      'After: this release\'s defaults, the same graphs with the measured schedule choice (one 2-thread session, or two 1-thread worker lanes taking chunks of each call). ' +
       'PyTorch: eager, torch.inference_mode, channels_last, 2 threads, denormals flushed, same ONNX weights (bench/torch_reference.py).',
     '',
-    markdownTable(['generator + encoder', 'batch', 'before / s', 'after / s', 'PyTorch / s', 'after / before', 'after / PyTorch', 'after GFLOP/s', 'after, of peak'], rows),
+    markdownTable(['generator + encoder', 'batch', 'before / s', 'one session / s', 'after / s', 'PyTorch / s', 'after / before', 'after / PyTorch', 'after GFLOP/s', 'after, of peak'], rows),
+    '',
+    `Schedules the after engine chose (model bucket @ call size: choice, its running estimates, calls): ${schedules.join('; ')}.`,
     '',
     ...(parity.length ? ['Same models in PyTorch: ' + parity.join('; ') + '.', ''] : [])
   )
 
-  lines.push(...extra)
+  const ga = await paperBudgetGa(registry)
+  console.error(ga)
+  lines.push(...extra, ga)
   return lines.join('\n')
 }
 
@@ -317,15 +351,18 @@ async function preluForms(registry: ModelRegistry): Promise<string> {
 
 /** Session and scheduling variants on the merged eigenface + fr_feature graph, batch 64. */
 async function sessionSettings(registry: ModelRegistry): Promise<string> {
+  const one = { dataParallel: 'off' } as const
   const variants: [string, EngineOptions, number][] = [
-    ['Unveil default: level all, spinning off, 2 intra-op threads (ORT picks), 1 inter-op, arena on', {}, 1],
-    ['thread spinning on (ORT default; the previous Unveil default)', { spinning: true }, 1],
-    ['graph optimisation "extended" (no NCHWc layout)', { graphOptimizationLevel: 'extended' }, 1],
-    ['graph optimisation "basic"', { graphOptimizationLevel: 'basic' }, 1],
-    ['1 intra-op thread', { threads: 1 }, 1],
-    ['2 inter-op threads (parallel executor)', { interOpThreads: 2 }, 1],
-    ['memory arena off', { memArena: false }, 1],
-    ['two 1-thread sessions (workers), half batch each, in parallel', { threads: 1 }, 2]
+    ['one session: level all, spinning off, 2 intra-op threads (ORT picks), 1 inter-op, arena on', one, 1],
+    ['thread spinning on (ORT default; the previous Unveil default)', { ...one, spinning: true }, 1],
+    ['graph optimisation "extended" (no NCHWc layout)', { ...one, graphOptimizationLevel: 'extended' }, 1],
+    ['graph optimisation "basic"', { ...one, graphOptimizationLevel: 'basic' }, 1],
+    ['1 intra-op thread', { ...one, threads: 1 }, 1],
+    ['2 inter-op threads (parallel executor)', { ...one, interOpThreads: 2 }, 1],
+    ['memory arena off', { ...one, memArena: false }, 1],
+    ['two 1-thread sessions (workers), half batch each, in parallel', { ...one, threads: 1 }, 2],
+    ['two 1-thread worker lanes taking chunks (UNVEIL_DATA_PARALLEL=on)', { dataParallel: 'on' }, 1],
+    ['Unveil default: the measured choice of the two (UNVEIL_DATA_PARALLEL=auto)', {}, 1]
   ]
   const batch = 64
   const rng = new SeededRandom(3)
@@ -336,6 +373,8 @@ async function sessionSettings(registry: ModelRegistry): Promise<string> {
     const pipes = await Promise.all(engines.map((e) => new ModelLoader(e, registry).prepareFused('eigenface-celeba-utk-128', DEFAULT_ENCODER_ID)))
     sides.push({ label, engines, pipes: pipes.map((p) => p!), times: [] as number[] })
   }
+  // The auto side calibrates in its first 4 calls (2 per timeNode at batch 64 here).
+  for (const s of sides) for (let w = 0; w < 2; w++) await timeNode(s.engines[0], s.pipes[0], batch, latents)
   for (let rep = 0; rep <= REPEATS; rep++) {
     for (const s of sides) {
       const t0 = performance.now()
@@ -361,3 +400,46 @@ async function sessionSettings(registry: ModelRegistry): Promise<string> {
   ].join('\n')
 }
 
+
+/**
+ * The paper-budget GA run (GA_DEFAULTS: population 256, 3 threads, up to 1000 generations,
+ * patience 20) on one real target, through the search's own code path, before and after.
+ */
+async function paperBudgetGa(registry: ModelRegistry): Promise<string> {
+  const params = { ...GA_DEFAULTS, generations: GA_GENERATIONS }
+  const rows: string[][] = []
+  let target: Float32Array | null = null
+  const sides: [string, EngineOptions, { rewrites?: false; fuse?: boolean }][] = [
+    ['before (previous release)', BEFORE_ENGINE, { rewrites: false, fuse: false }],
+    ['after (this release\'s defaults)', { providers: ['cpu'] }, {}]
+  ]
+  for (const [label, engineOptions, loaderOptions] of sides) {
+    const engine = new InferenceEngine(engineOptions)
+    const loader = new ModelLoader(engine, registry, loaderOptions)
+    const encoder = await loader.prepare(DEFAULT_ENCODER_ID)
+    if (!target) {
+      // The first bundled sample photo, detected, aligned and encoded: a real face as the target.
+      const [detector, landmarker] = await Promise.all([loader.prepare('faceplugin-fr-detect'), loader.prepare('faceplugin-fr-landmark')])
+      const { faces } = await alignPhotos(engine, detector, landmarker, encoder.entry.manifest, sampleImagePaths().slice(0, 1))
+      target = (await encodeAlignedFaces(engine, encoder, faces))[0]
+    }
+    const generator = await loader.prepare('eigenface-celeba-utk-128')
+    const oracle = new TemplateOracle(engine, encoder)
+    oracle.acceptLatentsOf(await loader.prepareFused('eigenface-celeba-utk-128', DEFAULT_ENCODER_ID))
+    const t0 = performance.now()
+    const out = await gaSearch({ generate: (z, signal) => generateFaces(engine, generator, z, signal), oracle, target, latentDim: 128, seed: 11 }, params)
+    const seconds = (performance.now() - t0) / 1000
+    await engine.close()
+    const generations = out.trace.length
+    console.error(`pipeline: GA ${label}: ${seconds.toFixed(0)} s, ${out.queries} queries, ${generations} generations`)
+    rows.push([label, seconds.toFixed(1), String(out.queries), String(generations), out.stoppedBy.join(', '), (out.queries / seconds).toFixed(0), out.similarity.toFixed(4)])
+  }
+  const ratio = Number(rows[0][1]) / Number(rows[1][1])
+  return [
+    `#### Paper-budget GA run (population ${params.population}, ${params.threads} threads, up to ${params.generations} generations, patience ${params.patience}; eigenface + fr_feature, seed 11)`,
+    '',
+    markdownTable(['engine', 'wall s', 'queries', 'generations (all threads)', 'threads stopped by', 'queries / s', 'best cosine'], rows),
+    '',
+    `Wall time before / after: ${ratio.toFixed(2)}x. The two runs share the seed; their trajectories may part where a rewrite changes float rounding.`
+  ].join('\n')
+}

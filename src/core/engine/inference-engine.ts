@@ -1,10 +1,13 @@
 import './telemetry-off'
 import { Worker } from 'node:worker_threads'
 import { existsSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { EngineInfo, ExecutionProvider } from '../../shared/types'
 import type { EngineRequest, EngineResponse, LoadedModelInfo, WireTensor, WorkerSettings } from './engine-protocol'
+import { LanePool } from './lane-pool'
+import { ScheduleChooser, dataParallelFromEnv, type DataParallelSetting, type Schedule, type ScheduleState } from './schedule-choice'
 
 export type { WireTensor, LoadedModelInfo } from './engine-protocol'
 
@@ -20,6 +23,33 @@ export interface EngineOptions {
   profilePrefix?: string
   /** Built worker script; found next to this module or in the project's out/ folders otherwise. */
   workerPath?: string
+  /**
+   * Batched CPU calls of at least MIN_LANE_SAMPLES samples may run on one-thread worker lanes in
+   * parallel instead of one session's intra-op threads: 'auto' (default, UNVEIL_DATA_PARALLEL)
+   * picks whichever measures faster, 'on' always, 'off' never.
+   */
+  dataParallel?: DataParallelSetting
+  /** Number of lanes (default: the threads setting, or one per available core). */
+  lanes?: number
+}
+
+/** Smaller calls stay on the intra-op schedule (trial runs, single faces). */
+const MIN_LANE_SAMPLES = 8
+/** Samples run both ways once per model before lanes are used: results must be bit-identical. */
+const LANE_CHECK_SAMPLES = 8
+
+type ModelSource = Uint8Array | (() => Promise<Uint8Array>)
+
+interface BatchInput {
+  name: string
+  sampleDims: number[]
+  samples: Float32Array[]
+}
+
+interface BatchOptions {
+  maxBatch: number
+  signal?: AbortSignal
+  onBatch?: (done: number, total: number) => void
 }
 
 export class CancelledError extends Error {
@@ -71,10 +101,23 @@ export class InferenceEngine {
   private nextId = 1
   private lastInfo: LoadedModelInfo | null = null
   private closed = false
+  private readonly sources = new Map<string, ModelSource>()
+  private readonly providerOf = new Map<string, LoadedModelInfo['provider']>()
+  /** Models whose lane results differed from the intra-op schedule's: never run on lanes. */
+  private readonly laneMismatch = new Set<string>()
+  private readonly laneChecked = new Map<string, Promise<boolean>>()
+  private lanePool: LanePool | null = null
+  private readonly chooser = new ScheduleChooser()
+  private readonly dataParallel: DataParallelSetting
+  private readonly laneCount: number
+  private readonly options: EngineOptions
   readonly settings: WorkerSettings
 
   constructor(options: EngineOptions = {}) {
+    this.options = options
+    this.dataParallel = options.dataParallel ?? dataParallelFromEnv()
     this.settings = { providers: options.providers ?? defaultProviders(), threads: options.threads ?? Number(process.env.UNVEIL_THREADS ?? 0), denormalAsZero: options.denormalAsZero ?? true, spinning: options.spinning ?? false, graphOptimizationLevel: options.graphOptimizationLevel, memArena: options.memArena, interOpThreads: options.interOpThreads, profilePrefix: options.profilePrefix }
+    this.laneCount = options.lanes ?? (this.settings.threads > 0 ? this.settings.threads : availableParallelism())
     this.worker = new Worker(options.workerPath ?? resolveWorkerPath(), { workerData: this.settings })
     this.worker.on('message', (msg: EngineResponse) => {
       this.answered(msg.id)
@@ -145,11 +188,13 @@ export class InferenceEngine {
   load(key: string, model: Uint8Array | (() => Promise<Uint8Array>)): Promise<LoadedModelInfo> {
     let p = this.loaded.get(key)
     if (!p) {
+      this.sources.set(key, model)
       p = (async () => {
         const bytes = typeof model === 'function' ? await model() : model
         const r = await this.send({ type: 'load', key, model: bytes })
         if (r.ok && r.type === 'load') {
           this.lastInfo = r.info
+          this.providerOf.set(key, r.info.provider)
           return r.info
         }
         throw new Error('unexpected worker reply to load')
@@ -166,6 +211,12 @@ export class InferenceEngine {
 
   async release(key: string): Promise<void> {
     if (!this.loaded.delete(key)) return
+    this.sources.delete(key)
+    this.providerOf.delete(key)
+    this.laneMismatch.delete(key)
+    this.laneChecked.delete(key)
+    this.chooser.forget(key)
+    await this.lanePool?.release(key)
     await this.send({ type: 'release', key })
   }
 
@@ -183,24 +234,72 @@ export class InferenceEngine {
 
   /**
    * Runs N samples of one input through a model in batches of at most maxBatch, returning one
-   * output row per sample. Samples are concatenated into one transferable buffer per batch.
+   * output row per sample. Large CPU calls run on the schedule that measures faster (see
+   * schedule-choice.ts); both give bit-identical rows, which is checked once per model.
    */
-  async runBatched(
-    key: string,
-    input: { name: string; sampleDims: number[]; samples: Float32Array[] },
-    output: string,
-    options: { maxBatch: number; signal?: AbortSignal; onBatch?: (done: number, total: number) => void }
-  ): Promise<Float32Array[]> {
+  async runBatched(key: string, input: BatchInput, output: string, options: BatchOptions): Promise<Float32Array[]> {
+    const sampleSize = input.sampleDims.reduce((a, b) => a * b, 1)
+    input.samples.forEach((s, i) => {
+      if (s.length !== sampleSize) throw new Error(`sample ${i} has ${s.length} values, expected ${sampleSize}`)
+    })
+    const total = input.samples.length
+    if (!this.lanesAllowed(key, total)) return this.runSequential(key, input, output, options)
+    const measured = this.dataParallel === 'auto'
+    const schedule: Schedule = measured ? this.chooser.choose(key, total) : 'lanes'
+    const lanes = schedule === 'lanes' && (await this.lanesAgree(key, input, output, options))
+    const t0 = performance.now()
+    const rows = lanes ? await this.lanePool!.run(key, input, output, options) : await this.runSequential(key, input, output, options)
+    if (measured) this.chooser.record(key, total, lanes ? 'lanes' : 'intra', performance.now() - t0)
+    return rows
+  }
+
+  private lanesAllowed(key: string, samples: number): boolean {
+    return (
+      this.dataParallel !== 'off' &&
+      this.laneCount > 1 &&
+      samples >= MIN_LANE_SAMPLES &&
+      this.providerOf.get(key) === 'cpu' &&
+      this.sources.has(key) &&
+      !this.laneMismatch.has(key)
+    )
+  }
+
+  /**
+   * Loads the model into the lanes and, the first time, runs a few samples both ways: lanes are
+   * used only if every value is identical, so the schedule never changes a seeded run's result.
+   */
+  private lanesAgree(key: string, input: BatchInput, output: string, options: BatchOptions): Promise<boolean> {
+    let p = this.laneChecked.get(key)
+    if (!p) {
+      p = (async () => {
+        if (!this.lanePool) {
+          const lane = { ...this.options, providers: ['cpu' as const], threads: 1, lanes: 1, dataParallel: 'off' as const, profilePrefix: undefined }
+          this.lanePool = new LanePool(this.laneCount, () => new InferenceEngine(lane))
+        }
+        const source = this.sources.get(key)!
+        await this.lanePool.load(key, typeof source === 'function' ? source : async () => source)
+        const probe = { ...input, samples: input.samples.slice(0, LANE_CHECK_SAMPLES) }
+        const one = await this.runSequential(key, probe, output, { maxBatch: options.maxBatch, signal: options.signal })
+        const other = await this.lanePool.run(key, probe, output, { maxBatch: 1, signal: options.signal })
+        const same = one.every((row, i) => row.length === other[i].length && row.every((v, j) => Object.is(v, other[i][j])))
+        if (!same) this.laneMismatch.add(key)
+        return same
+      })()
+      this.laneChecked.set(key, p)
+      // A cancelled check is retried on the next call.
+      p.catch(() => this.laneChecked.delete(key))
+    }
+    return p
+  }
+
+  private async runSequential(key: string, input: BatchInput, output: string, options: BatchOptions): Promise<Float32Array[]> {
     const sampleSize = input.sampleDims.reduce((a, b) => a * b, 1)
     const results: Float32Array[] = []
     const total = input.samples.length
     for (let start = 0; start < total; start += options.maxBatch) {
       const chunk = input.samples.slice(start, start + options.maxBatch)
       const data = new Float32Array(chunk.length * sampleSize)
-      chunk.forEach((s, i) => {
-        if (s.length !== sampleSize) throw new Error(`sample ${start + i} has ${s.length} values, expected ${sampleSize}`)
-        data.set(s, i * sampleSize)
-      })
+      chunk.forEach((s, i) => data.set(s, i * sampleSize))
       const { outputs } = await this.run(
         key,
         { [input.name]: { data, dims: [chunk.length, ...input.sampleDims] } },
@@ -213,6 +312,11 @@ export class InferenceEngine {
       options.onBatch?.(Math.min(start + chunk.length, total), total)
     }
     return results
+  }
+
+  /** The measured schedule choices so far (benchmarks print them). */
+  scheduleState(): ScheduleState[] {
+    return this.chooser.state()
   }
 
   info(): EngineInfo {
@@ -233,6 +337,7 @@ export class InferenceEngine {
     this.closed = true
     if (this.inFlight.size > 0) await new Promise<void>((resolve) => (this.drained = resolve))
     this.failAll(new Error('inference engine is closed'))
+    await this.lanePool?.close()
     await this.worker.terminate()
   }
 }
