@@ -41,6 +41,7 @@ function alsuvCliParameters(v: Record<string, unknown>, method: string): Record<
 }
 
 function scoreLine(s: EncoderScore): string {
+  if (s.error) return `  ${s.encoderId.padEnd(24)} skipped: ${s.error}`
   const fmt = (v: number | null, pass: boolean[] | null): string =>
     v === null ? '—' : `${v.toFixed(3)}${pass ? ` [${pass.map((p) => (p ? 'pass' : 'fail')).join('/')}]` : ''}`
   const t = s.thresholds ? `thresholds ${s.thresholds.fars.map((f) => `${f.far}:${f.threshold.toFixed(3)}`).join(' ')}` : 'no thresholds for this encoder'

@@ -1,5 +1,6 @@
 import './telemetry-off'
 import { Worker } from 'node:worker_threads'
+import { fork, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -20,6 +21,43 @@ export interface EngineOptions {
   profilePrefix?: string
   /** Built worker script; found next to this module or in the project's out/ folders otherwise. */
   workerPath?: string
+  /**
+   * Host the sessions in a child process instead of a worker thread, so that kill() can stop a
+   * run that never ends (a worker thread busy in ONNX Runtime cannot be terminated). Trials only:
+   * tensors are copied, not transferred.
+   */
+  isolated?: boolean
+}
+
+/** The worker thread or child process that hosts the sessions, seen through one interface. */
+interface WorkerHost {
+  postMessage(msg: EngineRequest, transfer?: ArrayBuffer[]): void
+  on(event: 'message', fn: (msg: EngineResponse) => void): void
+  on(event: 'error', fn: (err: Error) => void): void
+  on(event: 'exit', fn: (code: number | null) => void): void
+  ref(): void
+  unref(): void
+  terminate(): Promise<unknown>
+}
+
+function childHost(workerPath: string, settings: WorkerSettings): WorkerHost {
+  const child: ChildProcess = fork(workerPath, [], { serialization: 'advanced', env: { ...process.env, UNVEIL_WORKER_SETTINGS: JSON.stringify(settings) }, stdio: ['ignore', 'ignore', 'ignore', 'ipc'] })
+  const channel = (): { ref(): void; unref(): void } | undefined => (child as unknown as { channel?: { ref(): void; unref(): void } }).channel
+  return {
+    postMessage: (msg) => child.send(msg),
+    on: (event: string, fn: (arg: never) => void) => child.on(event, fn as (...args: unknown[]) => void),
+    ref: () => {
+      child.ref()
+      channel()?.ref()
+    },
+    unref: () => {
+      child.unref()
+      channel()?.unref()
+    },
+    terminate: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    }
+  }
 }
 
 export class CancelledError extends Error {
@@ -62,7 +100,7 @@ export function resolveWorkerPath(): string {
  * cancellation, and splits large batches into the model's batch limit.
  */
 export class InferenceEngine {
-  private readonly worker: Worker
+  private readonly worker: WorkerHost
   private readonly pending = new Map<number, Pending>()
   /** Requests the worker has not answered yet, including ones the caller gave up on (cancelled). */
   private readonly inFlight = new Set<number>()
@@ -71,11 +109,14 @@ export class InferenceEngine {
   private nextId = 1
   private lastInfo: LoadedModelInfo | null = null
   private closed = false
+  private readonly isolated: boolean
   readonly settings: WorkerSettings
 
   constructor(options: EngineOptions = {}) {
     this.settings = { providers: options.providers ?? defaultProviders(), threads: options.threads ?? Number(process.env.UNVEIL_THREADS ?? 0), denormalAsZero: options.denormalAsZero ?? true, spinning: options.spinning ?? false, graphOptimizationLevel: options.graphOptimizationLevel, memArena: options.memArena, interOpThreads: options.interOpThreads, profilePrefix: options.profilePrefix }
-    this.worker = new Worker(options.workerPath ?? resolveWorkerPath(), { workerData: this.settings })
+    const workerPath = options.workerPath ?? resolveWorkerPath()
+    this.isolated = options.isolated ?? false
+    this.worker = this.isolated ? childHost(workerPath, this.settings) : new Worker(workerPath, { workerData: this.settings })
     this.worker.on('message', (msg: EngineResponse) => {
       this.answered(msg.id)
       const p = this.pending.get(msg.id)
@@ -233,6 +274,15 @@ export class InferenceEngine {
     this.closed = true
     if (this.inFlight.size > 0) await new Promise<void>((resolve) => (this.drained = resolve))
     this.failAll(new Error('inference engine is closed'))
+    await this.worker.terminate()
+  }
+
+  /** Stops an isolated engine at once, failing what it was running with `reason`. */
+  async kill(reason: string): Promise<void> {
+    if (!this.isolated) throw new Error('only an isolated engine can be killed mid-run')
+    if (this.closed) return
+    this.closed = true
+    this.failAll(new Error(reason))
     await this.worker.terminate()
   }
 }

@@ -1,18 +1,20 @@
 import './telemetry-off'
 // Worker-thread host for ONNX Runtime sessions: inference never runs on the thread that
 // serves the UI or the CLI's event loop.
+// It also runs as a child process (a model's trial run, which can be killed on timeout).
 import { parentPort, workerData } from 'node:worker_threads'
 import * as ort from 'onnxruntime-node'
 import { openSession } from './onnx-session'
 import type { EngineRequest, EngineResponse, WireTensor, WorkerSettings } from './engine-protocol'
 
-const settings = workerData as WorkerSettings
+const settings = (parentPort ? workerData : JSON.parse(process.env.UNVEIL_WORKER_SETTINGS ?? '{}')) as WorkerSettings
 const sessions = new Map<string, ort.InferenceSession>()
 const cancelled = new Set<number>()
-const port = parentPort!
+const port = parentPort ?? process
 
 function reply(msg: EngineResponse, transfer: ArrayBuffer[] = []): void {
-  port.postMessage(msg, transfer)
+  if (parentPort) parentPort.postMessage(msg, transfer)
+  else process.send!(msg)
 }
 
 async function handle(req: EngineRequest): Promise<void> {
