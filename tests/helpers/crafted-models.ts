@@ -28,8 +28,15 @@ const F = TensorProto_DataType.FLOAT
 const I64 = TensorProto_DataType.INT64
 
 function vi(name: string, dims: (number | string)[], elemType: number = F): ValueInfoProto {
-  const dim = dims.map((d) => create(TensorShapeProto_DimensionSchema, { value: typeof d === 'number' ? { case: 'dimValue', value: BigInt(d) } : { case: 'dimParam', value: d } }))
-  return create(ValueInfoProtoSchema, { name, type: create(TypeProtoSchema, { value: { case: 'tensorType', value: create(TypeProto_TensorSchema, { elemType, shape: create(TensorShapeProtoSchema, { dim }) }) } }) })
+  const dim = dims.map((d) =>
+    create(TensorShapeProto_DimensionSchema, { value: typeof d === 'number' ? { case: 'dimValue', value: BigInt(d) } : { case: 'dimParam', value: d } })
+  )
+  return create(ValueInfoProtoSchema, {
+    name,
+    type: create(TypeProtoSchema, {
+      value: { case: 'tensorType', value: create(TypeProto_TensorSchema, { elemType, shape: create(TensorShapeProtoSchema, { dim }) }) }
+    })
+  })
 }
 
 function node(op: string, input: string[], output: string, attribute: AttributeProto[] = []): NodeProto {
@@ -47,12 +54,21 @@ export function externalTensor(name: string, location: string, values = 512): Te
     dims: [1n, BigInt(values)],
     dataType: F,
     dataLocation: TensorProto_DataLocation.EXTERNAL,
-    externalData: [create(StringStringEntryProtoSchema, { key: 'location', value: location }), create(StringStringEntryProtoSchema, { key: 'length', value: String(values * 4) })]
+    externalData: [
+      create(StringStringEntryProtoSchema, { key: 'location', value: location }),
+      create(StringStringEntryProtoSchema, { key: 'length', value: String(values * 4) })
+    ]
   })
 }
 
 /** input [1,3,112,112] -> flatten -> first 512 values, then `tail` nodes from 'v0' to 'output'. */
-function encoder(name: string, tail: NodeProto[], initializer: TensorProto[] = [], inputDims: (number | string)[] = [1, 3, 112, 112], head?: NodeProto): Uint8Array {
+function encoder(
+  name: string,
+  tail: NodeProto[],
+  initializer: TensorProto[] = [],
+  inputDims: (number | string)[] = [1, 3, 112, 112],
+  head?: NodeProto
+): Uint8Array {
   const graph: GraphProto = create(GraphProtoSchema, {
     name,
     input: [vi('input', inputDims)],
@@ -60,7 +76,12 @@ function encoder(name: string, tail: NodeProto[], initializer: TensorProto[] = [
     initializer: [ints('starts', [0n]), ints('ends', [512n]), ints('axes', [1n]), ...initializer],
     node: [head ?? node('Flatten', ['input'], 'flat'), node('Slice', ['flat', 'starts', 'ends', 'axes'], 'v0'), ...tail]
   })
-  const model = create(ModelProtoSchema, { irVersion: 8n, producerName: 'unveil-tests', opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 17n })], graph })
+  const model = create(ModelProtoSchema, {
+    irVersion: 8n,
+    producerName: 'unveil-tests',
+    opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: 17n })],
+    graph
+  })
   return toBinary(ModelProtoSchema, model)
 }
 
@@ -76,7 +97,9 @@ export function externalInitializerEncoder(location: string): Uint8Array {
 
 /** The external tensor hides in a Constant node inside a Loop body (one iteration). */
 export function externalConstantInLoopEncoder(location: string): Uint8Array {
-  const constant = node('Constant', [], 'stolen', [create(AttributeProtoSchema, { name: 'value', type: AttributeProto_AttributeType.TENSOR, t: externalTensor('stolen_value', location) })])
+  const constant = node('Constant', [], 'stolen', [
+    create(AttributeProtoSchema, { name: 'value', type: AttributeProto_AttributeType.TENSOR, t: externalTensor('stolen_value', location) })
+  ])
   return loopEncoder('external-constant', 1n, [constant, node('Add', ['v_in', 'stolen'], 'v_out')])
 }
 
@@ -93,13 +116,25 @@ function loopEncoder(name: string, trips: bigint, body: NodeProto[]): Uint8Array
     input: [scalar('iter', I64), scalar('cond_in', TensorProto_DataType.BOOL), vi('v_in', [1, 512])],
     output: [scalar('cond_out', TensorProto_DataType.BOOL), vi('v_out', [1, 512])]
   })
-  const loop = node('Loop', ['trips', 'keep_going', 'v0'], 'output', [create(AttributeProtoSchema, { name: 'body', type: AttributeProto_AttributeType.GRAPH, g })])
-  return encoder(name, [loop], [ints('trips', [trips], []), create(TensorProtoSchema, { name: 'keep_going', dims: [], dataType: TensorProto_DataType.BOOL, int32Data: [1] })])
+  const loop = node('Loop', ['trips', 'keep_going', 'v0'], 'output', [
+    create(AttributeProtoSchema, { name: 'body', type: AttributeProto_AttributeType.GRAPH, g })
+  ])
+  return encoder(
+    name,
+    [loop],
+    [ints('trips', [trips], []), create(TensorProtoSchema, { name: 'keep_going', dims: [], dataType: TensorProto_DataType.BOOL, int32Data: [1] })]
+  )
 }
 
 /** Declares a free image size but reshapes to 64x64: any 112x112 input fails at run time. */
 export function refuses112Encoder(): Uint8Array {
-  return encoder('refuses-112', [node('Sin', ['v0'], 'output')], [ints('shape64', [1n, 3n * 64n * 64n])], [1, 3, 'h', 'w'], node('Reshape', ['input', 'shape64'], 'flat'))
+  return encoder(
+    'refuses-112',
+    [node('Sin', ['v0'], 'output')],
+    [ints('shape64', [1n, 3n * 64n * 64n])],
+    [1, 3, 'h', 'w'],
+    node('Reshape', ['input', 'shape64'], 'flat')
+  )
 }
 
 /** A manifest for these encoders (112x112 RGB in, 512 values out). */
@@ -109,7 +144,13 @@ export function craftedManifest(id: string): Record<string, unknown> {
     name: id,
     role: 'encoder',
     embeddingDim: 512,
-    input: { name: 'input', shape: [1, 3, 112, 112], layout: 'NCHW', colorOrder: 'RGB', normalisation: { scale: 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] } },
+    input: {
+      name: 'input',
+      shape: [1, 3, 112, 112],
+      layout: 'NCHW',
+      colorOrder: 'RGB',
+      normalisation: { scale: 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] }
+    },
     output: { name: 'output', shape: [1, 512] },
     licence: 'MIT',
     source: 'test'

@@ -31,7 +31,10 @@ describe('hostile user models', () => {
   }
   const stored = (): { files: string[]; ids: string[] } => ({
     files: existsSync(modelDir) ? readdirSync(modelDir).filter((f) => f.endsWith('.onnx')) : [],
-    ids: wb.models.list().filter((e) => !e.bundled).map((e) => e.manifest.id)
+    ids: wb.models
+      .list()
+      .filter((e) => !e.bundled)
+      .map((e) => e.manifest.id)
   })
   /** Puts a model into the registry file the way an older version (or a hand edit) could have. */
   const plant = (id: string, bytes: Uint8Array): void => {
@@ -77,7 +80,9 @@ describe('hostile user models', () => {
   })
 
   it('refuses an encoder that fails on 112x112 input, storing nothing', async () => {
-    await expect(wb.models.register(write('r112.onnx', refuses112Encoder()), craftedManifest('refuses-112'))).rejects.toThrow(/^model 'refuses-112' does not run as its manifest describes: .*nothing was registered$/)
+    await expect(wb.models.register(write('r112.onnx', refuses112Encoder()), craftedManifest('refuses-112'))).rejects.toThrow(
+      /^model 'refuses-112' does not run as its manifest describes: .*nothing was registered$/
+    )
     expect(stored()).toEqual({ files: [], ids: [] })
   })
 
@@ -92,8 +97,13 @@ describe('hostile user models', () => {
     plant('planted-hang', neverFinishingEncoder())
     plant('planted-112', refuses112Encoder())
     const encoder = wb.registry.get('faceplugin-fr-feature').manifest
-    const vector = Float32Array.from({ length: 512 }, (_, i) => Math.sin(i + 1))
-    const result = await wb.runs.invert({ template: { vector, encoderId: encoder.id, encoderSha256: encoder.sha256 }, method: 'random', parameters: { budget: 16 }, seed: 1 })
+    const vector = Array.from({ length: 512 }, (_, i) => Math.sin(i + 1))
+    const result = await wb.runs.invert({
+      template: { vector, encoderId: encoder.id, encoderSha256: encoder.sha256 },
+      method: 'random',
+      parameters: { budget: 16 },
+      seed: 1
+    })
     const byId = new Map(result.scores.map((s) => [s.encoderId, s]))
     expect(byId.get('faceplugin-fr-feature')?.target).toBeGreaterThan(-1)
     expect(byId.get('faceplugin-fr-feature')?.error).toBeUndefined()

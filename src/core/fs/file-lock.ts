@@ -48,12 +48,12 @@ function emptyFor(lockPath: string): number {
  * Runs `fn` while holding `<target>.lock`, created with O_EXCL so that one process at a time
  * reads, changes and rewrites `target` (library files shared by the app and CLI processes). A
  * lock left by a process that died on this host is taken over; otherwise the wait ends after
- * 10 s with an error naming the holder.
+ * `waitMs` (10 s) with an error naming the holder.
  */
-export function withFileLock<T>(target: string, fn: () => T): T {
+export function withFileLock<T>(target: string, fn: () => T, waitMs = WAIT_MS): T {
   const lockPath = `${target}.lock`
   const me: LockOwner = { pid: process.pid, host: hostname(), nonce: randomBytes(8).toString('hex'), since: new Date().toISOString() }
-  const deadline = Date.now() + WAIT_MS
+  const deadline = Date.now() + waitMs
   for (;;) {
     let fd: number
     try {

@@ -1,4 +1,12 @@
-import { TensorProto_DataLocation, type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type SparseTensorProto, type TensorProto } from 'onnx-buf'
+import {
+  TensorProto_DataLocation,
+  type AttributeProto,
+  type GraphProto,
+  type ModelProto,
+  type NodeProto,
+  type SparseTensorProto,
+  type TensorProto
+} from 'onnx-buf'
 import { OnnxModelError } from './onnx-errors'
 
 /**

@@ -40,12 +40,17 @@ export class ModelTrial {
 
   private async run(m: ModelManifest, bytes: Uint8Array): Promise<void> {
     const dims = m.input.shape.slice(1)
-    if (dims.some((d) => d < 1)) throw new ModelTrialError(`model '${m.id}' has a dynamic input size ${JSON.stringify(m.input.shape)}; give fixed sizes in its manifest`)
+    if (dims.some((d) => d < 1))
+      throw new ModelTrialError(`model '${m.id}' has a dynamic input size ${JSON.stringify(m.input.shape)}; give fixed sizes in its manifest`)
     const timeoutMs = this.options.timeoutMs ?? trialTimeoutMs()
     const engine = new InferenceEngine({ providers: ['cpu'], threads: this.options.threads, isolated: true, workerPath: this.options.workerPath })
     let timer: NodeJS.Timeout | undefined
     const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ModelTrialError(`model '${m.id}' did not finish a trial run on one ${dims.join('x')} input within ${(timeoutMs / 1000).toFixed(0)} s`)), timeoutMs)
+      timer = setTimeout(
+        () =>
+          reject(new ModelTrialError(`model '${m.id}' did not finish a trial run on one ${dims.join('x')} input within ${(timeoutMs / 1000).toFixed(0)} s`)),
+        timeoutMs
+      )
     })
     try {
       const out = await Promise.race([this.infer(engine, m, dims, bytes), timedOut])
