@@ -58,6 +58,12 @@ export async function caseCommand(argv: string[]): Promise<void> {
         const detail = wb.cases.get(info.id)
         if (v.json) return printJson(detail)
         console.log(describe(detail.info))
+        const check = detail.integrity
+        if (check && !check.ok) {
+          const more = (check.problems?.length ?? 0) > 1 ? ` (${check.problems!.length - 1} more)` : ''
+          const at = check.firstBrokenSeq === null ? '' : ` at entry ${check.firstBrokenSeq}`
+          console.log(`integrity: FAILED${at}: ${printable(check.reason ?? '')}${more}; the case takes no changes (full check: unveil audit verify --case DIR)`)
+        } else if (check) console.log(`integrity: quick check passed (${check.entries} audit entries)`)
         if (detail.info.examiner) console.log(`examiner: ${printable(detail.info.examiner)}`)
         for (const t of detail.templates) {
           console.log(`  template ${t.id}  ${printable(t.label)}  ${t.encoderId} ${t.dimension}-d  ${t.origin}${t.imageSha256 ? ' (with photo)' : ''}`)
