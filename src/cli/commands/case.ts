@@ -1,6 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs'
-import { basename } from 'node:path'
-import { UsageError, parse, printJson, printable, required, withWorkbench } from '../cli-support'
+import { writeFileSync } from 'node:fs'
+import { UsageError, inputFile, inputFileName, parse, printJson, printable, required, withWorkbench } from '../cli-support'
 import type { CaseInfo, RunRecord } from '../../shared/types'
 
 function describe(c: CaseInfo): string {
@@ -77,7 +76,7 @@ export async function caseCommand(argv: string[]): Promise<void> {
       const file = required(v, 'file')
       await withWorkbench(async (wb) => {
         const info = wb.cases.openFolder(required(v, 'case'))
-        const list = wb.templates.import(info.id, new Uint8Array(readFileSync(file)), basename(file), (v.encoder as string) ?? wb.models.defaults().encoder)
+        const list = wb.templates.import(info.id, inputFile(v, 'file', file), inputFileName(file), (v.encoder as string) ?? wb.models.defaults().encoder)
         console.log(`imported ${list.length} template${list.length === 1 ? '' : 's'} into '${printable(info.name)}'`)
       })
       return

@@ -1,10 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { basename, join } from 'node:path'
+import { join } from 'node:path'
 import type { EncoderScore, ReconstructionRecord } from '../../shared/types'
 import { decisionsByFar, reconstructionOf } from '../../shared/reconstruction-record'
 import { ValidationError } from '../../shared/validation'
 import { inversionRecord, type Workbench } from '../../core/workbench/workbench'
-import { UsageError, followRun, inputFile, integer, parse, progressBar, required, seedOption, withWorkbench } from '../cli-support'
+import { UsageError, followRun, inputFile, inputFileName, integer, parse, progressBar, required, seedOption, withWorkbench } from '../cli-support'
 
 const SEARCH_OPTIONS = ['population', 'generations', 'patience', 'threads', 'budget'] as const
 const METHODS = ['ga', 'random', 'dfd', 'alsuv']
@@ -117,10 +117,10 @@ export async function invertCommand(argv: string[]): Promise<void> {
   const sameBytes = ((v['same-person'] as string[] | undefined) ?? []).map((f) => inputFile(v, 'same-person', f))
 
   await withWorkbench(async (wb) => {
-    const template = wb.templates.readTarget(templateBytes, basename(templateFile), v.encoder as string | undefined)
+    const template = wb.templates.readTarget(templateBytes, inputFileName(templateFile), v.encoder as string | undefined)
     const encoderId = template.encoderId
     if (!chosen) console.error(`seed ${seed} (none given; recorded in result.json)`)
-    const truth = truthBytes ? await wb.faces.alignedFace(truthBytes, basename(v.truth as string), encoderId) : null
+    const truth = truthBytes ? await wb.faces.alignedFace(truthBytes, inputFileName(v.truth as string), encoderId) : null
     const bar = progressBar(`${method} search`)
     const result = await wb.runs.invert({
       template,
@@ -136,7 +136,7 @@ export async function invertCommand(argv: string[]): Promise<void> {
     writeFileSync(join(outDir, 'best.png'), result.png)
     if (truthBytes && truth) writeFileSync(join(outDir, 'comparison.png'), await wb.runs.comparisonPng([truthBytes, truth, result.png]))
     writeFileSync(join(outDir, 'trace.csv'), traceCsv(record))
-    writeFileSync(join(outDir, 'result.json'), resultJson(record, { file: basename(templateFile), encoderId, encoderSha256: template.encoderSha256 }))
+    writeFileSync(join(outDir, 'result.json'), resultJson(record, { file: inputFileName(templateFile), encoderId, encoderSha256: template.encoderSha256 }))
     console.log(`${method}: similarity ${result.similarity.toFixed(4)} to the target after ${result.queries} queries in ${result.seconds.toFixed(1)} s → ${outDir}/best.png`)
     for (const s of result.scores) console.log(scoreLine(s))
   })

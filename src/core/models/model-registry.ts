@@ -184,7 +184,7 @@ export class ModelRegistry {
    * Validates a user model and its manifest without storing anything. Returns the manifest
    * completed with the file's sha256, and the bytes for a trial run.
    */
-  prepareRegistration(modelPath: string, manifestInput: unknown): { manifest: ModelManifest; bytes: Uint8Array } {
+  prepareRegistration(modelPath: string | Buffer, manifestInput: unknown): { manifest: ModelManifest; bytes: Uint8Array } {
     const manifest = validateManifest(manifestInput)
     if (this.list().some((e) => e.manifest.id === manifest.id)) {
       throw new ModelRegistryError(`a model with id '${manifest.id}' is already registered`)

@@ -71,7 +71,7 @@ export class ModelService {
    * (a wrong colour order or normalisation still yields vectors, just worse ones); the check's
    * job is returned so callers can follow it.
    */
-  async register(modelPath: string, manifestInput: unknown, options: { verify?: boolean } = {}): Promise<RegisteredModel> {
+  async register(modelPath: string | Buffer, manifestInput: unknown, options: { verify?: boolean } = {}): Promise<RegisteredModel> {
     const { manifest, bytes } = this.registry.prepareRegistration(modelPath, manifestInput)
     // Trial first, in a child process with a time limit: nothing is stored unless it passes.
     try {
