@@ -8,6 +8,7 @@ import { Workbench, defaultLibraryDir } from '../core/workbench/workbench'
 import { createApiHandlers } from './api-handlers'
 import { contentSecurityPolicy, createAppOrigin, isAllowedRequest } from './app-origin'
 import { buildApplicationMenu } from './menu'
+import { utilityHost } from './utility-host'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const origin = createAppOrigin(join(here, '../renderer/index.html'), process.env.ELECTRON_RENDERER_URL)
@@ -134,7 +135,8 @@ async function start(): Promise<void> {
       // The CLI's folder, not Electron's userData (which follows the packaged product name),
       // so the app and `unveil` share one model registry and case list.
       libraryDir: defaultLibraryDir(),
-      caseRoot: process.env.UNVEIL_CASE_ROOT || join(app.getPath('documents'), 'Unveil cases')
+      caseRoot: process.env.UNVEIL_CASE_ROOT || join(app.getPath('documents'), 'Unveil cases'),
+      isolatedHost: utilityHost
     })
   } catch (err) {
     dialog.showErrorBox('Unveil could not start', err instanceof Error ? (err.stack ?? err.message) : String(err))

@@ -5,9 +5,9 @@ import { existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { EngineInfo, ExecutionProvider } from '../../shared/types'
-import type { EngineRequest, EngineResponse, LoadedModelInfo, WireTensor, WorkerSettings } from './engine-protocol'
+import { WORKER_SETTINGS_ENV, type EngineRequest, type EngineResponse, type IsolatedHostFactory, type LoadedModelInfo, type WireTensor, type WorkerHost, type WorkerSettings } from './engine-protocol'
 
-export type { WireTensor, LoadedModelInfo } from './engine-protocol'
+export type { WireTensor, LoadedModelInfo, IsolatedHostFactory, WorkerHost } from './engine-protocol'
 
 export interface EngineOptions {
   providers?: ExecutionProvider[]
@@ -27,21 +27,15 @@ export interface EngineOptions {
    * tensors are copied, not transferred.
    */
   isolated?: boolean
+  /** How an isolated engine starts its process (default: forkHost). */
+  isolatedHost?: IsolatedHostFactory
 }
 
-/** The worker thread or child process that hosts the sessions, seen through one interface. */
-interface WorkerHost {
-  postMessage(msg: EngineRequest, transfer?: ArrayBuffer[]): void
-  on(event: 'message', fn: (msg: EngineResponse) => void): void
-  on(event: 'error', fn: (err: Error) => void): void
-  on(event: 'exit', fn: (code: number | null) => void): void
-  ref(): void
-  unref(): void
-  terminate(): Promise<unknown>
-}
-
-function childHost(workerPath: string, settings: WorkerSettings): WorkerHost {
-  const child: ChildProcess = fork(workerPath, [], { serialization: 'advanced', env: { ...process.env, UNVEIL_WORKER_SETTINGS: JSON.stringify(settings) }, stdio: ['ignore', 'ignore', 'ignore', 'ipc'] })
+/** Node's isolated host: the worker script forked as a child process (structured-clone IPC). */
+export const forkHost: IsolatedHostFactory = (workerPath, settings) => {
+  // Inside Electron, fork would start the Electron binary: with RunAsNode fused off, a second app.
+  if (process.versions.electron) throw new Error('an isolated engine inside Electron needs the app to pass a host (utilityProcess)')
+  const child: ChildProcess = fork(workerPath, [], { serialization: 'advanced', env: { ...process.env, [WORKER_SETTINGS_ENV]: JSON.stringify(settings) }, stdio: ['ignore', 'ignore', 'ignore', 'ipc'] })
   const channel = (): { ref(): void; unref(): void } | undefined => (child as unknown as { channel?: { ref(): void; unref(): void } }).channel
   return {
     postMessage: (msg) => child.send(msg),
@@ -116,7 +110,7 @@ export class InferenceEngine {
     this.settings = { providers: options.providers ?? defaultProviders(), threads: options.threads ?? Number(process.env.UNVEIL_THREADS ?? 0), denormalAsZero: options.denormalAsZero ?? true, spinning: options.spinning ?? false, graphOptimizationLevel: options.graphOptimizationLevel, memArena: options.memArena, interOpThreads: options.interOpThreads, profilePrefix: options.profilePrefix }
     const workerPath = options.workerPath ?? resolveWorkerPath()
     this.isolated = options.isolated ?? false
-    this.worker = this.isolated ? childHost(workerPath, this.settings) : new Worker(workerPath, { workerData: this.settings })
+    this.worker = this.isolated ? (options.isolatedHost ?? forkHost)(workerPath, this.settings) : new Worker(workerPath, { workerData: this.settings })
     this.worker.on('message', (msg: EngineResponse) => {
       this.answered(msg.id)
       const p = this.pending.get(msg.id)

@@ -5,16 +5,29 @@ import './telemetry-off'
 import { parentPort, workerData } from 'node:worker_threads'
 import * as ort from 'onnxruntime-node'
 import { openSession } from './onnx-session'
-import type { EngineRequest, EngineResponse, WireTensor, WorkerSettings } from './engine-protocol'
+import { WORKER_SETTINGS_ENV, type EngineRequest, type EngineResponse, type WireTensor, type WorkerSettings } from './engine-protocol'
 
-const settings = (parentPort ? workerData : JSON.parse(process.env.UNVEIL_WORKER_SETTINGS ?? '{}')) as WorkerSettings
+const settings = (parentPort ? workerData : JSON.parse(process.env[WORKER_SETTINGS_ENV] ?? '{}')) as WorkerSettings
 const sessions = new Map<string, ort.InferenceSession>()
 const cancelled = new Set<number>()
-const port = parentPort ?? process
+
+/** Electron's utilityProcess gives a child process its port as process.parentPort (messages arrive as { data }). */
+interface UtilityPort {
+  postMessage(msg: unknown): void
+  on(event: 'message', fn: (e: { data: EngineRequest }) => void): void
+}
+const utilityPort = (process as unknown as { parentPort?: UtilityPort }).parentPort
 
 function reply(msg: EngineResponse, transfer: ArrayBuffer[] = []): void {
   if (parentPort) parentPort.postMessage(msg, transfer)
+  else if (utilityPort) utilityPort.postMessage(msg)
   else process.send!(msg)
+}
+
+function onRequest(fn: (req: EngineRequest) => void): void {
+  if (parentPort) parentPort.on('message', fn)
+  else if (utilityPort) utilityPort.on('message', (e) => fn(e.data))
+  else process.on('message', fn)
 }
 
 async function handle(req: EngineRequest): Promise<void> {
@@ -80,7 +93,7 @@ async function handle(req: EngineRequest): Promise<void> {
 // Requests are served in arrival order; a cancel can overtake queued runs because it is handled
 // as soon as it arrives, before the queued run's turn comes.
 let chain: Promise<void> = Promise.resolve()
-port.on('message', (req: EngineRequest) => {
+onRequest((req) => {
   if (req.type === 'cancel') {
     void handle(req)
     return

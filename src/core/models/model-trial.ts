@@ -1,5 +1,5 @@
 import type { ModelManifest } from '../../shared/types'
-import { InferenceEngine } from '../engine/inference-engine'
+import { InferenceEngine, type IsolatedHostFactory } from '../engine/inference-engine'
 
 const DEFAULT_TIMEOUT_MS = 60_000
 
@@ -25,7 +25,7 @@ export class ModelTrialError extends Error {
 export class ModelTrial {
   private readonly passed = new Map<string, Promise<void>>()
 
-  constructor(private readonly options: { threads?: number; timeoutMs?: number; workerPath?: string } = {}) {}
+  constructor(private readonly options: { threads?: number; timeoutMs?: number; workerPath?: string; isolatedHost?: IsolatedHostFactory } = {}) {}
 
   /** Resolves when `bytes` (the model as it will be loaded) runs and gives finite values of the manifest's size. */
   check(manifest: ModelManifest, bytes: Uint8Array): Promise<void> {
@@ -43,7 +43,7 @@ export class ModelTrial {
     if (dims.some((d) => d < 1))
       throw new ModelTrialError(`model '${m.id}' has a dynamic input size ${JSON.stringify(m.input.shape)}; give fixed sizes in its manifest`)
     const timeoutMs = this.options.timeoutMs ?? trialTimeoutMs()
-    const engine = new InferenceEngine({ providers: ['cpu'], threads: this.options.threads, isolated: true, workerPath: this.options.workerPath })
+    const engine = new InferenceEngine({ providers: ['cpu'], threads: this.options.threads, isolated: true, workerPath: this.options.workerPath, isolatedHost: this.options.isolatedHost })
     let timer: NodeJS.Timeout | undefined
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(
