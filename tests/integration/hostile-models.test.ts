@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -91,6 +92,33 @@ describe('hostile user models', () => {
     expect(stored()).toEqual({ files: [`${sha256Hex(workingEncoder())}.onnx`], ids: ['working'] })
     wb.models.unregister('working')
     expect(stored()).toEqual({ files: [], ids: [] })
+  })
+
+  it('a trial process whose parent is killed (kill -9) stops too, even mid-run', { timeout: 30_000 }, async () => {
+    const worker = join(__dirname, '../../out/cli/inference-worker.js')
+    if (!existsSync(worker)) return console.log('SKIP orphan check: out/cli is not built (npm run build)')
+    const model = write('orphan.onnx', neverFinishingEncoder())
+    // The parent forks the worker as ModelTrial does, starts the never-ending run, prints the child's pid.
+    const script = `
+      const { fork } = require('node:child_process'); const { readFileSync } = require('node:fs')
+      const c = fork(${JSON.stringify(worker)}, [], { serialization: 'advanced', env: { ...process.env, UNVEIL_WORKER_SETTINGS: JSON.stringify({ providers: ['cpu'], threads: 1, denormalAsZero: true, spinning: false }) }, stdio: ['ignore', 'ignore', 'ignore', 'ipc'] })
+      c.on('message', (m) => { if (m.type === 'load') { c.send({ id: 2, type: 'run', key: 'k', feeds: { input: { data: new Float32Array(3 * 112 * 112), dims: [1, 3, 112, 112] } } }); setTimeout(() => console.log(c.pid), 500) } })
+      c.send({ id: 1, type: 'load', key: 'k', model: new Uint8Array(readFileSync(${JSON.stringify(model)})) })`
+    const parent = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const childPid = await new Promise<number>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))))
+    const running = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0)
+        return true
+      } catch {
+        return false
+      }
+    }
+    expect(running(childPid)).toBe(true)
+    parent.kill('SIGKILL')
+    const t0 = Date.now()
+    while (running(childPid) && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 100))
+    expect(running(childPid)).toBe(false)
   })
 
   it('an inversion skips, and reports, encoders that hang or refuse the input instead of failing', { timeout: 60_000 }, async () => {

@@ -2,7 +2,7 @@ import './telemetry-off'
 // Worker-thread host for ONNX Runtime sessions: inference never runs on the thread that
 // serves the UI or the CLI's event loop.
 // It also runs as a child process (a model's trial run, which can be killed on timeout).
-import { parentPort, workerData } from 'node:worker_threads'
+import { Worker, parentPort, workerData } from 'node:worker_threads'
 import * as ort from 'onnxruntime-node'
 import { openSession } from './onnx-session'
 import { WORKER_SETTINGS_ENV, type EngineRequest, type EngineResponse, type WireTensor, type WorkerSettings } from './engine-protocol'
@@ -27,7 +27,20 @@ function reply(msg: EngineResponse, transfer: ArrayBuffer[] = []): void {
 function onRequest(fn: (req: EngineRequest) => void): void {
   if (parentPort) parentPort.on('message', fn)
   else if (utilityPort) utilityPort.on('message', (e) => fn(e.data))
-  else process.on('message', fn)
+  else {
+    process.on('message', fn)
+    watchParent()
+  }
+}
+
+/**
+ * A forked trial whose parent died (kill -9) must not keep running a model that never ends. The
+ * main thread may be inside ONNX Runtime for good, so a small thread of its own watches for the
+ * parent to go (the process is re-parented) and kills the process.
+ */
+function watchParent(): void {
+  const code = `const { workerData } = require('node:worker_threads'); setInterval(() => { if (process.ppid !== workerData) process.kill(process.pid, 'SIGKILL') }, 250)`
+  new Worker(code, { eval: true, workerData: process.ppid }).unref()
 }
 
 async function handle(req: EngineRequest): Promise<void> {
