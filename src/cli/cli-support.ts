@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto'
 import { readFileSync, statSync } from 'node:fs'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import type { RunRecord } from '../shared/types'
+import { printableFileName, rawPath } from './raw-arguments'
 import { Workbench, defaultCaseRoot, defaultLibraryDir, type JobHandle } from '../core/workbench/workbench'
 
 /** A usage mistake: reported in one line, exit code 2. */
@@ -103,16 +104,26 @@ export async function followJob<S extends object>(wb: Workbench, job: JobHandle<
   }
 }
 
-/** The path an option names, checked to be a readable file; errors name the option ("--image: /x.jpg does not exist"). */
-export function inputPath(values: Record<string, unknown>, name: string, path = required(values, name)): string {
+/**
+ * The path an option names, checked to be a readable file; errors name the option ("--image:
+ * /x.jpg does not exist"). A name that is not valid UTF-8 comes back as its bytes (raw-arguments.ts).
+ */
+export function inputPath(values: Record<string, unknown>, name: string, arg = required(values, name)): string | Buffer {
+  const path = rawPath(arg)
+  const shown = typeof path === 'string' ? path : `${arg.slice(0, arg.lastIndexOf('/') + 1)}${printableFileName(path)}`
   let stat
   try {
     stat = statSync(path)
   } catch {
-    throw new UsageError(`--${name}: ${path} does not exist`)
+    throw new UsageError(`--${name}: ${shown} does not exist`)
   }
-  if (stat.isDirectory()) throw new UsageError(`--${name}: ${path} is a folder, not a file`)
+  if (stat.isDirectory()) throw new UsageError(`--${name}: ${shown} is a folder, not a file`)
   return path
+}
+
+/** The file name an option names, to show and record (bytes that are not UTF-8 escaped). */
+export function inputFileName(arg: string): string {
+  return printableFileName(rawPath(arg))
 }
 
 /** The bytes of the file an option names, with inputPath's errors. */

@@ -62,7 +62,7 @@ export const COMMANDS: Record<string, CommandHelp> = {
     example: 'unveil case create --dir cases/leak-2026 --name "Leak 2026" --number C-17 --examiner "A. Examiner"'
   },
   'case list': { usage: 'unveil case list [--json]', summary: 'the cases in the case list', options: [JSON_OPTION], example: 'unveil case list' },
-  'case show': { usage: 'unveil case show --case DIR [--json]', summary: "a case's details, templates and runs", options: [['--case DIR', 'the case folder'], JSON_OPTION], example: 'unveil case show --case cases/leak-2026' },
+  'case show': { usage: 'unveil case show --case DIR [--json]', summary: "a case's details, templates and runs, after a quick integrity check (a case that fails it takes no changes)", options: [['--case DIR', 'the case folder'], JSON_OPTION], example: 'unveil case show --case cases/leak-2026' },
   'case import': {
     usage: 'unveil case import --case DIR --file FILE [--encoder ID]',
     summary: 'import every template of a file (JSON, .npy, CSV, raw float32); all are checked before any is stored',
@@ -217,7 +217,8 @@ export const COMMANDS: Record<string, CommandHelp> = {
 }
 
 const ENVIRONMENT = `Environment: UNVEIL_HOME (library folder), UNVEIL_DATA (research data), UNVEIL_PROVIDERS (e.g. cpu),
-UNVEIL_THREADS (ONNX Runtime threads; default one per core).`
+UNVEIL_THREADS (ONNX Runtime threads; default one per core), UNVEIL_TRIAL_TIMEOUT_MS (time limit of a user model's
+trial run; default 60000).`
 
 /** The overview: every command and subcommand with its one-line summary. */
 export function overview(version: string): string {

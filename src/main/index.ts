@@ -9,6 +9,7 @@ import { createApiHandlers } from './api-handlers'
 import { contentSecurityPolicy, createAppOrigin, isAllowedRequest } from './app-origin'
 import { createElectronReportPrinter } from './electron-report-printer'
 import { buildApplicationMenu } from './menu'
+import { utilityHost } from './utility-host'
 import { dropCodePathEnv } from './packaged-env'
 import { APP_SCHEME, rendererProtocolHandler } from './renderer-protocol'
 
@@ -152,7 +153,8 @@ async function start(): Promise<void> {
       libraryDir: defaultLibraryDir(),
       caseRoot: process.env.UNVEIL_CASE_ROOT || join(app.getPath('documents'), 'Unveil cases'),
       // Reports print with Electron's Chromium, not a second browser.
-      reportPrinter: createElectronReportPrinter()
+      reportPrinter: createElectronReportPrinter(),
+      isolatedHost: utilityHost
     })
   } catch (err) {
     dialog.showErrorBox('Unveil could not start', err instanceof Error ? (err.stack ?? err.message) : String(err))

@@ -39,6 +39,12 @@ export interface CaseDetail {
   templates: TemplateRecord[]
   images: ImageRecord[]
   runs: RunRecord[]
+  /**
+   * The quick audit verification made when the case was opened (chain, anchor, rows against
+   * the log, blobs present; no re-hash of blob bytes). A case that fails it takes no writes.
+   * Always filled by the core; optional so that hand-made details (tests) may leave it out.
+   */
+  integrity?: AuditVerification
 }
 
 export interface FaceDetectionResult {

@@ -44,7 +44,8 @@ function scoreOf(v: unknown): EncoderScore | null {
       typeII: Array.isArray(pass.typeII) ? pass.typeII.map((row) => bools(row) ?? []) : []
     },
     // Only results written since searches mark their encoders carry it.
-    ...(v.usedInSearch === 'seen' || v.usedInSearch === 'validation' ? { usedInSearch: v.usedInSearch } : {})
+    ...(v.usedInSearch === 'seen' || v.usedInSearch === 'validation' ? { usedInSearch: v.usedInSearch } : {}),
+    ...(typeof v.error === 'string' ? { error: v.error } : {})
   }
 }
 

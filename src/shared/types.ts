@@ -187,6 +187,8 @@ export interface EncoderScore {
    * 'validation' (it picked among candidates). Transfer is read from the encoders with neither.
    */
   usedInSearch?: 'seen' | 'validation' | null
+  /** Why this encoder could not score the reconstruction (it failed or timed out); scores are then null. */
+  error?: string
 }
 
 /**

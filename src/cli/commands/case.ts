@@ -1,6 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs'
-import { basename } from 'node:path'
-import { UsageError, parse, printJson, printable, required, withWorkbench } from '../cli-support'
+import { writeFileSync } from 'node:fs'
+import { UsageError, inputFile, inputFileName, parse, printJson, printable, required, withWorkbench } from '../cli-support'
 import type { CaseInfo, RunRecord } from '../../shared/types'
 
 function describe(c: CaseInfo): string {
@@ -58,6 +57,12 @@ export async function caseCommand(argv: string[]): Promise<void> {
         const detail = wb.cases.get(info.id)
         if (v.json) return printJson(detail)
         console.log(describe(detail.info))
+        const check = detail.integrity
+        if (check && !check.ok) {
+          const more = (check.problems?.length ?? 0) > 1 ? ` (${check.problems!.length - 1} more)` : ''
+          const at = check.firstBrokenSeq === null ? '' : ` at entry ${check.firstBrokenSeq}`
+          console.log(`integrity: FAILED${at}: ${printable(check.reason ?? '')}${more}; the case takes no changes (full check: unveil audit verify --case DIR)`)
+        } else if (check) console.log(`integrity: quick check passed (${check.entries} audit entries)`)
         if (detail.info.examiner) console.log(`examiner: ${printable(detail.info.examiner)}`)
         for (const t of detail.templates) {
           console.log(`  template ${t.id}  ${printable(t.label)}  ${t.encoderId} ${t.dimension}-d  ${t.origin}${t.imageSha256 ? ' (with photo)' : ''}`)
@@ -71,7 +76,7 @@ export async function caseCommand(argv: string[]): Promise<void> {
       const file = required(v, 'file')
       await withWorkbench(async (wb) => {
         const info = wb.cases.openFolder(required(v, 'case'))
-        const list = wb.templates.import(info.id, new Uint8Array(readFileSync(file)), basename(file), (v.encoder as string) ?? wb.models.defaults().encoder)
+        const list = wb.templates.import(info.id, inputFile(v, 'file', file), inputFileName(file), (v.encoder as string) ?? wb.models.defaults().encoder)
         console.log(`imported ${list.length} template${list.length === 1 ? '' : 's'} into '${printable(info.name)}'`)
       })
       return

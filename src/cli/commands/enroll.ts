@@ -1,6 +1,5 @@
 import { writeFileSync } from 'node:fs'
-import { basename } from 'node:path'
-import { inputFile, integer, parse, required, withWorkbench } from '../cli-support'
+import { inputFile, inputFileName, integer, parse, required, withWorkbench } from '../cli-support'
 
 export async function enrollCommand(argv: string[]): Promise<void> {
   const v = parse(argv, {
@@ -18,7 +17,7 @@ export async function enrollCommand(argv: string[]): Promise<void> {
   const bytes = inputFile(v, 'image', imagePath)
   await withWorkbench(async (wb) => {
     const encoderId = (v.encoder as string | undefined) ?? wb.models.defaults().encoder
-    const name = basename(imagePath)
+    const name = inputFileName(imagePath)
     const label = (v.label as string | undefined) ?? name
     let file: { json: string; vector: Float32Array; norm: number }
     let faces = ''

@@ -1,10 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { basename, join } from 'node:path'
+import { join } from 'node:path'
 import type { EncoderScore, ReconstructionRecord } from '../../shared/types'
 import { decisionsByFar, reconstructionOf } from '../../shared/reconstruction-record'
 import { ValidationError } from '../../shared/validation'
 import { inversionRecord, type Workbench } from '../../core/workbench/workbench'
-import { UsageError, followRun, inputFile, integer, parse, progressBar, required, seedOption, withWorkbench } from '../cli-support'
+import { UsageError, followRun, inputFile, inputFileName, integer, parse, progressBar, required, seedOption, withWorkbench } from '../cli-support'
 
 const SEARCH_OPTIONS = ['population', 'generations', 'patience', 'threads', 'budget'] as const
 const METHODS = ['ga', 'random', 'dfd', 'alsuv']
@@ -41,6 +41,7 @@ function alsuvCliParameters(v: Record<string, unknown>, method: string): Record<
 }
 
 function scoreLine(s: EncoderScore): string {
+  if (s.error) return `  ${s.encoderId.padEnd(24)} skipped: ${s.error}`
   const fmt = (v: number | null, pass: boolean[] | null): string =>
     v === null ? '—' : `${v.toFixed(3)}${pass ? ` [${pass.map((p) => (p ? 'pass' : 'fail')).join('/')}]` : ''}`
   const t = s.thresholds ? `thresholds ${s.thresholds.fars.map((f) => `${f.far}:${f.threshold.toFixed(3)}`).join(' ')}` : 'no thresholds for this encoder'
@@ -122,10 +123,10 @@ export async function invertCommand(argv: string[]): Promise<void> {
   const sameBytes = ((v['same-person'] as string[] | undefined) ?? []).map((f) => inputFile(v, 'same-person', f))
 
   await withWorkbench(async (wb) => {
-    const template = wb.templates.readTarget(templateBytes, basename(templateFile), v.encoder as string | undefined)
+    const template = wb.templates.readTarget(templateBytes, inputFileName(templateFile), v.encoder as string | undefined)
     const encoderId = template.encoderId
     if (!chosen) console.error(`seed ${seed} (none given; recorded in result.json)`)
-    const truth = truthBytes ? await wb.faces.alignedFace(truthBytes, basename(v.truth as string), encoderId) : null
+    const truth = truthBytes ? await wb.faces.alignedFace(truthBytes, inputFileName(v.truth as string), encoderId) : null
     const bar = progressBar(`${method} search`)
     const result = await wb.runs.invert({
       template,
@@ -141,7 +142,7 @@ export async function invertCommand(argv: string[]): Promise<void> {
     writeFileSync(join(outDir, 'best.png'), result.png)
     if (truthBytes && truth) writeFileSync(join(outDir, 'comparison.png'), await wb.runs.comparisonPng([truthBytes, truth, result.png]))
     writeFileSync(join(outDir, 'trace.csv'), traceCsv(record))
-    writeFileSync(join(outDir, 'result.json'), resultJson(record, { file: basename(templateFile), encoderId, encoderSha256: template.encoderSha256 }))
+    writeFileSync(join(outDir, 'result.json'), resultJson(record, { file: inputFileName(templateFile), encoderId, encoderSha256: template.encoderSha256 }))
     for (const c of result.candidates) writeFileSync(join(outDir, `candidate-${c.latent}.png`), c.png)
     console.log(`${method}: similarity ${result.similarity.toFixed(4)} to the target after ${result.queries} queries in ${result.seconds.toFixed(1)} s → ${outDir}/best.png`)
     if (result.candidates.length > 0) console.log(candidatesLine(record))

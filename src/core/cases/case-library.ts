@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { CaseInfo } from '../../shared/types'
 import { writeFileAtomic } from '../fs/atomic-write'
+import { withFileLock } from '../fs/file-lock'
 import { CaseStore } from './case-store'
 
 export const LIBRARY_INDEX_FILE = 'cases.json'
@@ -48,21 +49,17 @@ export class CaseLibrary {
     } finally {
       store.close()
     }
-    const entries = this.entries()
-    if (!entries.some((e) => e.dir === abs)) {
-      this.save([...entries, { dir: abs, registeredAt: new Date().toISOString() }])
-    }
+    this.change((entries) => (entries.some((e) => e.dir === abs) ? null : [...entries, { dir: abs, registeredAt: new Date().toISOString() }]))
     return info
   }
 
   /** Removes a folder from the index (the case itself is untouched); false if it was not registered. */
   forget(dir: string): boolean {
     const abs = resolve(dir)
-    const entries = this.entries()
-    const kept = entries.filter((e) => e.dir !== abs)
-    if (kept.length === entries.length) return false
-    this.save(kept)
-    return true
+    return this.change((entries) => {
+      const kept = entries.filter((e) => e.dir !== abs)
+      return kept.length === entries.length ? null : kept
+    })
   }
 
   list(): CaseInfo[] {
@@ -109,9 +106,18 @@ export class CaseLibrary {
     return index.cases
   }
 
-  private save(entries: LibraryEntry[]): void {
+  /**
+   * Re-reads the index under its lock and writes what `next` makes of it (null: no change), so
+   * that processes registering cases at the same time never drop each other's entries.
+   */
+  private change(next: (entries: LibraryEntry[]) => LibraryEntry[] | null): boolean {
     mkdirSync(resolve(this.libraryDir), { recursive: true })
-    const index: IndexFile = { version: 1, cases: entries }
-    writeFileAtomic(this.indexPath, `${JSON.stringify(index, null, 2)}\n`)
+    return withFileLock(this.indexPath, () => {
+      const entries = next(this.entries())
+      if (!entries) return false
+      const index: IndexFile = { version: 1, cases: entries }
+      writeFileAtomic(this.indexPath, `${JSON.stringify(index, null, 2)}\n`)
+      return true
+    })
   }
 }

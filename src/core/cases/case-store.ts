@@ -73,6 +73,8 @@ export class CaseStore {
   readonly evaluations: EvaluationRepository
   /** Reports and export bundles made from the case: each leaves an audit entry with its sha256. */
   readonly exports: ExportRepository
+  /** The quick verification, once made (integrity()). */
+  private checked: AuditVerification | null = null
 
   private constructor(dir: string, db: Database.Database, options: CaseStoreOptions) {
     this.dir = dir
@@ -85,7 +87,7 @@ export class CaseStore {
       return examiner ? `${examiner} (OS user ${osUser})` : osUser
     }
     this.audit = new AuditLog(db, join(dir, AUDIT_HEAD_FILE))
-    this.writer = new CaseWriter(dir, db, this.audit, actor, options.now ?? (() => new Date()))
+    this.writer = new CaseWriter(dir, db, this.audit, actor, options.now ?? (() => new Date()), () => this.assertWritable())
     this.caseInfo = new CaseInfoRepository(this.writer, dir)
     this.blobs = new BlobStore(join(dir, BLOBS_DIR))
     this.images = new ImageRepository(this.writer, this.blobs)
@@ -119,6 +121,7 @@ export class CaseStore {
       const db = openDatabase(dbFile, false)
       store = new CaseStore(dir, db, options)
       migrate(db)
+      store.checked = { ok: true, entries: 0, firstBrokenSeq: null, reason: null }
       store.caseInfo.create({ name, number, examiner, notes })
       return store
     } catch (err) {
@@ -264,6 +267,28 @@ export class CaseStore {
     return this.audit.entries()
   }
 
+  /**
+   * The quick verification (chain, anchor, every row against the log, blobs present with their
+   * recorded size; no re-hash of blob bytes) made once when the case is first used, and kept
+   * while this process's own writes extend a verified log.
+   */
+  integrity(): AuditVerification {
+    this.checked ??= this.verifyAudit({ quick: true })
+    return this.checked
+  }
+
+  /**
+   * A write to a case that fails verification would move the anchor forward over the break
+   * and could hide it: such a case takes no writes until an examiner has looked at it.
+   */
+  private assertWritable(): void {
+    const v = this.integrity()
+    if (!v.ok) {
+      const at = v.firstBrokenSeq === null ? '' : ` at entry ${v.firstBrokenSeq}`
+      throw new ValidationError(`case ${this.dir} failed its integrity check${at} (${v.reason}); it takes no changes until examined: unveil audit verify --case "${this.dir}"`)
+    }
+  }
+
   /** The last entry of the audit log, to keep outside the case: `verifyAudit({ expect })` then detects a rollback or rewrite. */
   auditHead(): (AuditHead & { entries: number; at: string }) | null {
     const log = this.audit.entries()
@@ -276,7 +301,7 @@ export class CaseStore {
    * recomputed against the rows and the content store (verifyCaseContents). With `expect`, a
    * head kept outside the case, the log must still contain that entry unchanged.
    */
-  verifyAudit(options: { expect?: AuditHead } = {}): AuditVerification {
+  verifyAudit(options: { expect?: AuditHead; quick?: boolean } = {}): AuditVerification {
     const chain = this.audit.verify()
     if (!chain.ok) return chain
     const log = this.audit.entries()
@@ -286,7 +311,7 @@ export class CaseStore {
       if (!at) return { ...chain, ok: false, firstBrokenSeq: log.length + 1, reason: `the log ends at entry ${log.length}, but the expected head is entry ${expect.seq}: it was rolled back` }
       if (at.hash !== expect.hash) return { ...chain, ok: false, firstBrokenSeq: expect.seq, reason: `entry ${expect.seq} differs from the expected head: the log was rewritten from there on` }
     }
-    const problems = this.writer.read((db) => verifyCaseContents(db, this.blobs, log))
+    const problems = this.writer.read((db) => verifyCaseContents(db, this.blobs, log, { quick: options.quick }))
     if (problems.length === 0) return chain
     const first = problems.find((p) => p.seq !== null) ?? problems[0]
     return { ...chain, ok: false, firstBrokenSeq: first.seq, reason: first.message, problems: problems.map((p) => p.message) }

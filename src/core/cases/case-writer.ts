@@ -42,7 +42,9 @@ export class CaseWriter {
     private readonly audit: AuditLog,
     /** Who the entry names, asked at each write (the examiner can change). */
     private readonly actor: () => string,
-    private readonly now: () => Date
+    private readonly now: () => Date,
+    /** Throws when the case may not be changed (it failed verification); asked before every write. */
+    private readonly guard: () => void = () => undefined
   ) {
     this.connection = db
   }
@@ -67,6 +69,7 @@ export class CaseWriter {
    */
   write<T>(action: string, work: (db: Database.Database, at: string) => WriteOutcome<T>): T {
     const db = this.db
+    if (this.depth === 0) this.guard()
     const txn = db.transaction(() => {
       const at = this.now().toISOString()
       const outcome = work(db, at)
@@ -88,6 +91,7 @@ export class CaseWriter {
    */
   atomically<T>(work: () => T): T {
     const db = this.db
+    if (this.depth === 0) this.guard()
     // A rolled-back block's entries are gone: the head to anchor is the one from before it.
     const headBefore = this.pendingHead
     this.depth++

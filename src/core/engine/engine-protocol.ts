@@ -45,3 +45,24 @@ export interface WorkerSettings {
   /** Write an ORT profile (JSON) per session with this path prefix; benchmarks only. */
   profilePrefix?: string
 }
+
+/** The worker thread or process that hosts the sessions, seen through one interface. */
+export interface WorkerHost {
+  postMessage(msg: EngineRequest, transfer?: ArrayBuffer[]): void
+  on(event: 'message', fn: (msg: EngineResponse) => void): void
+  on(event: 'error', fn: (err: Error) => void): void
+  on(event: 'exit', fn: (code: number | null) => void): void
+  ref(): void
+  unref(): void
+  terminate(): Promise<unknown>
+}
+
+/**
+ * Starts the worker script as a separate, killable process (for isolated trial runs). Node's
+ * default forks it; the Electron app passes one built on utilityProcess, since forking the
+ * Electron binary needs ELECTRON_RUN_AS_NODE, which a hardened build turns off.
+ */
+export type IsolatedHostFactory = (workerPath: string, settings: WorkerSettings) => WorkerHost
+
+/** Environment variable carrying the WorkerSettings (JSON) to a worker started as a process. */
+export const WORKER_SETTINGS_ENV = 'UNVEIL_WORKER_SETTINGS'

@@ -1,15 +1,16 @@
 import './telemetry-off'
 import { Worker } from 'node:worker_threads'
+import { fork, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { EngineInfo, ExecutionProvider } from '../../shared/types'
-import type { EngineRequest, EngineResponse, LoadedModelInfo, WireTensor, WorkerSettings } from './engine-protocol'
+import { WORKER_SETTINGS_ENV, type EngineRequest, type EngineResponse, type IsolatedHostFactory, type LoadedModelInfo, type WireTensor, type WorkerHost, type WorkerSettings } from './engine-protocol'
 import { LanePool } from './lane-pool'
 import { ScheduleChooser, dataParallelFromEnv, type DataParallelSetting, type Schedule, type ScheduleState } from './schedule-choice'
 
-export type { WireTensor, LoadedModelInfo } from './engine-protocol'
+export type { WireTensor, LoadedModelInfo, IsolatedHostFactory, WorkerHost } from './engine-protocol'
 
 export interface EngineOptions {
   providers?: ExecutionProvider[]
@@ -31,6 +32,37 @@ export interface EngineOptions {
   dataParallel?: DataParallelSetting
   /** Number of lanes (default: the threads setting, or one per available core). */
   lanes?: number
+  /**
+   * Host the sessions in a child process instead of a worker thread, so that kill() can stop a
+   * run that never ends (a worker thread busy in ONNX Runtime cannot be terminated). Trials only:
+   * tensors are copied, not transferred.
+   */
+  isolated?: boolean
+  /** How an isolated engine starts its process (default: forkHost). */
+  isolatedHost?: IsolatedHostFactory
+}
+
+/** Node's isolated host: the worker script forked as a child process (structured-clone IPC). */
+export const forkHost: IsolatedHostFactory = (workerPath, settings) => {
+  // Inside Electron, fork would start the Electron binary: with RunAsNode fused off, a second app.
+  if (process.versions.electron) throw new Error('an isolated engine inside Electron needs the app to pass a host (utilityProcess)')
+  const child: ChildProcess = fork(workerPath, [], { serialization: 'advanced', env: { ...process.env, [WORKER_SETTINGS_ENV]: JSON.stringify(settings) }, stdio: ['ignore', 'ignore', 'ignore', 'ipc'] })
+  const channel = (): { ref(): void; unref(): void } | undefined => (child as unknown as { channel?: { ref(): void; unref(): void } }).channel
+  return {
+    postMessage: (msg) => child.send(msg),
+    on: (event: string, fn: (arg: never) => void) => child.on(event, fn as (...args: unknown[]) => void),
+    ref: () => {
+      child.ref()
+      channel()?.ref()
+    },
+    unref: () => {
+      child.unref()
+      channel()?.unref()
+    },
+    terminate: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    }
+  }
 }
 
 /** Smaller calls stay on the intra-op schedule (trial runs, single faces). */
@@ -92,7 +124,7 @@ export function resolveWorkerPath(): string {
  * cancellation, and splits large batches into the model's batch limit.
  */
 export class InferenceEngine {
-  private readonly worker: Worker
+  private readonly worker: WorkerHost
   private readonly pending = new Map<number, Pending>()
   /** Requests the worker has not answered yet, including ones the caller gave up on (cancelled). */
   private readonly inFlight = new Set<number>()
@@ -111,14 +143,18 @@ export class InferenceEngine {
   private readonly dataParallel: DataParallelSetting
   private readonly laneCount: number
   private readonly options: EngineOptions
+  private readonly isolated: boolean
   readonly settings: WorkerSettings
 
   constructor(options: EngineOptions = {}) {
     this.options = options
-    this.dataParallel = options.dataParallel ?? dataParallelFromEnv()
+    // A trial engine (isolated) runs one sample: no lanes.
+    this.dataParallel = options.isolated ? 'off' : (options.dataParallel ?? dataParallelFromEnv())
     this.settings = { providers: options.providers ?? defaultProviders(), threads: options.threads ?? Number(process.env.UNVEIL_THREADS ?? 0), denormalAsZero: options.denormalAsZero ?? true, spinning: options.spinning ?? false, graphOptimizationLevel: options.graphOptimizationLevel, memArena: options.memArena, interOpThreads: options.interOpThreads, profilePrefix: options.profilePrefix }
     this.laneCount = options.lanes ?? (this.settings.threads > 0 ? this.settings.threads : availableParallelism())
-    this.worker = new Worker(options.workerPath ?? resolveWorkerPath(), { workerData: this.settings })
+    const workerPath = options.workerPath ?? resolveWorkerPath()
+    this.isolated = options.isolated ?? false
+    this.worker = this.isolated ? (options.isolatedHost ?? forkHost)(workerPath, this.settings) : new Worker(workerPath, { workerData: this.settings })
     this.worker.on('message', (msg: EngineResponse) => {
       this.answered(msg.id)
       const p = this.pending.get(msg.id)
@@ -338,6 +374,15 @@ export class InferenceEngine {
     if (this.inFlight.size > 0) await new Promise<void>((resolve) => (this.drained = resolve))
     this.failAll(new Error('inference engine is closed'))
     await this.lanePool?.close()
+    await this.worker.terminate()
+  }
+
+  /** Stops an isolated engine at once, failing what it was running with `reason`. */
+  async kill(reason: string): Promise<void> {
+    if (!this.isolated) throw new Error('only an isolated engine can be killed mid-run')
+    if (this.closed) return
+    this.closed = true
+    this.failAll(new Error(reason))
     await this.worker.terminate()
   }
 }

@@ -1,18 +1,46 @@
 import './telemetry-off'
 // Worker-thread host for ONNX Runtime sessions: inference never runs on the thread that
 // serves the UI or the CLI's event loop.
-import { parentPort, workerData } from 'node:worker_threads'
+// It also runs as a child process (a model's trial run, which can be killed on timeout).
+import { Worker, parentPort, workerData } from 'node:worker_threads'
 import * as ort from 'onnxruntime-node'
 import { openSession } from './onnx-session'
-import type { EngineRequest, EngineResponse, WireTensor, WorkerSettings } from './engine-protocol'
+import { WORKER_SETTINGS_ENV, type EngineRequest, type EngineResponse, type WireTensor, type WorkerSettings } from './engine-protocol'
 
-const settings = workerData as WorkerSettings
+const settings = (parentPort ? workerData : JSON.parse(process.env[WORKER_SETTINGS_ENV] ?? '{}')) as WorkerSettings
 const sessions = new Map<string, ort.InferenceSession>()
 const cancelled = new Set<number>()
-const port = parentPort!
+
+/** Electron's utilityProcess gives a child process its port as process.parentPort (messages arrive as { data }). */
+interface UtilityPort {
+  postMessage(msg: unknown): void
+  on(event: 'message', fn: (e: { data: EngineRequest }) => void): void
+}
+const utilityPort = (process as unknown as { parentPort?: UtilityPort }).parentPort
 
 function reply(msg: EngineResponse, transfer: ArrayBuffer[] = []): void {
-  port.postMessage(msg, transfer)
+  if (parentPort) parentPort.postMessage(msg, transfer)
+  else if (utilityPort) utilityPort.postMessage(msg)
+  else process.send!(msg)
+}
+
+function onRequest(fn: (req: EngineRequest) => void): void {
+  if (parentPort) parentPort.on('message', fn)
+  else if (utilityPort) utilityPort.on('message', (e) => fn(e.data))
+  else {
+    process.on('message', fn)
+    watchParent()
+  }
+}
+
+/**
+ * A forked trial whose parent died (kill -9) must not keep running a model that never ends. The
+ * main thread may be inside ONNX Runtime for good, so a small thread of its own watches for the
+ * parent to go (the process is re-parented) and kills the process.
+ */
+function watchParent(): void {
+  const code = `const { workerData } = require('node:worker_threads'); setInterval(() => { if (process.ppid !== workerData) process.kill(process.pid, 'SIGKILL') }, 250)`
+  new Worker(code, { eval: true, workerData: process.ppid }).unref()
 }
 
 async function handle(req: EngineRequest): Promise<void> {
@@ -78,7 +106,7 @@ async function handle(req: EngineRequest): Promise<void> {
 // Requests are served in arrival order; a cancel can overtake queued runs because it is handled
 // as soon as it arrives, before the queued run's turn comes.
 let chain: Promise<void> = Promise.resolve()
-port.on('message', (req: EngineRequest) => {
+onRequest((req) => {
   if (req.type === 'cancel') {
     void handle(req)
     return

@@ -26,17 +26,38 @@ function rgbToPlanar(img: RgbImage): Float32Array {
   return imageToChw(img, 'RGB', { scale: 255, mean: [0, 0, 0], std: [1, 1, 1] })
 }
 
-/** Scores a reconstruction with every encoder, with pass/fail at each encoder's FAR thresholds. */
+/** An encoder that could not score the reconstruction: kept in the result with the reason. */
+export function skippedScore(encoderId: string, encoderSha256: string | null, thresholds: ThresholdRecord | null, error: string): EncoderScore {
+  return { encoderId, encoderSha256, target: null, typeI: null, typeII: [], thresholds, pass: { target: null, typeI: null, typeII: [] }, error: error.split('\n')[0] }
+}
+
+/**
+ * Scores a reconstruction with every encoder, with pass/fail at each encoder's FAR thresholds.
+ * An encoder that fails (or was not loadable: `error`) is skipped and reported, not fatal.
+ */
 export async function scoreAcrossEncoders(
   engine: InferenceEngine,
-  encoders: { model: PreparedModel; thresholds: ThresholdRecord | null }[],
+  encoders: ({ model: PreparedModel; thresholds: ThresholdRecord | null } | EncoderScore)[],
   input: ScoringInput,
   signal?: AbortSignal
 ): Promise<EncoderScore[]> {
   const scores: EncoderScore[] = []
-  for (const { model, thresholds } of encoders) {
+  for (const e of encoders) {
+    if (!('model' in e)) {
+      scores.push(e)
+      continue
+    }
+    const { model, thresholds } = e
     const images = [input.reconstruction, ...(input.groundTruth ? [rgbToPlanar(input.groundTruth)] : []), ...input.sameIdentity.map(rgbToPlanar)]
-    const [recon, ...refs] = await encodePlanar(engine, model, images, signal)
+    let recon: Float32Array
+    let refs: Float32Array[]
+    try {
+      ;[recon, ...refs] = await encodePlanar(engine, model, images, signal)
+    } catch (err) {
+      if (signal?.aborted) throw err
+      scores.push(skippedScore(model.entry.manifest.id, model.entry.manifest.sha256, thresholds, (err as Error).message))
+      continue
+    }
     const isTarget = model.entry.manifest.sha256 === input.target.encoderSha256
     const target = isTarget ? cosine(input.target.vector, recon) : null
     const typeI = input.groundTruth ? cosine(refs[0], recon) : null

@@ -6,6 +6,8 @@ import { fusionFromEnv, rewritesFromEnv, type RewriteOptions } from './graph-rew
 import { generateFaces } from './face-generator'
 import { planarToModelInput } from '../imaging/image-tensor'
 import { FUSED_INPUT, FUSED_OUTPUT, fuseGeneratorEncoder } from './pipeline-fusion'
+import { ModelTrial } from './model-trial'
+import type { ModelManifest } from '../../shared/types'
 
 export interface PreparedModel {
   entry: ModelEntry
@@ -34,6 +36,8 @@ export interface LoaderOptions {
   rewrites?: RewriteOptions | false
   /** Merge generator and encoder into one graph for searches (default: on unless UNVEIL_GRAPH_REWRITES leaves out 'fuse'). */
   fuse?: boolean
+  /** Isolated, time-limited trial of user models before the engine loads them (default: one per loader). */
+  trial?: ModelTrial
 }
 
 function staticSampleDims(entry: ModelEntry): number[] {
@@ -65,6 +69,7 @@ export class ModelLoader {
   private readonly patchedBytes = new Map<string, Uint8Array>()
   private readonly rewrites: RewriteOptions | false
   readonly fuse: boolean
+  private readonly trial: ModelTrial
 
   constructor(
     private readonly engine: InferenceEngine,
@@ -73,6 +78,15 @@ export class ModelLoader {
   ) {
     this.rewrites = options.rewrites === undefined ? rewritesFromEnv() : options.rewrites
     this.fuse = options.fuse ?? fusionFromEnv()
+    this.trial = options.trial ?? new ModelTrial({ threads: engine.settings.threads })
+  }
+
+  /**
+   * The isolated trial (model-trial.ts) of a model as this loader would load it: patched the
+   * same way. Registration runs it before anything is stored; every load of a user model too.
+   */
+  trialRun(manifest: ModelManifest, original: Uint8Array): Promise<void> {
+    return this.trial.check(manifest, patchModel(original, `model '${manifest.id}'`, { rewrites: this.rewrites }).bytes)
   }
 
   prepare(id: string): Promise<PreparedModel> {
@@ -93,6 +107,8 @@ export class ModelLoader {
     const options: PatchOptions = { rewrites: this.rewrites }
     const patched = patchModel(original, label, options)
     const key = entry.manifest.sha256
+    // A user model could hang the shared engine for good; bundled ones are known to run.
+    if (!entry.bundled) await this.trial.check(entry.manifest, patched.bytes)
     await this.engine.load(key, patched.bytes)
     this.patchedBytes.set(key, patched.bytes)
     if (patched.report.batchDimsFreed.length === 0) {

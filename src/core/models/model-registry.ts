@@ -1,9 +1,10 @@
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ModelEntry, ModelManifest, ThresholdRecord, VerificationRecord } from '../../shared/types'
 import { ValidationError, validateManifest } from '../../shared/validation'
 import { mkdirSync } from 'node:fs'
 import { writeFileAtomic } from '../fs/atomic-write'
+import { withFileLock } from '../fs/file-lock'
 import { sha256Hex } from '../fs/sha256'
 import { BUNDLED_MANIFESTS, DEFAULT_DETECTOR_ID, DEFAULT_ENCODER_ID, DEFAULT_LANDMARKER_ID, bundledModelDir, resourceModels, shippedThresholds } from './bundled-models'
 import { modelSignature, parseModel } from './onnx-patch'
@@ -69,6 +70,8 @@ export class ModelRegistry {
   private readonly file: string
   private readonly modelDir: string
   private data: RegistryFile
+  /** The registry file as last read (mtime, size, inode): another process may have rewritten it. */
+  private seen = ''
 
   constructor(libraryDir: string) {
     this.modelDir = join(libraryDir, 'models')
@@ -76,7 +79,14 @@ export class ModelRegistry {
     this.data = this.read()
   }
 
+  private stamp(): string {
+    if (!existsSync(this.file)) return 'none'
+    const st = statSync(this.file)
+    return `${st.mtimeMs}:${st.size}:${st.ino}`
+  }
+
   private read(): RegistryFile {
+    this.seen = this.stamp()
     if (!existsSync(this.file)) return { version: 1, models: [], verifications: {}, thresholds: {} }
     try {
       const parsed = JSON.parse(readFileSync(this.file, 'utf8')) as RegistryFile
@@ -87,12 +97,28 @@ export class ModelRegistry {
     }
   }
 
-  private write(): void {
+  /** Picks up changes other processes (the app, a CLI) made since this one last read the file. */
+  private refresh(): void {
+    if (this.stamp() !== this.seen) this.data = this.read()
+  }
+
+  /**
+   * Changes the registry under its lock, starting from the file as it is now (never from this
+   * process's copy, which another process may have outdated), and writes it back atomically.
+   */
+  private update<T>(change: (data: RegistryFile) => T): T {
     mkdirSync(this.modelDir, { recursive: true })
-    writeFileAtomic(this.file, JSON.stringify(this.data, null, 2))
+    return withFileLock(this.file, () => {
+      this.data = this.read()
+      const result = change(this.data)
+      writeFileAtomic(this.file, JSON.stringify(this.data, null, 2))
+      this.seen = this.stamp()
+      return result
+    })
   }
 
   list(): ModelEntry[] {
+    this.refresh()
     const dir = bundledModelDir()
     const shipped = [...BUNDLED_MANIFESTS.map((manifest) => ({ manifest, path: join(dir, manifest.file) })), ...resourceModels()]
     const measured = shippedThresholds()
@@ -158,7 +184,7 @@ export class ModelRegistry {
    * Validates a user model and its manifest without storing anything. Returns the manifest
    * completed with the file's sha256, and the bytes for a trial run.
    */
-  prepareRegistration(modelPath: string, manifestInput: unknown): { manifest: ModelManifest; bytes: Uint8Array } {
+  prepareRegistration(modelPath: string | Buffer, manifestInput: unknown): { manifest: ModelManifest; bytes: Uint8Array } {
     const manifest = validateManifest(manifestInput)
     if (this.list().some((e) => e.manifest.id === manifest.id)) {
       throw new ModelRegistryError(`a model with id '${manifest.id}' is already registered`)
@@ -176,36 +202,55 @@ export class ModelRegistry {
     return { manifest, bytes }
   }
 
-  /** Stores a model that passed prepareRegistration (and the caller's trial run). */
-  commitRegistration(manifest: ModelManifest, modelPath: string): ModelEntry {
+  /**
+   * Stores a model that passed prepareRegistration and the caller's trial run: `source` is the
+   * checked bytes (or the file they came from). The copy and the entry are made under the
+   * registry lock; if the entry cannot be written, the copy is removed again.
+   */
+  commitRegistration(manifest: ModelManifest, source: Uint8Array | string): ModelEntry {
     const file = `${manifest.sha256}.onnx`
     const dest = join(this.modelDir, file)
-    mkdirSync(this.modelDir, { recursive: true })
-    if (!existsSync(dest)) writeFileAtomic(dest, readFileSync(modelPath))
-    const stored = { ...manifest, file }
-    this.data.models.push({ manifest: stored, file, registeredAt: new Date().toISOString() })
-    this.write()
+    let copied = false
+    try {
+      this.update((data) => {
+        if (data.models.some((m) => m.manifest.id === manifest.id)) throw new ModelRegistryError(`a model with id '${manifest.id}' is already registered`)
+        if (!existsSync(dest)) {
+          writeFileAtomic(dest, typeof source === 'string' ? readFileSync(source) : source)
+          copied = true
+        }
+        data.models.push({ manifest: { ...manifest, file }, file, registeredAt: new Date().toISOString() })
+      })
+    } catch (err) {
+      if (copied) rmSync(dest, { force: true })
+      throw err
+    }
     return this.get(manifest.id)
   }
 
+  /** Removes a user model's entry, its measurements and its file (unless another entry shares it). */
   unregister(id: string): void {
     const entry = this.get(id)
     if (entry.bundled) throw new ModelRegistryError(`'${id}' is bundled with Unveil and cannot be removed`)
-    this.data.models = this.data.models.filter((m) => m.manifest.id !== id)
-    delete this.data.verifications[id]
-    delete this.data.thresholds[id]
-    this.write()
+    this.update((data) => {
+      const gone = data.models.find((m) => m.manifest.id === id)
+      data.models = data.models.filter((m) => m.manifest.id !== id)
+      delete data.verifications[id]
+      delete data.thresholds[id]
+      if (gone && !data.models.some((m) => m.file === gone.file)) rmSync(join(this.modelDir, gone.file), { force: true })
+    })
   }
 
   setThresholds(id: string, record: ThresholdRecord): void {
     this.get(id)
-    this.data.thresholds[id] = record
-    this.write()
+    this.update((data) => {
+      data.thresholds[id] = record
+    })
   }
 
   setVerification(id: string, record: VerificationRecord): void {
     this.get(id)
-    this.data.verifications[id] = record
-    this.write()
+    this.update((data) => {
+      data.verifications[id] = record
+    })
   }
 }

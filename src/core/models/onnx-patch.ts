@@ -6,7 +6,9 @@ import {
   type TensorProto,
   type ValueInfoProto
 } from 'onnx-buf'
+import { refuseExternalData } from './external-data'
 import { applyRewrites, rewritesFromEnv, type RewriteOptions, type RewriteReport } from './graph-rewrites'
+import { OnnxModelError } from './onnx-errors'
 
 /** Smallest positive normal float32: anything non-zero below it is a denormal. */
 const FLT_MIN = 1.1754943508222875e-38
@@ -28,12 +30,7 @@ export interface PatchedModel {
   report: PatchReport
 }
 
-export class OnnxModelError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'OnnxModelError'
-  }
-}
+export { OnnxModelError }
 
 export function parseModel(bytes: Uint8Array, label = 'model'): ModelProto {
   let model: ModelProto
@@ -45,6 +42,7 @@ export function parseModel(bytes: Uint8Array, label = 'model'): ModelProto {
   if (!model.graph || model.graph.node.length === 0) {
     throw new OnnxModelError(`${label} is not a valid ONNX file: it has no graph nodes`)
   }
+  refuseExternalData(model, label)
   return model
 }
 

@@ -45,9 +45,10 @@ export class CaseService {
     return store.info()
   }
 
+  /** A case's contents, with the quick verification made when it was opened (integrity). */
   get(caseId: string): CaseDetail {
     const s = this.store(caseId)
-    return { info: s.info(), templates: s.listTemplates(), images: s.listImages(), runs: s.listRuns() }
+    return { info: s.info(), templates: s.listTemplates(), images: s.listImages(), runs: s.listRuns(), integrity: s.integrity() }
   }
 
   /** A folder for a new case under the case root, named after it and not yet taken. */
@@ -92,7 +93,8 @@ export class CaseService {
   }
 
   private keep(store: CaseStore): CaseStore {
-    recoverInterrupted(store, this.isOwnJob)
+    // A case that fails its quick verification is opened for reading only: settling its runs would write.
+    if (store.integrity().ok) recoverInterrupted(store, this.isOwnJob)
     this.stores.set(store.info().id, store)
     return store
   }

@@ -7,7 +7,7 @@ import { resolveDataDir } from '../env/data-dir'
 import { measureThresholds } from '../evaluation/encoder-thresholds'
 import { measureVerification } from '../evaluation/encoder-verification'
 import type { JobHandle, JobQueue } from '../jobs/job-queue'
-import type { ModelLoader, PreparedModel } from '../models/model-loader'
+import type { ModelLoader } from '../models/model-loader'
 import type { ModelRegistry } from '../models/model-registry'
 import type { FaceService } from './face-service'
 
@@ -71,31 +71,20 @@ export class ModelService {
    * (a wrong colour order or normalisation still yields vectors, just worse ones); the check's
    * job is returned so callers can follow it.
    */
-  async register(modelPath: string, manifestInput: unknown, options: { verify?: boolean } = {}): Promise<RegisteredModel> {
-    const { manifest } = this.registry.prepareRegistration(modelPath, manifestInput)
-    const entry = this.registry.commitRegistration(manifest, modelPath)
+  async register(modelPath: string | Buffer, manifestInput: unknown, options: { verify?: boolean } = {}): Promise<RegisteredModel> {
+    const { manifest, bytes } = this.registry.prepareRegistration(modelPath, manifestInput)
+    // Trial first, in a child process with a time limit: nothing is stored unless it passes.
     try {
-      await this.trialRun(await this.loader.prepare(entry.manifest.id))
+      await this.loader.trialRun(manifest, bytes)
     } catch (err) {
-      this.registry.unregister(entry.manifest.id)
-      throw new ValidationError(`model '${manifest.id}' does not run as its manifest describes: ${(err as Error).message}`)
+      throw new ValidationError(`model '${manifest.id}' does not run as its manifest describes: ${(err as Error).message.split('\n')[0].trim()}; nothing was registered`)
     }
-    const registered = this.registry.get(entry.manifest.id)
+    const registered = this.registry.commitRegistration(manifest, bytes)
     const measure = (options.verify ?? true) && manifest.role === 'encoder' && resolveDataDir() !== null
     if (!measure) return { entry: registered, verification: null, thresholds: null }
     // An encoder's thresholds are measured now, as a job of their own, so no reconstruction ever waits for them.
     const thresholds = registered.thresholds ? null : this.measureThresholdsJob([manifest.id])
     return { entry: registered, verification: this.verify(manifest.id), thresholds }
-  }
-
-  private async trialRun(model: PreparedModel): Promise<void> {
-    const m = model.entry.manifest
-    const dims = this.loader.sampleDims(model.entry)
-    const data = new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(0.5)
-    const [out] = await this.engine.runBatched(model.key, { name: m.input.name, sampleDims: dims, samples: [data] }, m.output.name, { maxBatch: 1 })
-    const expected = m.role === 'encoder' ? m.embeddingDim! : m.output.shape.slice(1).reduce((a, b) => (b > 0 ? a * b : a), 1)
-    if (out.length !== expected) throw new Error(`output '${m.output.name}' has ${out.length} values per sample, expected ${expected}`)
-    if (!out.every(Number.isFinite)) throw new Error(`output '${m.output.name}' contains NaN or Inf`)
   }
 
   /** Starts a job measuring an encoder on LFW development pairs; the result goes into the registry. */

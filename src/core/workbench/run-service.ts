@@ -6,7 +6,7 @@ import type { CaseStore } from '../cases/case-store'
 import { encodeVector } from '../cases/vector-blob'
 import { sha256Hex } from '../fs/sha256'
 import type { InferenceEngine } from '../engine/inference-engine'
-import { scoreAcrossEncoders } from '../evaluation/cross-encoder-scoring'
+import { scoreAcrossEncoders, skippedScore } from '../evaluation/cross-encoder-scoring'
 import { encodePng, type RgbImage } from '../imaging/image-io'
 import { chwToImage } from '../imaging/image-tensor'
 import { comparisonStrip } from '../imaging/comparison-strip'
@@ -127,7 +127,16 @@ export class RunService {
       progress
     })
     const searchSeconds = (performance.now() - t0) / 1000
-    const scorers = await Promise.all(encoders.map(async (e) => ({ model: await this.loader.prepare(e.manifest.id), thresholds: e.thresholds ?? null })))
+    // An encoder that cannot load (its trial fails or times out) is reported, not fatal to the run.
+    const scorers = await Promise.all(
+      encoders.map(async (e) => {
+        try {
+          return { model: await this.loader.prepare(e.manifest.id), thresholds: e.thresholds ?? null }
+        } catch (err) {
+          return skippedScore(e.manifest.id, e.manifest.sha256, e.thresholds ?? null, (err as Error).message)
+        }
+      })
+    )
     const scores = await scoreAcrossEncoders(
       this.engine,
       scorers,

@@ -3,13 +3,14 @@ import { basename } from 'node:path'
 import type { ExecutionProvider } from '../../shared/types'
 import type { AppInfo, CaseDetail } from '../../shared/ipc-contract'
 import { CaseLibrary } from '../cases/case-library'
-import { InferenceEngine } from '../engine/inference-engine'
+import { InferenceEngine, type IsolatedHostFactory } from '../engine/inference-engine'
 import { sampleImagePaths } from '../env/sample-images'
 import { softwareVersion } from '../env/software-version'
 import { JobQueue } from '../jobs/job-queue'
 import { registerBuiltinMethods } from '../methods/builtin-methods'
 import { ModelLoader } from '../models/model-loader'
 import { ModelRegistry } from '../models/model-registry'
+import { ModelTrial } from '../models/model-trial'
 import { CaseService } from './case-service'
 import { CompareService } from './compare-service'
 import { DatasetService } from './dataset-service'
@@ -27,6 +28,8 @@ export { inversionRecord, type InversionRequest, type InversionResult } from './
 export { defaultCaseRoot, defaultLibraryDir } from '../env/library-dir'
 export { softwareVersion } from '../env/software-version'
 export type { JobHandle } from '../jobs/job-queue'
+export type { IsolatedHostFactory, WorkerHost } from '../engine/inference-engine'
+export { WORKER_SETTINGS_ENV } from '../engine/engine-protocol'
 export type { AlignProgress } from '../datasets/dataset-aligner'
 export type { EvaluationInput, EvaluationStart } from './evaluation-service'
 export { REPORT_FOOTER, REPORT_MARGINS_MM, type ReportPrinter } from './report-service'
@@ -40,6 +43,8 @@ export interface WorkbenchOptions {
   threads?: number
   /** What prints case reports: the app passes Electron's printToPDF; default a local Chromium via playwright-core. */
   reportPrinter?: ReportPrinter
+  /** How user models' isolated trial runs start their process (default: a Node fork; the app passes utilityProcess). */
+  isolatedHost?: IsolatedHostFactory
 }
 
 /**
@@ -68,7 +73,7 @@ export class Workbench {
     mkdirSync(options.libraryDir, { recursive: true })
     this.registry = new ModelRegistry(options.libraryDir)
     this.engine = new InferenceEngine({ providers: options.providers, threads: options.threads })
-    this.loader = new ModelLoader(this.engine, this.registry)
+    this.loader = new ModelLoader(this.engine, this.registry, { trial: new ModelTrial({ threads: options.threads, isolatedHost: options.isolatedHost }) })
     this.jobs = new JobQueue()
     this.cases = new CaseService(new CaseLibrary(options.libraryDir), options.caseRoot, (runId) => this.jobs.list().some((j) => j.runId === runId))
     this.faces = new FaceService(this.engine, this.registry, this.loader)
