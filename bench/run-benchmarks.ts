@@ -1,12 +1,13 @@
 // `npm run bench`: runs every benchmark and prints Markdown sections for docs/benchmarks.md.
 import { encoderSpeed } from './encoder-speed'
+import { fuzz } from './fuzz'
 import { gradientSpeed } from './gradient-speed'
 import { pipelineThroughput } from './pipeline-throughput'
 import { priorSamples } from './prior-samples'
 import { dfdQuality, gaPriorQuality, gaQuality } from './reconstruction-quality'
 
 const only = process.argv[2]
-const benches: Record<string, () => Promise<string>> = { encoder: encoderSpeed, pipeline: pipelineThroughput, quality: gaQuality, dfd: dfdQuality, prior: priorSamples, 'prior-ga': gaPriorQuality, gradients: gradientSpeed }
+const benches: Record<string, () => Promise<string>> = { encoder: encoderSpeed, pipeline: pipelineThroughput, quality: gaQuality, dfd: dfdQuality, prior: priorSamples, 'prior-ga': gaPriorQuality, gradients: gradientSpeed, fuzz }
 if (only && !(only in benches)) {
   console.error(`unknown benchmark '${only}'; one of: ${Object.keys(benches).join(', ')}`)
   process.exit(2)

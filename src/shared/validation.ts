@@ -9,6 +9,14 @@ export class ValidationError extends Error {
   }
 }
 
+/**
+ * JSON.parse's message as one line: V8 quotes the text around the error raw, line breaks and
+ * control characters included, which would split or garble a one-line error.
+ */
+export function jsonErrorMessage(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).replace(/[\x00-\x1f\x7f]+/g, ' ')
+}
+
 type Obj = Record<string, unknown>
 
 export function isObject(v: unknown): v is Obj {

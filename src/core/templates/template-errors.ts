@@ -27,3 +27,11 @@ export class TemplateFormatError extends Error {
     this.code = code
   }
 }
+
+/**
+ * A piece of the file, quoted for an error message: escaped (no raw control characters reach
+ * a terminal) and cut to `max` characters, so a 100,000-value line stays a one-line message.
+ */
+export function quoted(text: string, max = 60): string {
+  return JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text)
+}

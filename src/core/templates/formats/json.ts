@@ -1,6 +1,7 @@
 // JSON template files: a bare array, an array of arrays or objects, an object with a vector,
 // an object with "templates", or Unveil's own "unveil-template" v1 (what the exporter writes).
 
+import { jsonErrorMessage } from '../../../shared/validation'
 import { TemplateFormatError } from '../template-errors'
 import { SHA256_HEX, templateWhere, validateVectors, type Extracted } from '../template-checks'
 
@@ -26,7 +27,7 @@ export function parseJsonLenient(text: string): { ok: true; value: unknown } | {
     try {
       return { ok: true, value: JSON.parse(text.replace(NON_FINITE_JSON, (m) => (m[0] === '"' ? m : `"${m}"`))) }
     } catch {
-      return { ok: false, error: (err as Error).message }
+      return { ok: false, error: jsonErrorMessage(err) }
     }
   }
 }
@@ -46,7 +47,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 function toNumbers(arr: unknown[], where: string): number[] {
   return arr.map((x, j) => {
     if (typeof x === 'number') return x
-    if (typeof x === 'string' && x in NON_FINITE_STRINGS) return NON_FINITE_STRINGS[x]
+    if (typeof x === 'string' && Object.hasOwn(NON_FINITE_STRINGS, x)) return NON_FINITE_STRINGS[x]
     if (x === null) {
       // JSON.stringify writes NaN and Infinity as null, so null almost always means a lost non-finite value.
       throw new TemplateFormatError('NON_FINITE', `${where}, value ${j} is null (JSON has no NaN or Infinity; a non-finite value was probably written as null)`)
