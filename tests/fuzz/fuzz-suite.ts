@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { TensorProto_DataType } from 'onnx-buf'
+import { jsonErrorMessage } from '../../src/shared/validation'
 import { Workbench } from '../../src/core/workbench/workbench'
 import { Rng, byteMutation, mutateBin, mutateCsv, mutateJson, mutateNpy } from './mutate'
 import {
@@ -323,13 +324,13 @@ class Harness {
   private modelCase(index: number, rng: Rng): { mutation: string; exec: () => Promise<unknown> } {
     const id = `fuzz-model-${index}`
     const manifest = tinyManifest(id)
-    const kind = rng.int(9)
+    const kind = rng.int(10)
     if (kind === 0) {
       const dims = rng.pick([[1, 3, 64, 64], [1, 4], [1, 3, 112], [1, 1, 112, 112], ['N', 'C', 'H', 'W']])
       // Half the time the manifest agrees with the graph, so the trial (not the manifest check) must catch it.
       const agree = rng.chance(0.5) && dims.length === 4 && typeof dims[1] === 'number'
       const m = agree ? tinyManifest(id, { input: { ...(manifest.input as object), shape: [-1, ...dims.slice(1)] } }) : manifest
-      return { mutation: 'model-input-shape', exec: this.registering(tinyEncoder({ inputDims: dims }), m) }
+      return { mutation: agree ? 'model-input-shape-agreed' : 'model-input-shape', exec: this.registering(tinyEncoder({ inputDims: dims }), m) }
     }
     if (kind === 1) return { mutation: 'model-input-dtype', exec: this.registering(tinyEncoder({ inputType: rng.pick([TensorProto_DataType.DOUBLE, TensorProto_DataType.INT64, TensorProto_DataType.UINT8, TensorProto_DataType.FLOAT16, TensorProto_DataType.STRING]) }), manifest) }
     if (kind === 2) {
@@ -347,6 +348,7 @@ class Harness {
       const m = mutateModelStructure(rng)
       return { mutation: m.name, exec: this.registering(m.bytes, manifest) }
     }
+    if (kind === 7) return { mutation: 'model-weights', exec: this.registering(tinyEncoder({ weightSeed: 1 + rng.int(1 << 30) }), manifest) }
     const seed = tinyEncoder()
     const m = byteMutation(seed, [seed, tinyEncoder({ inputDims: ['N', 3, 64, 64] })], rng)
     return { mutation: `model-${m.name}`, exec: this.registering(m.bytes, manifest) }
@@ -374,7 +376,7 @@ class Harness {
         try {
           manifest = JSON.parse(text)
         } catch (err) {
-          throw new Error(`--manifest: m.json is not valid JSON: ${(err as Error).message}`)
+          throw new Error(`--manifest: m.json is not valid JSON: ${jsonErrorMessage(err)}`)
         }
         return this.registering(model, manifest)()
       }

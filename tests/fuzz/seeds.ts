@@ -133,13 +133,15 @@ export interface ModelVariant {
   /** Wraps the embedding, e.g. into NaN. */
   tail?: 'nan' | 'none'
   unknownOp?: boolean
+  /** Other (finite) weights: a different, valid encoder. */
+  weightSeed?: number
 }
 
 export function tinyEncoder(v: ModelVariant = {}): Uint8Array {
   const b = new OnnxGraphBuilder()
   b.input('x', v.inputDims ?? ['N', 3, 112, 112])
   const pooled = b.node('Flatten', [b.node('GlobalAveragePool', ['x'])], { axis: 1 })
-  const w = b.constant('w', [3, TINY_DIM], Float32Array.from({ length: 3 * TINY_DIM }, (_, i) => Math.cos(i) + 0.1))
+  const w = b.constant('w', [3, TINY_DIM], Float32Array.from({ length: 3 * TINY_DIM }, (_, i) => Math.cos(i * (1 + (v.weightSeed ?? 0) * 1e-9)) + 0.1))
   let y = b.node('Add', [b.node(v.unknownOp ? 'NoSuchOp' : 'MatMul', [pooled, w]), b.floats('bias', Array.from({ length: TINY_DIM }, (_, i) => 0.01 * i))])
   // Log of a negative number: NaN for every input.
   if (v.tail === 'nan') y = b.node('Log', [b.node('Sub', [y, b.floats('big', [1e6])])])

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { ValidationError } from '../../../shared/validation'
+import { ValidationError, isObject } from '../../../shared/validation'
 import { readAlignedManifest, type AlignedDatasetManifest, type AlignedItem } from './aligned-manifest'
 
 type ModelRef = AlignedDatasetManifest['detector']
@@ -27,7 +27,8 @@ export function resumeFrom(outDir: string, imagesDir: string, detector: ModelRef
       throw new ValidationError(`${outDir} was aligned with other detector or landmark models; choose another output folder`)
     }
   }
-  const earlierItems = new Map((previous?.items ?? []).map((it) => [it.source, it]))
+  // A hand-edited or damaged manifest may hold anything: only well-formed entries can be kept.
+  const earlierItems = new Map((previous?.items ?? []).filter((it) => isObject(it) && typeof it.source === 'string').map((it) => [it.source, it]))
   return {
     createdAt: previous?.createdAt ?? new Date().toISOString(),
     earlierCrop(source, sourceSha256, file) {

@@ -73,11 +73,11 @@ export function readAlignedManifest(outDir: string): AlignedDatasetManifest | nu
   } catch (err) {
     throw new ValidationError(`${file} is not valid JSON (${jsonErrorMessage(err)}); remove it or choose another output folder`)
   }
-  if (!isObject(parsed) || parsed.format !== ALIGNED_DATASET_FORMAT || !Array.isArray(parsed.items)) {
+  if (!isObject(parsed) || parsed.format !== ALIGNED_DATASET_FORMAT || !Array.isArray(parsed.items) || typeof parsed.source !== 'string') {
     throw new ValidationError(`${file} is not an ${ALIGNED_DATASET_FORMAT} manifest; choose another output folder`)
   }
   if (parsed.version !== ALIGNED_DATASET_VERSION) {
-    throw new ValidationError(`${file} is version ${String(parsed.version)} of the format; this software writes version ${ALIGNED_DATASET_VERSION}`)
+    throw new ValidationError(`${file} is version ${JSON.stringify(parsed.version)?.slice(0, 40)} of the format; this software writes version ${ALIGNED_DATASET_VERSION}`)
   }
   return parsed as unknown as AlignedDatasetManifest
 }

@@ -2,7 +2,7 @@
 // an object with "templates", or Unveil's own "unveil-template" v1 (what the exporter writes).
 
 import { jsonErrorMessage } from '../../../shared/validation'
-import { TemplateFormatError } from '../template-errors'
+import { TemplateFormatError, quoted } from '../template-errors'
 import { SHA256_HEX, templateWhere, validateVectors, type Extracted } from '../template-checks'
 
 export interface TemplateExportItem {
@@ -73,6 +73,13 @@ function pickOne(obj: Record<string, unknown>, keys: readonly string[], where: s
   return { key: present[0], value: obj[present[0]] }
 }
 
+/** An encoder id as a file records it: printable and short, since it is echoed in messages and matched against the registry. */
+function optionalEncoderId(obj: Record<string, unknown>, where: string): string | null {
+  const id = optionalString(obj, ENCODER_ID_KEYS, where)
+  if (id !== null && !/^[\x20-\x7e]{1,200}$/.test(id)) throw new TemplateFormatError('MALFORMED', `${where} encoder id ${quoted(id)} is not an id (at most 200 printable ASCII characters)`)
+  return id
+}
+
 function optionalString(obj: Record<string, unknown>, keys: readonly string[], where: string): string | null {
   const found = pickOne(obj, keys, where)
   if (!found || found.value === null) return null
@@ -124,7 +131,7 @@ function readJsonItem(item: unknown, where: string, defaults: { encoderId: strin
     values,
     label: optionalString(item, ['label'], where),
     id: optionalString(item, ['id'], where),
-    encoderId: optionalString(item, ENCODER_ID_KEYS, where) ?? defaults.encoderId,
+    encoderId: optionalEncoderId(item, where) ?? defaults.encoderId,
     encoderSha256: optionalSha(item, where) ?? defaults.encoderSha256,
     provenance: provenance ?? null,
     extra: extraEntries.length ? Object.fromEntries(extraEntries) : null
@@ -179,7 +186,7 @@ export function extractJson(doc: unknown): Extracted {
         throw new TemplateFormatError('MALFORMED', 'JSON object has both "templates" and a top-level vector; expected one or the other')
       }
       rawItems = doc.templates
-      defaults = { encoderId: optionalString(doc, ENCODER_ID_KEYS, top), encoderSha256: optionalSha(doc, top) }
+      defaults = { encoderId: optionalEncoderId(doc, top), encoderSha256: optionalSha(doc, top) }
       const known = new Set<string>(['format', 'version', 'templates', ...ENCODER_ID_KEYS, ...ENCODER_SHA_KEYS])
       const extra = Object.entries(doc).filter(([k]) => !known.has(k))
       if (extra.length) meta.extra = Object.fromEntries(extra)
