@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { userInfo } from 'node:os'
 import { join, resolve } from 'node:path'
 import type Database from 'better-sqlite3'
@@ -13,6 +13,7 @@ import type {
   TemplateRecord
 } from '../../shared/types'
 import { ValidationError } from '../../shared/validation'
+import { removeStaleTempFiles } from '../fs/atomic-write'
 import { AuditLog, type AuditHead } from './audit-log'
 import { BlobStore } from './blob-store'
 import { CaseInfoRepository } from './case-info-repository'
@@ -147,6 +148,10 @@ export class CaseStore {
       if (schemaVersion(db) === 0) throw new ValidationError(`not a case folder: ${dbFile} is not an Unveil case database`)
       migrate(db)
       if (!db.prepare('SELECT 1 FROM case_info').get()) throw new ValidationError(`not a case folder: ${dbFile} has no case record`)
+      // A process killed mid-write leaves its temp file (anchor or blob); the data is whole without it.
+      removeStaleTempFiles(abs)
+      const blobs = join(abs, BLOBS_DIR)
+      if (existsSync(blobs)) for (const shard of readdirSync(blobs, { withFileTypes: true })) if (shard.isDirectory()) removeStaleTempFiles(join(blobs, shard.name))
       return new CaseStore(abs, db, options)
     } catch (err) {
       db.close()
