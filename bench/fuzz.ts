@@ -30,10 +30,16 @@ export async function fuzz(): Promise<string> {
 
   const rows = DOMAINS.map((d) => {
     const s = stats[d]
-    return [d, s.tried, s.rejected, s.accepted, s.writtenOnRejection, s.badMessages, s.crashes, s.hangs, s.wronglyAccepted, (s.ms / 1000).toFixed(1)].map(String)
+    return [d, s.tried, s.rejected, s.accepted, s.writtenOnRejection, s.badMessages, s.crashes, s.hangs, s.wronglyAccepted, (s.ms / 1000).toFixed(1)].map(
+      String
+    )
   })
   const sum = (k: keyof (typeof stats)['template']): number => DOMAINS.reduce((a, d) => a + stats[d][k], 0)
-  rows.push(['**all**', ...(['tried', 'rejected', 'accepted', 'writtenOnRejection', 'badMessages', 'crashes', 'hangs', 'wronglyAccepted'] as const).map((k) => `**${sum(k)}**`), `**${seconds.toFixed(0)}**`])
+  rows.push([
+    '**all**',
+    ...(['tried', 'rejected', 'accepted', 'writtenOnRejection', 'badMessages', 'crashes', 'hangs', 'wronglyAccepted'] as const).map((k) => `**${sum(k)}**`),
+    `**${seconds.toFixed(0)}**`
+  ])
 
   // Every failing case by mutation class, with one example each: the list to fix from.
   const failing = new Map<string, { n: number; example: CaseResult }>()
@@ -44,7 +50,18 @@ export async function fuzz(): Promise<string> {
     if (f) f.n++
     else failing.set(key, { n: 1, example: r })
   }
-  const failRows = [...failing].map(([k, { n, example }]) => [k, String(n), `#${example.index}: ${example.outcome}; ${[...new Set(example.problems)].slice(0, 3).join('; ').replace(/\|/g, '\\|')}${example.message ? ` — "${example.message.slice(0, 160).replace(/[\r\n]+/g, '⏎').replace(/\|/g, '\\|')}"` : ''}`])
+  const failRows = [...failing].map(([k, { n, example }]) => [
+    k,
+    String(n),
+    `#${example.index}: ${example.outcome}; ${[...new Set(example.problems)].slice(0, 3).join('; ').replace(/\|/g, '\\|')}${
+      example.message
+        ? ` — "${example.message
+            .slice(0, 160)
+            .replace(/[\r\n]+/g, '⏎')
+            .replace(/\|/g, '\\|')}"`
+        : ''
+    }`
+  ])
   const perMutation = new Map<string, [number, number]>()
   for (const r of results) {
     const e = perMutation.get(r.mutation) ?? [0, 0]
@@ -58,6 +75,9 @@ export async function fuzz(): Promise<string> {
     `Command: \`npm run bench -- fuzz\`${scale !== 1 ? ` (FUZZ_SCALE=${scale})` : ''}. Uncaught exceptions or unhandled rejections in the process: ${uncaught.length}${uncaught.length ? ` (first: ${uncaught[0].slice(0, 200)})` : ''}.`,
     markdownTable(['input', 'tried', 'rejected', 'accepted', 'written on rejection', 'bad messages', 'crashes', 'hangs', 'wrongly accepted', 'seconds'], rows),
     failing.size ? `Failing mutation classes:\n\n${markdownTable(['input / mutation', 'cases', 'example'], failRows)}` : 'No failing case.',
-    `Cases per mutation (rejected/accepted): ${[...perMutation].sort().map(([m, [rej, acc]]) => `${m} ${rej}/${acc}`).join(', ')}.`
+    `Cases per mutation (rejected/accepted): ${[...perMutation]
+      .sort()
+      .map(([m, [rej, acc]]) => `${m} ${rej}/${acc}`)
+      .join(', ')}.`
   ].join('\n\n')
 }

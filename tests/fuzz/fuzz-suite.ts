@@ -71,7 +71,7 @@ export function messageProblems(err: unknown): string[] {
   if (/^\s+at |\bat .+:\d+:\d+\)?$/m.test(m)) p.push('stack trace in message')
   if (/Maximum call stack/i.test(m)) p.push('stack overflow reached the user')
   if (/\[object Object\]/.test(m)) p.push('[object Object] in message')
-  if (/[\x00-\x08\x0b-\x1f\x7f]/.test(m)) p.push('control characters in message')
+  if (/[\x00-\x08\x0b-\x1f\x7f-\x9f]/.test(m)) p.push('control characters in message')
   if (m.length > 600) p.push(`message of ${m.length} characters`)
   return p
 }
@@ -109,8 +109,9 @@ function listing(dir: string, skip: (name: string) => boolean = () => false): Ma
 
 function diff(label: string, a: Map<string, string>, b: Map<string, string>): string[] {
   const p: string[] = []
-  for (const [k, v] of b) if (!a.has(k)) p.push(`${label}: ${k} created`)
-  else if (a.get(k) !== v) p.push(`${label}: ${k} changed`)
+  for (const [k, v] of b)
+    if (!a.has(k)) p.push(`${label}: ${k} created`)
+    else if (a.get(k) !== v) p.push(`${label}: ${k} changed`)
   for (const k of a.keys()) if (!b.has(k)) p.push(`${label}: ${k} deleted`)
   return p
 }
@@ -199,7 +200,10 @@ class Harness {
     }
   }
 
-  private snapshot(domain: Domain, outDir: string | null): { rows: Map<string, string>; caseFiles: Map<string, string>; library: Map<string, string>; out: Map<string, string> } {
+  private snapshot(
+    domain: Domain,
+    outDir: string | null
+  ): { rows: Map<string, string>; caseFiles: Map<string, string>; library: Map<string, string>; out: Map<string, string> } {
     return {
       rows: this.rowCounts(),
       caseFiles: listing(this.caseDir, (r) => DB_FILES.test(r)),
@@ -233,7 +237,11 @@ class Harness {
     if (outcome !== 'accepted') {
       const after = this.snapshot(domain, c.outDir)
       for (const [table, n] of after.rows) if (before.rows.get(table) !== n) problems.push(`rows: ${table} ${before.rows.get(table)} -> ${n}`)
-      problems.push(...diff('case', before.caseFiles, after.caseFiles), ...diff('library', before.library, after.library), ...diff('output', before.out, after.out))
+      problems.push(
+        ...diff('case', before.caseFiles, after.caseFiles),
+        ...diff('library', before.library, after.library),
+        ...diff('output', before.out, after.out)
+      )
     }
     const r: CaseResult = { domain, index, mutation: c.mutation, outcome, message, problems, ms }
     this.results.push(r)
@@ -281,7 +289,11 @@ class Harness {
       return { mutation: m.name, exec: this.importing(rng.pick(['t.bin', 't.f32', 't.raw', 't.dat', 'noext']), m.bytes) }
     }
     const seed = rng.pick(s.files)
-    const m = byteMutation(seed.bytes, s.files.map((f) => f.bytes), rng)
+    const m = byteMutation(
+      seed.bytes,
+      s.files.map((f) => f.bytes),
+      rng
+    )
     return { mutation: `template-${m.name}`, exec: this.importing(rng.chance(0.8) ? seed.name : rng.pick(names), m.bytes) }
   }
 
@@ -297,10 +309,21 @@ class Harness {
     const jpg = faces.find((f) => f.name.endsWith('.jpg'))!.bytes
     const huge = [0, 1, 65535, 65536, 2 ** 24, 2 ** 31 - 1, 2 ** 32 - 1]
     if (kind === 0) return { mutation: 'image-png-dims', exec: this.enrolling('d.png', pngWithDims(png, rng.pick(huge), rng.pick(huge))) }
-    if (kind === 1) return { mutation: 'image-jpeg-dims', exec: this.enrolling('d.jpg', jpegWithDims(jpg, rng.pick(huge.filter((x) => x < 65536)), rng.pick(huge.filter((x) => x < 65536)))) }
+    if (kind === 1)
+      return {
+        mutation: 'image-jpeg-dims',
+        exec: this.enrolling('d.jpg', jpegWithDims(jpg, rng.pick(huge.filter((x) => x < 65536)), rng.pick(huge.filter((x) => x < 65536))))
+      }
     if (kind === 2 && rng.chance(0.05)) return { mutation: 'image-bomb', exec: this.enrolling('bomb.png', this.bombs[0]) }
     if (kind === 2) return { mutation: 'image-other-format', exec: this.enrolling('o', rng.pick(others).bytes) }
-    if (kind === 3) return { mutation: 'image-noise', exec: this.enrolling('n.jpg', Uint8Array.from({ length: rng.int(4096) }, () => rng.int(256))) }
+    if (kind === 3)
+      return {
+        mutation: 'image-noise',
+        exec: this.enrolling(
+          'n.jpg',
+          Uint8Array.from({ length: rng.int(4096) }, () => rng.int(256))
+        )
+      }
     if (kind === 4) {
       // Only the container's magic survives: every header field after it is garbage.
       const magic = rng.pick([jpg.subarray(0, 4), png.subarray(0, 16), new TextEncoder().encode('GIF89a'), new TextEncoder().encode('RIFF\0\0\0\0WEBPVP8 ')])
@@ -326,15 +349,42 @@ class Harness {
     const manifest = tinyManifest(id)
     const kind = rng.int(10)
     if (kind === 0) {
-      const dims = rng.pick([[1, 3, 64, 64], [1, 4], [1, 3, 112], [1, 1, 112, 112], ['N', 'C', 'H', 'W']])
+      const dims = rng.pick([
+        [1, 3, 64, 64],
+        [1, 4],
+        [1, 3, 112],
+        [1, 1, 112, 112],
+        ['N', 'C', 'H', 'W']
+      ])
       // Half the time the manifest agrees with the graph, so the trial (not the manifest check) must catch it.
       const agree = rng.chance(0.5) && dims.length === 4 && typeof dims[1] === 'number'
       const m = agree ? tinyManifest(id, { input: { ...(manifest.input as object), shape: [-1, ...dims.slice(1)] } }) : manifest
       return { mutation: agree ? 'model-input-shape-agreed' : 'model-input-shape', exec: this.registering(tinyEncoder({ inputDims: dims }), m) }
     }
-    if (kind === 1) return { mutation: 'model-input-dtype', exec: this.registering(tinyEncoder({ inputType: rng.pick([TensorProto_DataType.DOUBLE, TensorProto_DataType.INT64, TensorProto_DataType.UINT8, TensorProto_DataType.FLOAT16, TensorProto_DataType.STRING]) }), manifest) }
+    if (kind === 1)
+      return {
+        mutation: 'model-input-dtype',
+        exec: this.registering(
+          tinyEncoder({
+            inputType: rng.pick([
+              TensorProto_DataType.DOUBLE,
+              TensorProto_DataType.INT64,
+              TensorProto_DataType.UINT8,
+              TensorProto_DataType.FLOAT16,
+              TensorProto_DataType.STRING
+            ])
+          }),
+          manifest
+        )
+      }
     if (kind === 2) {
-      const location = rng.pick(['/etc/passwd', '../../../../../../etc/passwd', '/proc/self/environ', 'weights.bin', join(this.root, 'library', 'models', 'registry.json')])
+      const location = rng.pick([
+        '/etc/passwd',
+        '../../../../../../etc/passwd',
+        '/proc/self/environ',
+        'weights.bin',
+        join(this.root, 'library', 'models', 'registry.json')
+      ])
       return { mutation: 'model-external-data', exec: this.registering(externalDataEncoder(location, rng.pick([0, 4, 2 ** 40])), manifest) }
     }
     if (kind === 3) return { mutation: 'model-nan-output', exec: this.registering(tinyEncoder({ tail: 'nan' }), manifest) }

@@ -20,7 +20,34 @@ export class Rng {
 }
 
 /** Values at and just past the limits readers check (sizes, counts, float edges). */
-export const BOUNDARY_NUMBERS = [0, -0, -1, 1, 2, 255, 256, 511, 512, 513, 65535, 65536, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 53, -(2 ** 31), 1e-45, 1e-300, 3.4e38, 3.5e38, 1e308, Number.MAX_VALUE, Number.MIN_VALUE, Number.EPSILON, 0.5]
+export const BOUNDARY_NUMBERS = [
+  0,
+  -0,
+  -1,
+  1,
+  2,
+  255,
+  256,
+  511,
+  512,
+  513,
+  65535,
+  65536,
+  2 ** 31 - 1,
+  2 ** 31,
+  2 ** 32,
+  2 ** 53,
+  -(2 ** 31),
+  1e-45,
+  1e-300,
+  3.4e38,
+  3.5e38,
+  1e308,
+  Number.MAX_VALUE,
+  Number.MIN_VALUE,
+  Number.EPSILON,
+  0.5
+]
 
 const BOUNDARY_BYTES = [0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff]
 
@@ -95,7 +122,23 @@ export function byteMutation(bytes: Uint8Array, others: readonly Uint8Array[], r
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json }
 
-const NASTY_STRINGS = ['', ' ', 'NaN', 'Infinity', '-1', '1e999', '\u001b[31mred\u001b[0m', '\u0000', 'a\nb', '../../etc/passwd', '/etc/passwd', '__proto__', 'x'.repeat(5000), '\ud800', 'ÿþ']
+const NASTY_STRINGS = [
+  '',
+  ' ',
+  'NaN',
+  'Infinity',
+  '-1',
+  '1e999',
+  '\u001b[31mred\u001b[0m',
+  '\u0000',
+  'a\nb',
+  '../../etc/passwd',
+  '/etc/passwd',
+  '__proto__',
+  'x'.repeat(5000),
+  '\ud800',
+  'ÿþ'
+]
 
 function randomJson(rng: Rng, depth = 0): Json {
   switch (rng.int(depth > 2 ? 4 : 6)) {
@@ -110,7 +153,9 @@ function randomJson(rng: Rng, depth = 0): Json {
     case 4:
       return Array.from({ length: rng.int(4) }, () => randomJson(rng, depth + 1))
     default:
-      return Object.fromEntries(Array.from({ length: rng.int(3) }, (_, i) => [rng.pick(['id', 'vector', 'shape', 'name', 'items', `k${i}`]), randomJson(rng, depth + 1)]))
+      return Object.fromEntries(
+        Array.from({ length: rng.int(3) }, (_, i) => [rng.pick(['id', 'vector', 'shape', 'name', 'items', `k${i}`]), randomJson(rng, depth + 1)])
+      )
   }
 }
 
@@ -203,7 +248,8 @@ export function mutateJson(seed: Json, rng: Rng): { name: string; text: string }
     default: {
       name = 'json-add-key'
       const target = get()
-      if (target && typeof target === 'object' && !Array.isArray(target)) target[rng.pick(['encoderId', 'encoderSha256', 'label', 'templates', 'vectors', 'shape', 'dtype', 'constructor'])] = randomJson(rng)
+      if (target && typeof target === 'object' && !Array.isArray(target))
+        target[rng.pick(['encoderId', 'encoderSha256', 'label', 'templates', 'vectors', 'shape', 'dtype', 'constructor'])] = randomJson(rng)
       else set({ value: target })
     }
   }
@@ -221,7 +267,10 @@ export function mutateCsv(text: string, rng: Rng): { name: string; text: string 
   const ops: [string, () => void][] = [
     ['csv-drop-cell', () => cells.splice(ci, 1)],
     ['csv-extra-cell', () => cells.splice(ci, 0, cells[ci])],
-    ['csv-bad-token', () => (cells[ci] = rng.pick(['NaN', 'inf', '-Infinity', '', ' ', '1e999', '0x10', '1,5', '"1"', '1.2.3', '\u001b[2J', '1e-46', '--1', '١']))],
+    [
+      'csv-bad-token',
+      () => (cells[ci] = rng.pick(['NaN', 'inf', '-Infinity', '', ' ', '1e999', '0x10', '1,5', '"1"', '1.2.3', '\u001b[2J', '1e-46', '--1', '١']))
+    ],
     ['csv-boundary-number', () => (cells[ci] = String(rng.pick(BOUNDARY_NUMBERS)))],
     ['csv-header', () => lines.unshift(Array.from({ length: cells.length + rng.pick([-1, 0, 1, 100]) }, (_, i) => `c${i}`).join(','))],
     ['csv-delimiter', () => (lines[li] = cells.join(rng.pick([';', '\t', ' ', ', ', '|'])))],
@@ -264,21 +313,84 @@ export function mutateNpy(vectors: number[][], rng: Rng): { name: string; bytes:
   const dict = (descr: string, shape: string, fortran = 'False'): string => `{'descr': '${descr}', 'fortran_order': ${fortran}, 'shape': ${shape}, }`
   const shape2 = `(${rows}, ${dim})`
   const ops: [string, () => Uint8Array][] = [
-    ['npy-dtype', () => npyBytes(dict(rng.pick(['<f8', '>f4', '<i4', '|u1', '<f2', '<c8', '|O', '<U10', '|b1', '<M8', 'f4', '<f16', '']), shape2), rng.chance(0.5) ? f64 : f32)],
+    [
+      'npy-dtype',
+      () =>
+        npyBytes(dict(rng.pick(['<f8', '>f4', '<i4', '|u1', '<f2', '<c8', '|O', '<U10', '|b1', '<M8', 'f4', '<f16', '']), shape2), rng.chance(0.5) ? f64 : f32)
+    ],
     ['npy-big-endian', () => npyBytes(dict('>f4', shape2), f32)],
     ['npy-float64', () => npyBytes(dict('<f8', shape2), f64)],
     ['npy-fortran', () => npyBytes(dict('<f4', shape2, rng.pick(['True', 'true', '1', 'None'])), f32)],
-    ['npy-shape', () => npyBytes(dict('<f4', rng.pick([`(${dim},)`, `(0, ${dim})`, `(${rows + 1}, ${dim})`, `(-1, ${dim})`, `(${rows}, ${dim}, 1)`, '()', `(${2 ** 53}, ${dim})`, `(1e20,)`, `(${dim}`, '[1, 512]', `(${rows}, ${dim - 1})`])), f32)],
-    ['npy-deep-header', () => npyBytes(`{'descr': '<f4', 'fortran_order': False, 'shape': ${'('.repeat(rng.pick([50, 1000, 20000]))}${dim}${')'.repeat(10)}, }`, f32)],
+    [
+      'npy-shape',
+      () =>
+        npyBytes(
+          dict(
+            '<f4',
+            rng.pick([
+              `(${dim},)`,
+              `(0, ${dim})`,
+              `(${rows + 1}, ${dim})`,
+              `(-1, ${dim})`,
+              `(${rows}, ${dim}, 1)`,
+              '()',
+              `(${2 ** 53}, ${dim})`,
+              `(1e20,)`,
+              `(${dim}`,
+              '[1, 512]',
+              `(${rows}, ${dim - 1})`
+            ])
+          ),
+          f32
+        )
+    ],
+    [
+      'npy-deep-header',
+      () => npyBytes(`{'descr': '<f4', 'fortran_order': False, 'shape': ${'('.repeat(rng.pick([50, 1000, 20000]))}${dim}${')'.repeat(10)}, }`, f32)
+    ],
     ['npy-header-length', () => npyBytes(dict('<f4', shape2), f32, [1, 0], rng.pick([0, 1, 65535, 9, f32.length + 200]))],
-    ['npy-version', () => npyBytes(dict('<f4', shape2), f32, rng.pick([[2, 0], [3, 0], [9, 9], [0, 0]]), undefined)],
-    ['npy-data-length', () => npyBytes(dict('<f4', shape2), rng.chance(0.5) ? f32.subarray(0, f32.length - 1 - rng.int(16)) : Uint8Array.from([...f32, 1, 2, 3, 4]))],
-    ['npy-header-garbage', () => npyBytes(rng.pick(["{'descr': '<f4'}", '{}', 'None', "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 512), 'extra': __import__('os')}", "{\"descr\": \"<f4\", \"fortran_order\": false, \"shape\": [1, 512]}", "{'descr': '<f4', 'descr': '<f8', 'fortran_order': False, 'shape': (1, 512), }"]), f32)],
-    ['npy-nan', () => {
-      const a = Float32Array.from(vectors.flat())
-      a[rng.int(a.length)] = rng.pick([NaN, Infinity, -Infinity])
-      return npyBytes(dict('<f4', shape2), new Uint8Array(a.buffer))
-    }]
+    [
+      'npy-version',
+      () =>
+        npyBytes(
+          dict('<f4', shape2),
+          f32,
+          rng.pick([
+            [2, 0],
+            [3, 0],
+            [9, 9],
+            [0, 0]
+          ]),
+          undefined
+        )
+    ],
+    [
+      'npy-data-length',
+      () => npyBytes(dict('<f4', shape2), rng.chance(0.5) ? f32.subarray(0, f32.length - 1 - rng.int(16)) : Uint8Array.from([...f32, 1, 2, 3, 4]))
+    ],
+    [
+      'npy-header-garbage',
+      () =>
+        npyBytes(
+          rng.pick([
+            "{'descr': '<f4'}",
+            '{}',
+            'None',
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 512), 'extra': __import__('os')}",
+            '{"descr": "<f4", "fortran_order": false, "shape": [1, 512]}',
+            "{'descr': '<f4', 'descr': '<f8', 'fortran_order': False, 'shape': (1, 512), }"
+          ]),
+          f32
+        )
+    ],
+    [
+      'npy-nan',
+      () => {
+        const a = Float32Array.from(vectors.flat())
+        a[rng.int(a.length)] = rng.pick([NaN, Infinity, -Infinity])
+        return npyBytes(dict('<f4', shape2), new Uint8Array(a.buffer))
+      }
+    ]
   ]
   const [name, op] = rng.pick(ops)
   return { name, bytes: op() }
@@ -293,19 +405,25 @@ export function mutateBin(vectors: number[][], rng: Rng): { name: string; bytes:
     ['bin-float64', () => new Uint8Array(Float64Array.from(flat).buffer)],
     ['bin-odd-length', () => new Uint8Array(Float32Array.from(flat).buffer).subarray(0, flat.length * 4 - 1 - rng.int(3))],
     ['bin-partial-vector', () => new Uint8Array(Float32Array.from(flat.slice(0, flat.length - 1 - rng.int(flat.length - 1))).buffer)],
-    ['bin-nan', () => {
-      const a = Float32Array.from(flat)
-      a[rng.int(a.length)] = rng.pick([NaN, Infinity, -Infinity])
-      return new Uint8Array(a.buffer)
-    }],
+    [
+      'bin-nan',
+      () => {
+        const a = Float32Array.from(flat)
+        a[rng.int(a.length)] = rng.pick([NaN, Infinity, -Infinity])
+        return new Uint8Array(a.buffer)
+      }
+    ],
     ['bin-zeros', () => new Uint8Array(flat.length * 4)],
     ['bin-boundary', () => Uint8Array.from({ length: flat.length * 4 }, () => rng.pick(BOUNDARY_BYTES))],
     ['bin-huge-values', () => new Uint8Array(Float32Array.from(flat, (x) => x * rng.pick([1e30, 1e-40, 3e38])).buffer)],
-    ['bin-big-endian', () => {
-      const a = new Uint8Array(Float32Array.from(flat).buffer)
-      for (let i = 0; i < a.length; i += 4) a.subarray(i, i + 4).reverse()
-      return a
-    }]
+    [
+      'bin-big-endian',
+      () => {
+        const a = new Uint8Array(Float32Array.from(flat).buffer)
+        for (let i = 0; i < a.length; i += 4) a.subarray(i, i + 4).reverse()
+        return a
+      }
+    ]
   ]
   const [name, op] = rng.pick(ops)
   return { name, bytes: op() }

@@ -29,7 +29,12 @@ export function templateSeeds(encoderId: string, encoderSha256: string): Templat
   const three = vectors(3, 2)
   const codecJson = JSON.parse(exportTemplatesJson(three.map((v, i) => ({ vector: v, label: `leak ${i}`, encoderId, encoderSha256 }))))
   const json: unknown[] = [codecJson, one[0], three, { vector: one[0] }, { encoderId, templates: [{ label: 'x', vector: one[0] }] }]
-  const csv = [three.map((v) => v.join(',')).join('\n'), `${one[0].map((_, i) => `f${i}`).join(',')}\n${one[0].join(',')}`, three.map((v) => v.join('\t')).join('\n'), one[0].join('\n')]
+  const csv = [
+    three.map((v) => v.join(',')).join('\n'),
+    `${one[0].map((_, i) => `f${i}`).join(',')}\n${one[0].join(',')}`,
+    three.map((v) => v.join('\t')).join('\n'),
+    one[0].join('\n')
+  ]
   const enc = new TextEncoder()
   const files = [
     ...json.map((j, i) => ({ name: `seed${i}.json`, bytes: enc.encode(JSON.stringify(j)) })),
@@ -67,7 +72,12 @@ export async function imageSeeds(): Promise<ImageSeeds> {
     { name: 'plain.gif', bytes: new Uint8Array(await plain.clone().gif().toBuffer()) },
     { name: 'plain.tiff', bytes: new Uint8Array(await plain.clone().tiff().toBuffer()) },
     // An SVG may name other files; a decoder that follows them would read the disk.
-    { name: 'ext.svg', bytes: new TextEncoder().encode('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="64" height="64"><image xlink:href="file:///etc/passwd" width="64" height="64"/><image href="../../../../etc/hostname" width="64" height="64"/></svg>') }
+    {
+      name: 'ext.svg',
+      bytes: new TextEncoder().encode(
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="64" height="64"><image xlink:href="file:///etc/passwd" width="64" height="64"/><image href="../../../../etc/hostname" width="64" height="64"/></svg>'
+      )
+    }
   ]
   return { faces, others }
 }
@@ -100,7 +110,7 @@ export function pngWithDims(png: Uint8Array, width: number, height: number): Uin
 /** A JPEG whose first SOF marker declares other dimensions. */
 export function jpegWithDims(jpeg: Uint8Array, width: number, height: number): Uint8Array {
   const out = Uint8Array.from(jpeg)
-  for (let i = 2; i + 9 < out.length; ) {
+  for (let i = 2; i + 9 < out.length;) {
     if (out[i] !== 0xff) break
     const marker = out[i + 1]
     const len = (out[i + 2] << 8) | out[i + 3]
@@ -118,7 +128,11 @@ export function jpegWithDims(jpeg: Uint8Array, width: number, height: number): U
 
 /** A real decompression bomb: few bytes, many pixels. */
 export async function pngBomb(side: number): Promise<Uint8Array> {
-  return new Uint8Array(await sharp({ create: { width: side, height: side, channels: 3, background: { r: 0, g: 0, b: 0 } } }).png({ compressionLevel: 9 }).toBuffer())
+  return new Uint8Array(
+    await sharp({ create: { width: side, height: side, channels: 3, background: { r: 0, g: 0, b: 0 } } })
+      .png({ compressionLevel: 9 })
+      .toBuffer()
+  )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -141,8 +155,18 @@ export function tinyEncoder(v: ModelVariant = {}): Uint8Array {
   const b = new OnnxGraphBuilder()
   b.input('x', v.inputDims ?? ['N', 3, 112, 112])
   const pooled = b.node('Flatten', [b.node('GlobalAveragePool', ['x'])], { axis: 1 })
-  const w = b.constant('w', [3, TINY_DIM], Float32Array.from({ length: 3 * TINY_DIM }, (_, i) => Math.cos(i * (1 + (v.weightSeed ?? 0) * 1e-9)) + 0.1))
-  let y = b.node('Add', [b.node(v.unknownOp ? 'NoSuchOp' : 'MatMul', [pooled, w]), b.floats('bias', Array.from({ length: TINY_DIM }, (_, i) => 0.01 * i))])
+  const w = b.constant(
+    'w',
+    [3, TINY_DIM],
+    Float32Array.from({ length: 3 * TINY_DIM }, (_, i) => Math.cos(i * (1 + (v.weightSeed ?? 0) * 1e-9)) + 0.1)
+  )
+  let y = b.node('Add', [
+    b.node(v.unknownOp ? 'NoSuchOp' : 'MatMul', [pooled, w]),
+    b.floats(
+      'bias',
+      Array.from({ length: TINY_DIM }, (_, i) => 0.01 * i)
+    )
+  ])
   // Log of a negative number: NaN for every input.
   if (v.tail === 'nan') y = b.node('Log', [b.node('Sub', [y, b.floats('big', [1e6])])])
   b.node('Identity', [y], {}, 'y')
@@ -177,7 +201,10 @@ export function mutateModelStructure(rng: Rng): { name: string; bytes: Uint8Arra
     ['model-ir-version', () => (m.irVersion = BigInt(rng.pick([0, 1, 99, 2 ** 31])))],
     ['model-opset', () => (m.opsetImport[0].version = BigInt(rng.pick([0, 1, 99, 10000])))],
     ['model-initializer-dims', () => (g.initializer[0].dims = rng.pick([[3n, 9n], [2n ** 40n, 8n], [0n, 8n], [-1n, 8n], [3n]]))],
-    ['model-initializer-type', () => (g.initializer[0].dataType = rng.pick([TensorProto_DataType.DOUBLE, TensorProto_DataType.INT64, TensorProto_DataType.STRING, 999]))],
+    [
+      'model-initializer-type',
+      () => (g.initializer[0].dataType = rng.pick([TensorProto_DataType.DOUBLE, TensorProto_DataType.INT64, TensorProto_DataType.STRING, 999]))
+    ],
     ['model-missing-initializer', () => g.initializer.splice(0, 1)],
     ['model-cycle', () => (g.node[0].input = [g.node[g.node.length - 1].output[0]])],
     ['model-dangling-output', () => (g.output[0].name = 'nowhere')],

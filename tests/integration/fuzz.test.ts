@@ -9,9 +9,27 @@ import { runFuzz, type CaseResult } from '../fuzz/fuzz-suite'
 // Model mutations that get past the manifest and graph checks reach registration's trial run,
 // which runs after the model is committed (issue 13 item 4): their rejection leaves the model
 // copy and a registry rewrite behind. They run in the bench, which reports them per class.
-const TRIAL_CLASSES = new Set(['model-external-data', 'model-huge-dims', 'model-input-dtype', 'model-nan-output', 'model-unknown-op', 'model-bad-attribute', 'model-duplicate-node-output', 'model-initializer-dims', 'model-missing-initializer', 'model-ir-version', 'model-opset', 'model-input-shape-agreed', 'model-cycle', 'model-bitflip', 'model-boundary-bytes', 'model-initializer-type'])
+const TRIAL_CLASSES = new Set([
+  'model-external-data',
+  'model-huge-dims',
+  'model-input-dtype',
+  'model-nan-output',
+  'model-unknown-op',
+  'model-bad-attribute',
+  'model-duplicate-node-output',
+  'model-initializer-dims',
+  'model-missing-initializer',
+  'model-ir-version',
+  'model-opset',
+  'model-input-shape-agreed',
+  'model-cycle',
+  'model-bitflip',
+  'model-boundary-bytes',
+  'model-initializer-type'
+])
 
-const show = (rs: CaseResult[]): string[] => rs.map((r) => `${r.domain} #${r.index} ${r.mutation}: ${r.outcome} ${r.problems.join('; ')} ${JSON.stringify(r.message?.slice(0, 200))}`)
+const show = (rs: CaseResult[]): string[] =>
+  rs.map((r) => `${r.domain} #${r.index} ${r.mutation}: ${r.outcome} ${r.problems.join('; ')} ${JSON.stringify(r.message?.slice(0, 200))}`)
 
 describe('fuzz suite (deterministic seeds)', () => {
   it('refuses every malformed input with a one-line message and writes nothing, without crash or hang', async () => {

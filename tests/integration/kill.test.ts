@@ -83,7 +83,12 @@ function query<T>(dir: string, sql: string): T | undefined {
 const runStatus = (dir: string): string | undefined => query<{ status: string }>(dir, 'SELECT status FROM runs LIMIT 1')?.status
 const resultRows = (dir: string): number => query<{ n: number }>(dir, 'SELECT count(*) AS n FROM results')?.n ?? 0
 const walSize = (dir: string): number => (existsSync(join(dir, 'case.db-wal')) ? statSync(join(dir, 'case.db-wal')).size : 0)
-const files = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)) : [])
+const files = (dir: string): string[] =>
+  existsSync(dir)
+    ? readdirSync(dir, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => join(e.parentPath, e.name))
+    : []
 
 // -- what must hold after every kill ---------------------------------------------------------------
 
@@ -123,10 +128,18 @@ function checkCase(dir: string): CaseCheck {
     const runs = store.listRuns()
     for (const r of runs) {
       if (r.status === 'queued' || r.status === 'running') problems.push(`run ${r.id} still ${r.status} after its process ended`)
-      for (const res of store.listResults(r.id)) if (res.imageSha256 && !images.has(res.imageSha256)) problems.push(`result of run ${r.id} names a missing image`)
+      for (const res of store.listResults(r.id))
+        if (res.imageSha256 && !images.has(res.imageSha256)) problems.push(`result of run ${r.id} names a missing image`)
     }
     for (const f of files(dir)) if (f.endsWith('.tmp')) problems.push(`leftover temporary file ${f}`)
-    return { opened: true, verified: v.ok, problems, templates: templates.length, images: images.size, runs: runs.map((r) => ({ status: r.status, error: r.error ?? null })) }
+    return {
+      opened: true,
+      verified: v.ok,
+      problems,
+      templates: templates.length,
+      images: images.size,
+      runs: runs.map((r) => ({ status: r.status, error: r.error ?? null }))
+    }
   } finally {
     store.close()
   }
@@ -177,8 +190,11 @@ describe.skipIf(!built || photos.length < 2)('kill -9 at 20 points of a run, an 
     const s = CaseStore.open(pristine)
     templateId = s.listTemplates()[0].id
     s.close()
-    writeFileSync(importFile, exportTemplatesNpy(Array.from({ length: IMPORT_TEMPLATES }, (_, k) => Array.from({ length: 512 }, (_, i) => Math.sin(k * 31 + i + 1)))))
-  })
+    writeFileSync(
+      importFile,
+      exportTemplatesNpy(Array.from({ length: IMPORT_TEMPLATES }, (_, k) => Array.from({ length: 512 }, (_, i) => Math.sin(k * 31 + i + 1))))
+    )
+  }, 300_000)
   afterAll(() => {
     console.log(`kill suite: ${JSON.stringify(figures)}`)
     rmSync(work, { recursive: true, force: true })
@@ -189,10 +205,13 @@ describe.skipIf(!built || photos.length < 2)('kill -9 at 20 points of a run, an 
       ['30 ms after start', (s) => s.ms > 30],
       ['the run row exists', (s) => runStatus(s.dir) !== undefined],
       ['the run is running', (s) => runStatus(s.dir) === 'running'],
-      ['150 ms into the running run', (() => {
-        let since = 0
-        return (s: { ms: number; dir: string }) => (since ? s.ms - since > 150 : ((since = runStatus(s.dir) === 'running' ? s.ms : 0), false))
-      })()],
+      [
+        '150 ms into the running run',
+        (() => {
+          let since = 0
+          return (s: { ms: number; dir: string }) => (since ? s.ms - since > 150 : ((since = runStatus(s.dir) === 'running' ? s.ms : 0), false))
+        })()
+      ],
       ['the first progress line', (s) => /random search: \d+\/8/.test(s.output)],
       ['the search is done (scoring)', (s) => /random search: 8\/8/.test(s.output)],
       ['the result row exists', (s) => resultRows(s.dir) > 0],
@@ -201,10 +220,17 @@ describe.skipIf(!built || photos.length < 2)('kill -9 at 20 points of a run, an 
     const report: string[] = []
     for (const [k, [name, trigger]] of points.entries()) {
       const dir = copy()
-      const outcome = await killAt(name, dir, ['invert', '--case', dir, '--template-id', templateId, '--method', 'random', '--budget', '8', '--seed', String(k + 1)], trigger)
+      const outcome = await killAt(
+        name,
+        dir,
+        ['invert', '--case', dir, '--template-id', templateId, '--method', 'random', '--budget', '8', '--seed', String(k + 1)],
+        trigger
+      )
       const check = checkCase(dir)
       record(outcome, check)
-      report.push(`${name}: ${outcome.finished ? 'finished first' : `killed at ${outcome.ms.toFixed(0)} ms`}; runs ${JSON.stringify(check.runs)}; ${check.problems.join('; ') || 'ok'}`)
+      report.push(
+        `${name}: ${outcome.finished ? 'finished first' : `killed at ${outcome.ms.toFixed(0)} ms`}; runs ${JSON.stringify(check.runs)}; ${check.problems.join('; ') || 'ok'}`
+      )
       expect(check.problems, report.at(-1)).toEqual([])
       expect(check.templates).toBe(baseline.templates)
       for (const run of check.runs) {
@@ -215,7 +241,7 @@ describe.skipIf(!built || photos.length < 2)('kill -9 at 20 points of a run, an 
     }
     console.log(report.join('\n'))
     expect(libraryProblems()).toEqual([])
-  })
+  }, 300_000)
 
   it('a 3,000-template import killed at 6 points: all of it or none of it', async () => {
     const full = copy()
@@ -226,10 +252,13 @@ describe.skipIf(!built || photos.length < 2)('kill -9 at 20 points of a run, an 
     expect(checkCase(full).templates).toBe(baseline.templates + IMPORT_TEMPLATES)
 
     const points: [string, Trigger][] = [
-      ['the write-ahead log grows', (() => {
-        let first = -1
-        return (s: { dir: string }) => (first < 0 ? ((first = walSize(s.dir)), false) : walSize(s.dir) !== first)
-      })()],
+      [
+        'the write-ahead log grows',
+        (() => {
+          let first = -1
+          return (s: { dir: string }) => (first < 0 ? ((first = walSize(s.dir)), false) : walSize(s.dir) !== first)
+        })()
+      ],
       ...[0.5, 0.7, 0.8, 0.9, 0.97].map((f): [string, Trigger] => [`${f * 100}% of the uninterrupted import`, (s) => s.ms > f * duration])
     ]
     const report: string[] = []
@@ -238,13 +267,15 @@ describe.skipIf(!built || photos.length < 2)('kill -9 at 20 points of a run, an 
       const outcome = await killAt(name, dir, ['case', 'import', '--case', dir, '--file', importFile], trigger)
       const check = checkCase(dir)
       record(outcome, check)
-      report.push(`${name}: ${outcome.finished ? 'finished first' : `killed at ${outcome.ms.toFixed(0)} of ${duration.toFixed(0)} ms`}; ${check.templates - baseline.templates} imported; ${check.problems.join('; ') || 'ok'}`)
+      report.push(
+        `${name}: ${outcome.finished ? 'finished first' : `killed at ${outcome.ms.toFixed(0)} of ${duration.toFixed(0)} ms`}; ${check.templates - baseline.templates} imported; ${check.problems.join('; ') || 'ok'}`
+      )
       expect(check.problems, report.at(-1)).toEqual([])
       expect([0, IMPORT_TEMPLATES], report.at(-1)).toContain(check.templates - baseline.templates)
     }
     console.log(report.join('\n'))
     expect(libraryProblems()).toEqual([])
-  })
+  }, 300_000)
 
   it('an enrolment killed at 6 points: photo and template together or neither', async () => {
     const full = copy()
@@ -266,13 +297,21 @@ describe.skipIf(!built || photos.length < 2)('kill -9 at 20 points of a run, an 
       const check = checkCase(dir)
       record(outcome, check)
       const added = [check.templates - baseline.templates, check.images - baseline.images]
-      report.push(`${name}: ${outcome.finished ? 'finished first' : `killed at ${outcome.ms.toFixed(0)} of ${duration.toFixed(0)} ms`}; added ${JSON.stringify(added)}; ${check.problems.join('; ') || 'ok'}`)
+      report.push(
+        `${name}: ${outcome.finished ? 'finished first' : `killed at ${outcome.ms.toFixed(0)} of ${duration.toFixed(0)} ms`}; added ${JSON.stringify(added)}; ${check.problems.join('; ') || 'ok'}`
+      )
       expect(check.problems, report.at(-1)).toEqual([])
-      expect([[0, 0], [1, 1]], report.at(-1)).toContainEqual(added)
+      expect(
+        [
+          [0, 0],
+          [1, 1]
+        ],
+        report.at(-1)
+      ).toContainEqual(added)
     }
     console.log(report.join('\n'))
     // The last copy, checked once more through the CLI's own verify.
     expect(cli('audit', 'verify', '--case', join(work, `case-${copies}`)).code).toBe(0)
     expect(libraryProblems()).toEqual([])
-  })
+  }, 300_000)
 })

@@ -18,7 +18,7 @@ function oneLine(fn: () => unknown): string {
     message = (err as Error).message
   }
   expect(message).not.toBe('')
-  expect(message).not.toMatch(/[\x00-\x1f\x7f]/)
+  expect(message).not.toMatch(/[\x00-\x1f\x7f-\x9f]/)
   expect(message.length).toBeLessThan(400)
   return message
 }
@@ -33,6 +33,13 @@ describe('template refusals found by the fuzz suite', () => {
     const header = `{'descr': '<f4', 'fortran_order': False, 'shape': ${'('.repeat(20000)}8${')'.repeat(10)}, }`
     const message = oneLine(() => parseTemplateFile(makeNpy({ values: vector, shape: [8], header })))
     expect(message).toMatch(/^npy header is not a valid Python literal: nesting deeper than 16 levels at character \d+ in "\{'descr'.*…"$/)
+  })
+
+  it('escapes DEL and C1 controls (0x9b starts a terminal sequence) when quoting the file', () => {
+    const header = "{'descr': '<f4', 'fortran_order': False, 'shape': (8,), }\x7f\x9b31m"
+    expect(oneLine(() => parseTemplateFile(makeNpy({ values: vector, shape: [8], header })))).toMatch(/unexpected "\\u007f" after the dict/)
+    const text = JSON.stringify({ format: 'x\x9b2J', templates: [] })
+    expect(oneLine(() => parseTemplateFile(utf8(text)))).toBe('JSON declares format "x\\u009b2J"; only "unveil-template" and plain template objects are read')
   })
 
   it('quotes only the start of a 100,000-value CSV row', () => {

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { printable } from '../../../shared/printable'
 import { ValidationError, isObject } from '../../../shared/validation'
 import { readAlignedManifest, type AlignedDatasetManifest, type AlignedItem } from './aligned-manifest'
 
@@ -21,7 +22,7 @@ export function resumeFrom(outDir: string, imagesDir: string, detector: ModelRef
   const previous = readAlignedManifest(outDir)
   if (previous) {
     if (previous.source !== imagesDir) {
-      throw new ValidationError(`${outDir} holds crops of ${previous.source}, not ${imagesDir}; choose another output folder`)
+      throw new ValidationError(`${outDir} holds crops of ${printable(previous.source)}, not ${imagesDir}; choose another output folder`)
     }
     if (previous.detector?.sha256 !== detector.sha256 || previous.landmarker?.sha256 !== landmarker.sha256) {
       throw new ValidationError(`${outDir} was aligned with other detector or landmark models; choose another output folder`)

@@ -1,6 +1,7 @@
 // JSON template files: a bare array, an array of arrays or objects, an object with a vector,
 // an object with "templates", or Unveil's own "unveil-template" v1 (what the exporter writes).
 
+import { printable } from '../../../shared/printable'
 import { jsonErrorMessage } from '../../../shared/validation'
 import { TemplateFormatError, quoted } from '../template-errors'
 import { SHA256_HEX, templateWhere, validateVectors, type Extracted } from '../template-checks'
@@ -36,7 +37,7 @@ function typeName(v: unknown): string {
   if (v === null) return 'null'
   if (Array.isArray(v)) return 'an array'
   if (typeof v === 'object') return 'an object'
-  if (typeof v === 'string') return `a string (${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)})`
+  if (typeof v === 'string') return `a string (${quoted(v, 40)})`
   return `a ${typeof v}`
 }
 
@@ -90,7 +91,7 @@ function optionalString(obj: Record<string, unknown>, keys: readonly string[], w
 function optionalSha(obj: Record<string, unknown>, where: string): string | null {
   const sha = optionalString(obj, ENCODER_SHA_KEYS, where)
   if (sha === null) return null
-  if (!SHA256_HEX.test(sha)) throw new TemplateFormatError('MALFORMED', `${where} encoderSha256 ${JSON.stringify(sha)} is not a 64-character hex SHA-256`)
+  if (!SHA256_HEX.test(sha)) throw new TemplateFormatError('MALFORMED', `${where} encoderSha256 ${quoted(sha, 70)} is not a 64-character hex SHA-256`)
   return sha.toLowerCase()
 }
 
@@ -168,11 +169,11 @@ export function extractJson(doc: unknown): Extracted {
   } else if (isPlainObject(doc)) {
     const top = 'top-level object'
     if (doc.format !== undefined && doc.format !== 'unveil-template') {
-      throw new TemplateFormatError('UNSUPPORTED', `JSON declares format ${JSON.stringify(doc.format)}; only "unveil-template" and plain template objects are read`)
+      throw new TemplateFormatError('UNSUPPORTED', `JSON declares format ${typeof doc.format === 'string' ? quoted(doc.format) : typeName(doc.format)}; only "unveil-template" and plain template objects are read`)
     }
     if (doc.format === 'unveil-template') {
       if (doc.version !== 1) {
-        throw new TemplateFormatError('UNSUPPORTED', `unveil-template version ${JSON.stringify(doc.version)} is not supported; this build reads version 1`)
+        throw new TemplateFormatError('UNSUPPORTED', `unveil-template version ${printable(String(JSON.stringify(doc.version)).slice(0, 20))} is not supported; this build reads version 1`)
       }
       if (!Array.isArray(doc.templates)) throw new TemplateFormatError('MALFORMED', `unveil-template "templates" is ${typeName(doc.templates)}, expected an array`)
       layout = 'unveil-template'

@@ -53,7 +53,7 @@ class PyLiteralParser {
   parseDocument(): PyValue {
     const v = this.value()
     this.ws()
-    if (this.pos < this.src.length) this.fail(`unexpected ${JSON.stringify(this.src[this.pos])} after the dict`)
+    if (this.pos < this.src.length) this.fail(`unexpected ${quoted(this.src[this.pos])} after the dict`)
     return v
   }
 
