@@ -1,13 +1,16 @@
 import { describe, expect, it } from 'vitest'
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { CaseStore } from '../../../src/core/cases/case-store'
 import { PNG_BYTES, newCase, track } from './fixtures'
 
 // Found by the kill suite: a CLI killed during an atomic write leaves its temp file (the audit
-// anchor's, or a blob's) in the case folder. Opening the case removes those of ended processes.
-describe('temp files of killed writers', () => {
+// anchor's, or a blob's), and one killed before its transaction commits leaves the blob it had
+// stored. Opening the case removes both.
+describe('leftovers of killed writers', () => {
   it('are removed when the case is opened; a live writer keeps its own', () => {
     const store = newCase()
     const image = store.addImage(PNG_BYTES, { mime: 'image/png', width: 4, height: 4, originalName: 'p.png' })
@@ -27,5 +30,26 @@ describe('temp files of killed writers', () => {
     } finally {
       live.kill()
     }
+  })
+
+  it('a blob stored by a transaction that never committed is removed; one an audit entry names is kept', () => {
+    const store = newCase()
+    const kept = store.addImage(PNG_BYTES, { mime: 'image/png', width: 4, height: 4, originalName: 'p.png' })
+    store.close()
+    // As a writer killed between storing the photo and committing its row leaves it.
+    const bytes = Buffer.from('a photo whose row never committed')
+    const sha = createHash('sha256').update(bytes).digest('hex')
+    mkdirSync(join(store.dir, 'blobs', sha.slice(0, 2)), { recursive: true })
+    const orphan = join(store.dir, 'blobs', sha.slice(0, 2), `${sha}.jpg`)
+    writeFileSync(orphan, bytes)
+    // A row deleted behind the store's back: its blob is evidence for verify, not a leftover.
+    const db = new Database(join(store.dir, 'case.db'))
+    db.pragma('foreign_keys = OFF')
+    db.prepare('DELETE FROM images WHERE sha256 = ?').run(kept.sha256)
+    db.close()
+    const reopened = track(CaseStore.open(store.dir))
+    expect(existsSync(orphan)).toBe(false)
+    expect(reopened.verifyAudit()).toMatchObject({ ok: false, reason: expect.stringMatching(/image/) })
+    expect(readdirSync(join(store.dir, 'blobs', kept.sha256.slice(0, 2)))).toHaveLength(1)
   })
 })
