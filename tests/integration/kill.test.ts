@@ -288,7 +288,10 @@ describe.skipIf(!built || photos.length < 2)('kill -9 at 20 points of a run, an 
     const blobs = (dir: string): number => files(join(dir, 'blobs')).length
     const points: [string, Trigger][] = [
       ['a file appears in the blob store', (s) => blobs(s.dir) > baseline.images],
-      ['the photo is in the blob store under its hash', (s) => files(join(s.dir, 'blobs')).filter((f) => /\/[0-9a-f]{64}\.[a-z0-9]+$/.test(f)).length > baseline.images],
+      [
+        'the photo is in the blob store under its hash',
+        (s) => files(join(s.dir, 'blobs')).filter((f) => /\/[0-9a-f]{64}\.[a-z0-9]+$/.test(f)).length > baseline.images
+      ],
       ...[0.6, 0.75, 0.85, 0.92].map((f): [string, Trigger] => [`${f * 100}% of the uninterrupted enrolment`, (s) => s.ms > f * duration])
     ]
     const report: string[] = []

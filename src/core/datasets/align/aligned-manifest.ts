@@ -77,7 +77,9 @@ export function readAlignedManifest(outDir: string): AlignedDatasetManifest | nu
     throw new ValidationError(`${file} is not an ${ALIGNED_DATASET_FORMAT} manifest; choose another output folder`)
   }
   if (parsed.version !== ALIGNED_DATASET_VERSION) {
-    throw new ValidationError(`${file} is version ${JSON.stringify(parsed.version)?.slice(0, 40)} of the format; this software writes version ${ALIGNED_DATASET_VERSION}`)
+    throw new ValidationError(
+      `${file} is version ${JSON.stringify(parsed.version)?.slice(0, 40)} of the format; this software writes version ${ALIGNED_DATASET_VERSION}`
+    )
   }
   return parsed as unknown as AlignedDatasetManifest
 }
