@@ -55,7 +55,7 @@ describe('audit verify detects tampering with the case', () => {
     ['a template encoder sha256 edited', (s) => sql(s, `UPDATE templates SET encoder_sha256 = '${'b'.repeat(64)}' WHERE id = 't1'`), /template t1: .*differs/],
     ['a run deleted without an entry', (s, i) => { sql(s, 'DELETE FROM results WHERE run_id = ?', i.run); sql(s, 'DELETE FROM runs WHERE id = ?', i.run) }, /run .* is missing|result .* is missing/],
     ['a result deleted without an entry', (s, i) => sql(s, 'DELETE FROM results WHERE run_id = ?', i.run), /result .* is missing/],
-    ["a result's image pointed at another blob", (s, i) => sql(s, `UPDATE results SET image_sha256 = NULL WHERE run_id = ?`, i.run), /result .*: run, kind or image differ/],
+    ["a result's image reference removed", (s, i) => sql(s, `UPDATE results SET image_sha256 = NULL WHERE run_id = ?`, i.run), /result .*: run, kind or image differ/],
     ['an image row edited', (s, i) => sql(s, "UPDATE images SET original_name = 'other.png' WHERE sha256 = ?", i.image), /image .*differs/],
     ['an audit entry edited', (s) => sql(s, "UPDATE audit_log SET actor = 'someone' WHERE seq = 2"), /entry 2/],
     ['the last audit entries deleted', (s) => sql(s, 'DELETE FROM audit_log WHERE seq > 3'), /anchor|head|entries/],
