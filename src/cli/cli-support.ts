@@ -151,9 +151,7 @@ export function seedOption(values: Record<string, unknown>): { seed: number; cho
  * recolour, move the cursor or retitle the window, carriage returns that overwrite a line)
  * are shown as \u escapes instead of acting.
  */
-export function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
-}
+export { printable } from '../shared/printable'
 
 /** Follows a queued run to its end with a progress bar; Ctrl-C cancels it (the case then records it as cancelled). */
 export async function followRun(wb: Workbench, runId: string, label: string): Promise<RunRecord> {

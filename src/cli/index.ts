@@ -9,7 +9,7 @@ import { invertCommand } from './commands/invert'
 import { priorCommand } from './commands/prior'
 import { gradientsCommand } from './commands/gradients'
 import { reportCommand } from './commands/report'
-import { UsageError } from './cli-support'
+import { UsageError, printable } from './cli-support'
 import { commandHelp, overview } from './command-help'
 import { softwareVersion } from '../core/workbench/workbench'
 
@@ -87,7 +87,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code
   },
   (err: Error) => {
-    process.stderr.write(`unveil: ${err.message.split('\n')[0]}\n`)
+    process.stderr.write(`unveil: ${printable(err.message.split('\n')[0])}\n`)
     process.exitCode = err instanceof UsageError ? 2 : 1
   }
 )

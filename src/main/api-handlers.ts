@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import type { ApiHandlers, FilePayload } from '../shared/ipc-contract'
 import {
   ValidationError,
+  jsonErrorMessage,
   optionalString,
   requireId,
   requireInteger,
@@ -97,7 +98,7 @@ export function createApiHandlers({ workbench: wb, chooseFolder, grants = new Pa
         manifest = JSON.parse(requireString(o.manifestJson, 'manifest', { max: 1_000_000 }))
       } catch (err) {
         if (err instanceof ValidationError) throw err
-        throw new ValidationError(`manifest is not valid JSON: ${(err as Error).message}`)
+        throw new ValidationError(`manifest is not valid JSON: ${jsonErrorMessage(err)}`)
       }
       // The registry reads models from disk (they may be large); stage the upload in a temp folder.
       const dir = mkdtempSync(join(tmpdir(), 'unveil-model-'))

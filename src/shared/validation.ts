@@ -1,12 +1,21 @@
 // Input validation shared by the IPC handlers, the CLI and core: every value that crosses a
 // trust boundary is checked here and rejected with a message naming the field.
 import type { CaseCreateInput, ModelManifest, ModelRole, Normalisation } from './types'
+import { printable } from './printable'
 
 export class ValidationError extends Error {
   constructor(message: string) {
     super(message)
     this.name = 'ValidationError'
   }
+}
+
+/**
+ * JSON.parse's message as one line: V8 quotes the text around the error raw, line breaks and
+ * control characters included, which would split or garble a one-line error.
+ */
+export function jsonErrorMessage(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).replace(/[\x00-\x1f\x7f]+/g, ' ')
 }
 
 type Obj = Record<string, unknown>
@@ -53,7 +62,7 @@ const ROLES: ModelRole[] = ['encoder', 'generator', 'decoder', 'detector', 'land
 export function requireId(v: unknown, field: string): string {
   const s = requireString(v, field, { max: 80 })
   if (!ID_PATTERN.test(s)) {
-    throw new ValidationError(`${field} '${s}' must be lower-case letters, digits, '.', '_' or '-' (at most 80)`)
+    throw new ValidationError(`${field} '${printable(s)}' must be lower-case letters, digits, '.', '_' or '-' (at most 80)`)
   }
   return s
 }

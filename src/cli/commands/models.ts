@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { VerificationRunSummary } from '../../shared/types'
+import { jsonErrorMessage } from '../../shared/validation'
 import { UsageError, followJob, inputFile, inputPath, integer, parse, printJson, progressBar, required, withWorkbench } from '../cli-support'
 
 /** Below this, an encoder's manifest most likely has the wrong colour order or normalisation. */
@@ -43,7 +44,7 @@ export async function modelsCommand(argv: string[]): Promise<void> {
         manifest = JSON.parse(new TextDecoder().decode(inputFile(v, 'manifest', manifestFile)))
       } catch (err) {
         if (err instanceof UsageError) throw err
-        throw new UsageError(`--manifest: ${manifestFile} is not valid JSON: ${(err as Error).message}`)
+        throw new UsageError(`--manifest: ${manifestFile} is not valid JSON: ${jsonErrorMessage(err)}`)
       }
       await withWorkbench(async (wb) => {
         const { entry, verification, thresholds } = await wb.models.register(modelFile, manifest, { verify: !v['no-verify'] })

@@ -65,6 +65,20 @@ export class BlobStore {
     return bytes
   }
 
+  /** Every stored blob (temp files of writes in progress are not blobs). */
+  list(): { sha256: string; path: string }[] {
+    if (!existsSync(this.root)) return []
+    const out: { sha256: string; path: string }[] = []
+    for (const shard of readdirSync(this.root, { withFileTypes: true })) {
+      if (!shard.isDirectory()) continue
+      for (const name of readdirSync(join(this.root, shard.name))) {
+        const m = /^([0-9a-f]{64})\./.exec(name)
+        if (m) out.push({ sha256: m[1], path: join(this.root, shard.name, name) })
+      }
+    }
+    return out
+  }
+
   private find(sha256: string): string | null {
     const shard = join(this.root, sha256.slice(0, 2))
     if (!existsSync(shard)) return null

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { userInfo } from 'node:os'
 import { join, resolve } from 'node:path'
 import type Database from 'better-sqlite3'
@@ -13,6 +13,7 @@ import type {
   TemplateRecord
 } from '../../shared/types'
 import { ValidationError } from '../../shared/validation'
+import { removeStaleTempFiles } from '../fs/atomic-write'
 import { AuditLog, type AuditHead } from './audit-log'
 import { BlobStore } from './blob-store'
 import { CaseInfoRepository } from './case-info-repository'
@@ -34,6 +35,28 @@ export type { CaseUpdate, ImageMeta, ModelRef, ResultInput, ResultRecord, RunCre
 export const CASE_DB_FILE = 'case.db'
 export const AUDIT_HEAD_FILE = 'audit-head.json'
 export const BLOBS_DIR = 'blobs'
+
+/**
+ * What a writer killed mid-write leaves: its temp files (anchor, blob), and a blob it had stored
+ * when the transaction that would have added its row and audit entry never committed. Blobs are
+ * only stored inside an immediate transaction, so once this holds the write lock no live writer
+ * is half-way; a blob that neither a row nor any audit entry names was never part of the case.
+ * One an entry names stays: its row was deleted behind the store's back, for verify to report.
+ */
+function removeKilledWriterLeftovers(db: Database.Database, dir: string): void {
+  removeStaleTempFiles(dir)
+  const root = join(dir, BLOBS_DIR)
+  if (existsSync(root)) for (const e of readdirSync(root, { withFileTypes: true })) if (e.isDirectory()) removeStaleTempFiles(join(root, e.name))
+  const stored = new BlobStore(root).list()
+  const rows = new Set((db.prepare('SELECT sha256 FROM images').all() as { sha256: string }[]).map((r) => r.sha256))
+  const unrowed = stored.filter((b) => !rows.has(b.sha256))
+  if (unrowed.length === 0) return
+  const named = db.prepare('SELECT 1 FROM audit_log WHERE instr(details, ?) > 0 LIMIT 1')
+  db.transaction(() => {
+    const still = new Set((db.prepare('SELECT sha256 FROM images').all() as { sha256: string }[]).map((r) => r.sha256))
+    for (const b of unrowed) if (!still.has(b.sha256) && !named.get(b.sha256)) rmSync(b.path, { force: true })
+  }).immediate()
+}
 
 export interface CaseStoreOptions {
   /** Who is recorded in the audit log; defaults to the case's examiner beside the OS user ("A. Examiner (OS user ann)"). */
@@ -150,6 +173,7 @@ export class CaseStore {
       if (schemaVersion(db) === 0) throw new ValidationError(`not a case folder: ${dbFile} is not an Unveil case database`)
       migrate(db)
       if (!db.prepare('SELECT 1 FROM case_info').get()) throw new ValidationError(`not a case folder: ${dbFile} has no case record`)
+      removeKilledWriterLeftovers(db, abs)
       return new CaseStore(abs, db, options)
     } catch (err) {
       db.close()

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { basename, dirname, join } from 'node:path'
 
@@ -32,5 +32,36 @@ export function writeFileAtomic(target: string, data: Uint8Array | string): void
   } catch (err) {
     rmSync(temp, { force: true })
     throw err
+  }
+}
+
+const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/
+
+/**
+ * Removes the temp files of atomic writes into `dir` whose writing process is gone (killed
+ * mid-write, so its finally never ran). A temp file of a live process is left alone; the pid
+ * is read from the name, so a process of another host with the same folder open could only
+ * lose a temp file to a pid that is not running here (its write then fails, nothing is split).
+ * Returns the names removed.
+ */
+export function removeStaleTempFiles(dir: string): string[] {
+  if (!existsSync(dir)) return []
+  const removed: string[] = []
+  for (const name of readdirSync(dir)) {
+    const m = TEMP_NAME.exec(name)
+    if (!m || processAlive(Number(m[1]))) continue
+    rmSync(join(dir, name), { force: true })
+    removed.push(name)
+  }
+  return removed
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
 }

@@ -1,6 +1,8 @@
 // Why a template file was rejected: one error class for every format reader and writer, so
 // callers check `code` without knowing which format the file turned out to be.
 
+import { printable } from '../../shared/printable'
+
 /** Machine-readable reason a template file was rejected; the message carries the specifics. */
 export type TemplateErrorCode =
   | 'UNKNOWN_FORMAT'
@@ -26,4 +28,13 @@ export class TemplateFormatError extends Error {
     this.name = 'TemplateFormatError'
     this.code = code
   }
+}
+
+/**
+ * A piece of the file, quoted for an error message: escaped (no raw control characters reach
+ * a terminal) and cut to `max` characters, so a 100,000-value line stays a one-line message.
+ */
+export function quoted(text: string, max = 60): string {
+  // JSON.stringify escapes C0 controls but not DEL or C1 (0x9b starts a terminal sequence too).
+  return printable(JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text))
 }

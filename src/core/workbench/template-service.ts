@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { TemplateRecord } from '../../shared/types'
 import type { EnrolOptions } from '../../shared/ipc-contract'
+import { printable } from '../../shared/printable'
 import { ValidationError } from '../../shared/validation'
 import { sha256Hex } from '../fs/sha256'
 import type { TargetTemplate } from '../methods/reconstruction-method'
@@ -66,8 +67,10 @@ export class TemplateService {
   }
 
   /** Imports every template of a file; all are validated before anything is stored. */
-  import(caseId: string, bytes: Uint8Array, name: string, encoderId: string): TemplateRecord[] {
+  import(caseId: string, bytes: Uint8Array, fileName: string, encoderId: string): TemplateRecord[] {
     const store = this.cases.store(caseId)
+    // The name as messages and default labels show it: a file name may hold terminal escapes.
+    const name = printable(fileName)
     const encoder = this.registry.getWithRole(encoderId, 'encoder')
     const parsed = parseTemplateFile(bytes, { fileName: name, expectedDim: encoder.manifest.embeddingDim, expectedEncoder: encoderId })
     if (parsed.encoderSha256 && parsed.encoderSha256 !== encoder.manifest.sha256) {
@@ -102,7 +105,7 @@ export class TemplateService {
           origin: 'import',
           format: parsed.format,
           sourceFileSha256: fileSha,
-          sourceFileName: name,
+          sourceFileName: fileName,
           imageSha256: null,
           face: null,
           createdAt: new Date().toISOString()

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { ValidationError } from '../../../shared/validation'
+import { printable } from '../../../shared/printable'
+import { ValidationError, isObject } from '../../../shared/validation'
 import { readAlignedManifest, type AlignedDatasetManifest, type AlignedItem } from './aligned-manifest'
 
 type ModelRef = AlignedDatasetManifest['detector']
@@ -21,13 +22,14 @@ export function resumeFrom(outDir: string, imagesDir: string, detector: ModelRef
   const previous = readAlignedManifest(outDir)
   if (previous) {
     if (previous.source !== imagesDir) {
-      throw new ValidationError(`${outDir} holds crops of ${previous.source}, not ${imagesDir}; choose another output folder`)
+      throw new ValidationError(`${outDir} holds crops of ${printable(previous.source)}, not ${imagesDir}; choose another output folder`)
     }
     if (previous.detector?.sha256 !== detector.sha256 || previous.landmarker?.sha256 !== landmarker.sha256) {
       throw new ValidationError(`${outDir} was aligned with other detector or landmark models; choose another output folder`)
     }
   }
-  const earlierItems = new Map((previous?.items ?? []).map((it) => [it.source, it]))
+  // A hand-edited or damaged manifest may hold anything: only well-formed entries can be kept.
+  const earlierItems = new Map((previous?.items ?? []).filter((it) => isObject(it) && typeof it.source === 'string').map((it) => [it.source, it]))
   return {
     createdAt: previous?.createdAt ?? new Date().toISOString(),
     earlierCrop(source, sourceSha256, file) {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ValidationError, isObject } from '../../../shared/validation'
+import { ValidationError, isObject, jsonErrorMessage } from '../../../shared/validation'
 import { writeFileAtomic } from '../../fs/atomic-write'
 import { ARCFACE_112 } from '../../imaging/alignment'
 import { softwareVersion } from '../../env/software-version'
@@ -71,13 +71,15 @@ export function readAlignedManifest(outDir: string): AlignedDatasetManifest | nu
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'))
   } catch (err) {
-    throw new ValidationError(`${file} is not valid JSON (${(err as Error).message}); remove it or choose another output folder`)
+    throw new ValidationError(`${file} is not valid JSON (${jsonErrorMessage(err)}); remove it or choose another output folder`)
   }
-  if (!isObject(parsed) || parsed.format !== ALIGNED_DATASET_FORMAT || !Array.isArray(parsed.items)) {
+  if (!isObject(parsed) || parsed.format !== ALIGNED_DATASET_FORMAT || !Array.isArray(parsed.items) || typeof parsed.source !== 'string') {
     throw new ValidationError(`${file} is not an ${ALIGNED_DATASET_FORMAT} manifest; choose another output folder`)
   }
   if (parsed.version !== ALIGNED_DATASET_VERSION) {
-    throw new ValidationError(`${file} is version ${String(parsed.version)} of the format; this software writes version ${ALIGNED_DATASET_VERSION}`)
+    throw new ValidationError(
+      `${file} is version ${JSON.stringify(parsed.version)?.slice(0, 40)} of the format; this software writes version ${ALIGNED_DATASET_VERSION}`
+    )
   }
   return parsed as unknown as AlignedDatasetManifest
 }

@@ -1,7 +1,7 @@
 // Delimited text: comma, tab or whitespace separated rows of numbers, one template per row
 // (optionally behind a label column and under a header), or one template written as a column.
 
-import { TemplateFormatError } from '../template-errors'
+import { TemplateFormatError, quoted } from '../template-errors'
 import type { Extracted } from '../template-checks'
 
 const NUMBER_TOKEN = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/
@@ -100,7 +100,7 @@ function tokenValue(t: string, where: string, field: number): number {
     const neg = t.startsWith('-')
     return /nan/i.test(t) ? NaN : neg ? -Infinity : Infinity
   }
-  if (!NUMBER_TOKEN.test(t)) throw new TemplateFormatError('MALFORMED', `${where}, field ${field} is ${JSON.stringify(t)}, not a number`)
+  if (!NUMBER_TOKEN.test(t)) throw new TemplateFormatError('MALFORMED', `${where}, field ${field} is ${quoted(t)}, not a number`)
   return Number(t)
 }
 
@@ -113,7 +113,7 @@ export function extractCsv(grid: CsvGrid): Extracted {
       const [withLabel, without] = labelled[i] ? [r, rows[0]] : [rows[0], r]
       throw new TemplateFormatError(
         'MALFORMED',
-        `line ${withLabel.line} starts with a label (${JSON.stringify(withLabel.tokens[0])}) but line ${without.line} does not; either every row has a label or none does`
+        `line ${withLabel.line} starts with a label (${quoted(withLabel.tokens[0])}) but line ${without.line} does not; either every row has a label or none does`
       )
     }
   })

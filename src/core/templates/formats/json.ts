@@ -1,7 +1,9 @@
 // JSON template files: a bare array, an array of arrays or objects, an object with a vector,
 // an object with "templates", or Unveil's own "unveil-template" v1 (what the exporter writes).
 
-import { TemplateFormatError } from '../template-errors'
+import { printable } from '../../../shared/printable'
+import { jsonErrorMessage } from '../../../shared/validation'
+import { TemplateFormatError, quoted } from '../template-errors'
 import { SHA256_HEX, templateWhere, validateVectors, type Extracted } from '../template-checks'
 
 export interface TemplateExportItem {
@@ -26,7 +28,7 @@ export function parseJsonLenient(text: string): { ok: true; value: unknown } | {
     try {
       return { ok: true, value: JSON.parse(text.replace(NON_FINITE_JSON, (m) => (m[0] === '"' ? m : `"${m}"`))) }
     } catch {
-      return { ok: false, error: (err as Error).message }
+      return { ok: false, error: jsonErrorMessage(err) }
     }
   }
 }
@@ -35,7 +37,7 @@ function typeName(v: unknown): string {
   if (v === null) return 'null'
   if (Array.isArray(v)) return 'an array'
   if (typeof v === 'object') return 'an object'
-  if (typeof v === 'string') return `a string (${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)})`
+  if (typeof v === 'string') return `a string (${quoted(v, 40)})`
   return `a ${typeof v}`
 }
 
@@ -46,7 +48,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 function toNumbers(arr: unknown[], where: string): number[] {
   return arr.map((x, j) => {
     if (typeof x === 'number') return x
-    if (typeof x === 'string' && x in NON_FINITE_STRINGS) return NON_FINITE_STRINGS[x]
+    if (typeof x === 'string' && Object.hasOwn(NON_FINITE_STRINGS, x)) return NON_FINITE_STRINGS[x]
     if (x === null) {
       // JSON.stringify writes NaN and Infinity as null, so null almost always means a lost non-finite value.
       throw new TemplateFormatError('NON_FINITE', `${where}, value ${j} is null (JSON has no NaN or Infinity; a non-finite value was probably written as null)`)
@@ -72,6 +74,13 @@ function pickOne(obj: Record<string, unknown>, keys: readonly string[], where: s
   return { key: present[0], value: obj[present[0]] }
 }
 
+/** An encoder id as a file records it: printable and short, since it is echoed in messages and matched against the registry. */
+function optionalEncoderId(obj: Record<string, unknown>, where: string): string | null {
+  const id = optionalString(obj, ENCODER_ID_KEYS, where)
+  if (id !== null && !/^[\x20-\x7e]{1,200}$/.test(id)) throw new TemplateFormatError('MALFORMED', `${where} encoder id ${quoted(id)} is not an id (at most 200 printable ASCII characters)`)
+  return id
+}
+
 function optionalString(obj: Record<string, unknown>, keys: readonly string[], where: string): string | null {
   const found = pickOne(obj, keys, where)
   if (!found || found.value === null) return null
@@ -82,7 +91,7 @@ function optionalString(obj: Record<string, unknown>, keys: readonly string[], w
 function optionalSha(obj: Record<string, unknown>, where: string): string | null {
   const sha = optionalString(obj, ENCODER_SHA_KEYS, where)
   if (sha === null) return null
-  if (!SHA256_HEX.test(sha)) throw new TemplateFormatError('MALFORMED', `${where} encoderSha256 ${JSON.stringify(sha)} is not a 64-character hex SHA-256`)
+  if (!SHA256_HEX.test(sha)) throw new TemplateFormatError('MALFORMED', `${where} encoderSha256 ${quoted(sha, 70)} is not a 64-character hex SHA-256`)
   return sha.toLowerCase()
 }
 
@@ -123,7 +132,7 @@ function readJsonItem(item: unknown, where: string, defaults: { encoderId: strin
     values,
     label: optionalString(item, ['label'], where),
     id: optionalString(item, ['id'], where),
-    encoderId: optionalString(item, ENCODER_ID_KEYS, where) ?? defaults.encoderId,
+    encoderId: optionalEncoderId(item, where) ?? defaults.encoderId,
     encoderSha256: optionalSha(item, where) ?? defaults.encoderSha256,
     provenance: provenance ?? null,
     extra: extraEntries.length ? Object.fromEntries(extraEntries) : null
@@ -160,11 +169,11 @@ export function extractJson(doc: unknown): Extracted {
   } else if (isPlainObject(doc)) {
     const top = 'top-level object'
     if (doc.format !== undefined && doc.format !== 'unveil-template') {
-      throw new TemplateFormatError('UNSUPPORTED', `JSON declares format ${JSON.stringify(doc.format)}; only "unveil-template" and plain template objects are read`)
+      throw new TemplateFormatError('UNSUPPORTED', `JSON declares format ${typeof doc.format === 'string' ? quoted(doc.format) : typeName(doc.format)}; only "unveil-template" and plain template objects are read`)
     }
     if (doc.format === 'unveil-template') {
       if (doc.version !== 1) {
-        throw new TemplateFormatError('UNSUPPORTED', `unveil-template version ${JSON.stringify(doc.version)} is not supported; this build reads version 1`)
+        throw new TemplateFormatError('UNSUPPORTED', `unveil-template version ${printable(String(JSON.stringify(doc.version)).slice(0, 20))} is not supported; this build reads version 1`)
       }
       if (!Array.isArray(doc.templates)) throw new TemplateFormatError('MALFORMED', `unveil-template "templates" is ${typeName(doc.templates)}, expected an array`)
       layout = 'unveil-template'
@@ -178,7 +187,7 @@ export function extractJson(doc: unknown): Extracted {
         throw new TemplateFormatError('MALFORMED', 'JSON object has both "templates" and a top-level vector; expected one or the other')
       }
       rawItems = doc.templates
-      defaults = { encoderId: optionalString(doc, ENCODER_ID_KEYS, top), encoderSha256: optionalSha(doc, top) }
+      defaults = { encoderId: optionalEncoderId(doc, top), encoderSha256: optionalSha(doc, top) }
       const known = new Set<string>(['format', 'version', 'templates', ...ENCODER_ID_KEYS, ...ENCODER_SHA_KEYS])
       const extra = Object.entries(doc).filter(([k]) => !known.has(k))
       if (extra.length) meta.extra = Object.fromEntries(extra)

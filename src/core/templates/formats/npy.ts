@@ -2,7 +2,7 @@
 // templates need: float32/float64 in either byte order, C order, 1-D or 2-D.
 // Format reference: numpy/lib/format.py (NEP 1). Also the npy template-file reader and writer.
 
-import { TemplateFormatError } from '../template-errors'
+import { TemplateFormatError, quoted } from '../template-errors'
 import { templateWhere, unlabelledRows, validateVectors, type Extracted } from '../template-checks'
 
 export { TemplateFormatError } from '../template-errors'
@@ -53,12 +53,12 @@ class PyLiteralParser {
   parseDocument(): PyValue {
     const v = this.value()
     this.ws()
-    if (this.pos < this.src.length) this.fail(`unexpected ${JSON.stringify(this.src[this.pos])} after the dict`)
+    if (this.pos < this.src.length) this.fail(`unexpected ${quoted(this.src[this.pos])} after the dict`)
     return v
   }
 
   private fail(what: string): never {
-    throw new TemplateFormatError('MALFORMED', `npy header is not a valid Python literal: ${what} at character ${this.pos} in ${JSON.stringify(this.src.trimEnd())}`)
+    throw new TemplateFormatError('MALFORMED', `npy header is not a valid Python literal: ${what} at character ${this.pos} in ${quoted(this.src.trimEnd(), 120)}`)
   }
 
   private ws(): void {
@@ -101,7 +101,7 @@ class PyLiteralParser {
       return word === 'None' ? null : word === 'True'
     }
     if (c === '') this.fail('unexpected end')
-    return this.fail(`unexpected ${JSON.stringify(word ?? c)}`)
+    return this.fail(`unexpected ${quoted(word ?? c)}`)
   }
 
   private dict(): Map<string, PyValue> {
@@ -116,7 +116,7 @@ class PyLiteralParser {
       }
       if (out.has(key)) {
         this.pos = keyAt
-        this.fail(`duplicate key '${key}'`)
+        this.fail(`duplicate key ${quoted(key)}`)
       }
       this.expect(':')
       out.set(key, this.value())
@@ -171,7 +171,7 @@ class PyLiteralParser {
       if (ch === '\\') {
         const e = this.src[this.pos++] ?? ''
         const simple: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', "'": "'", '"': '"', '0': '\0' }
-        if (!(e in simple)) this.fail(`unsupported escape \\${e}`)
+        if (!Object.hasOwn(simple, e)) this.fail(`unsupported escape ${quoted(`\\${e}`)}`)
         out += simple[e]
       } else {
         out += ch
