@@ -6,28 +6,6 @@ import { runFuzz, type CaseResult } from '../fuzz/fuzz-suite'
 // nothing written; no crash, no hang. A few hundred cases here, over 10,000 in
 // `npm run bench -- fuzz` (same generator, same seeds).
 
-// Model mutations that get past the manifest and graph checks reach registration's trial run,
-// which runs after the model is committed (issue 13 item 4): their rejection leaves the model
-// copy and a registry rewrite behind. They run in the bench, which reports them per class.
-const TRIAL_CLASSES = new Set([
-  'model-external-data',
-  'model-huge-dims',
-  'model-input-dtype',
-  'model-nan-output',
-  'model-unknown-op',
-  'model-bad-attribute',
-  'model-duplicate-node-output',
-  'model-initializer-dims',
-  'model-missing-initializer',
-  'model-ir-version',
-  'model-opset',
-  'model-input-shape-agreed',
-  'model-cycle',
-  'model-bitflip',
-  'model-boundary-bytes',
-  'model-initializer-type'
-])
-
 const show = (rs: CaseResult[]): string[] =>
   rs.map((r) => `${r.domain} #${r.index} ${r.mutation}: ${r.outcome} ${r.problems.join('; ')} ${JSON.stringify(r.message?.slice(0, 200))}`)
 
@@ -36,7 +14,6 @@ describe('fuzz suite (deterministic seeds)', () => {
     const { results, stats } = await runFuzz({
       seed: 13,
       counts: { template: 220, image: 60, model: 240, manifest: 60, 'dataset-manifest': 30 },
-      exclude: TRIAL_CLASSES,
       timeoutMs: 20_000
     })
     console.log(`fuzz: ${JSON.stringify(stats)}`)

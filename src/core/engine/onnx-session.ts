@@ -69,6 +69,16 @@ export function providerUnavailableReason(provider: ExecutionProvider): string |
  * Opens a session on the first provider that loads. ONNX Runtime does not fall back by itself:
  * asking for ['cuda', 'cpu'] without the CUDA libraries throws, so each provider is tried alone.
  */
+/**
+ * ONNX Runtime's load errors start with the C++ source location and function signature (hundreds
+ * of characters a user cannot act on); keep the first line's explanation, bounded.
+ */
+export function runtimeMessage(err: unknown): string {
+  const first = (err instanceof Error ? err.message : String(err)).split('\n')[0]
+  const text = first.replace(/^\S+\.(?:h|cc|cpp):\d+ .*?\)(?: const)? (?=\S)/, '')
+  return text.length > 300 ? `${text.slice(0, 299)}…` : text
+}
+
 export async function openSession(model: Uint8Array, settings: SessionSettings): Promise<OpenedSession> {
   const providers: ExecutionProvider[] = settings.providers.includes('cpu')
     ? settings.providers
@@ -84,7 +94,7 @@ export async function openSession(model: Uint8Array, settings: SessionSettings):
       const session = await ort.InferenceSession.create(model, sessionOptions(provider, settings))
       return { session, provider, fallbackReason: failures.length ? failures.join('; ') : null }
     } catch (err) {
-      const message = (err as Error).message.split('\n')[0]
+      const message = runtimeMessage(err)
       if (provider === 'cpu') {
         throw new Error(`ONNX Runtime could not load the model: ${message}`)
       }
