@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs'
-import { chromium } from 'playwright-core'
 import { ValidationError } from '../../shared/validation'
 import { REPORT_FOOTER, REPORT_MARGINS_MM, type ReportPrinter } from './report-printer'
 
@@ -18,6 +17,8 @@ export class ChromiumPrinter implements ReportPrinter {
   readonly name = 'chromium (playwright-core)'
 
   async print(html: string): Promise<Uint8Array> {
+    // Loaded on first print: playwright-core is a second of start-up every CLI command would pay.
+    const { chromium } = await import('playwright-core')
     const browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox', '--disable-gpu'] })
     try {
       const page = await browser.newPage({ javaScriptEnabled: false })

@@ -1,4 +1,3 @@
-import { AFRelationship, PDFDocument } from 'pdf-lib'
 
 export interface PdfAttachment {
   name: string
@@ -13,6 +12,7 @@ export interface PdfAttachment {
  * outline, structure tree and metadata survive; the Info dictionary is left as Chromium wrote it.
  */
 export async function attachFile(pdf: Uint8Array, files: PdfAttachment[]): Promise<Uint8Array> {
+  const { AFRelationship, PDFDocument } = await import('pdf-lib')
   const doc = await PDFDocument.load(pdf, { updateMetadata: false })
   // One fixed date so the same report content gives the same attachment object.
   const date = doc.getModificationDate() ?? doc.getCreationDate() ?? new Date(0)

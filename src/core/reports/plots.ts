@@ -1,5 +1,4 @@
-import * as vega from 'vega'
-import { compile, type TopLevelSpec } from 'vega-lite'
+import type { TopLevelSpec } from 'vega-lite'
 import type { EncoderFigures, EvaluationMetrics } from '../../shared/evaluation-types'
 import type { GenerationRecord, PlotImage } from '../../shared/types'
 
@@ -230,6 +229,8 @@ export async function renderPlots(plots: PlotSpec[]): Promise<PlotImage[]> {
 
 /** Renders a Vega-Lite spec to an SVG string (no browser, no canvas). */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  // Loaded on first use, like the printer: not every command draws.
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')])
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' })
   try {
     return await view.toSVG()

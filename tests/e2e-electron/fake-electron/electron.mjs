@@ -10,6 +10,7 @@
 // printToPDF is the one real piece: it prints the page the window loaded with a local Chromium
 // through the DevTools protocol's Page.printToPDF, which takes the same options as Electron's
 // (Electron's own printToPDF drives Chromium's headless printing with them).
+import { fork } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import { join } from 'node:path'
 
@@ -173,7 +174,20 @@ export const session = {
 
 const sessionHooks = session.defaultSession.hooks
 
-export default { app, BrowserWindow, ipcMain, Menu, dialog, protocol, session }
+// A Node child process in place of Electron's utility process: the same script, messages and exit.
+export const utilityProcess = {
+  fork(modulePath, args = [], options = {}) {
+    const child = fork(modulePath, args, { env: options.env, serialization: 'advanced', stdio: ['ignore', 'ignore', 'ignore', 'ipc'] })
+    const proc = new EventEmitter()
+    child.on('message', (msg) => proc.emit('message', msg))
+    child.on('exit', (code) => proc.emit('exit', code ?? 1))
+    proc.postMessage = (msg) => child.send(msg)
+    proc.kill = () => child.kill('SIGKILL')
+    return proc
+  }
+}
+
+export default { app, BrowserWindow, ipcMain, Menu, dialog, protocol, session, utilityProcess }
 
 const report = { errorBoxes: [] }
 
