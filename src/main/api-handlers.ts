@@ -46,7 +46,8 @@ function requireRecord(v: unknown, field: string): Record<string, number | strin
 }
 
 const optionalId = (v: unknown, field: string): string | null => (v === null || v === undefined || v === '' ? null : requireId(v, field))
-const optionalInteger = (v: unknown, field: string, min: number, max: number): number | null => (v === null || v === undefined ? null : requireInteger(v, field, min, max))
+const optionalInteger = (v: unknown, field: string, min: number, max: number): number | null =>
+  v === null || v === undefined ? null : requireInteger(v, field, min, max)
 
 export function createApiHandlers({ workbench: wb, chooseFolder, grants = new PathGrants() }: HandlerDeps): ApiHandlers {
   // The default case root is main's own choice (new cases go to <root>/<name> without a dialog).

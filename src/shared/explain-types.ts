@@ -99,7 +99,14 @@ export interface OcclusionRecord extends ExplainProvenance {
   cropSha256: string
   overlaySha256: string
   original: { fidelity: number; imageSha256: string }
-  occluded: { part: 'eyes' | 'mouth'; box: { x: number; y: number; width: number; height: number }; cosine: number; fidelity: number; maskedSha256: string; imageSha256: string }[]
+  occluded: {
+    part: 'eyes' | 'mouth'
+    box: { x: number; y: number; width: number; height: number }
+    cosine: number
+    fidelity: number
+    maskedSha256: string
+    imageSha256: string
+  }[]
 }
 
 export type ExplainRecord = AggregationRecord | CentroidsRecord | OcclusionRecord

@@ -42,7 +42,9 @@ describe.skipIf(!dataDir)('Explain analyses with the shipped DFD decoder', () =>
     expect(five.tar.accepted).toBeGreaterThanOrEqual(one.tar.accepted)
     expect(record.modelSha256s.decoder).toBe(wb.registry.get('dfd-fr-feature-64').manifest.sha256)
     expect(record.threshold.value).toBe(wb.registry.get(record.models.encoder.id).thresholds!.fars.find((f) => f.far === 1e-3)!.threshold)
-    console.log(`aggregation Meryl_Streep: mean cos to 4 held-out photos ${record.levels.map((l) => `${l.photos}:${l.meanGenuine.toFixed(3)}`).join(' ')}; TAR ${record.levels.map((l) => `${l.tar.accepted}/${l.tar.trials}`).join(' ')}`)
+    console.log(
+      `aggregation Meryl_Streep: mean cos to 4 held-out photos ${record.levels.map((l) => `${l.photos}:${l.meanGenuine.toFixed(3)}`).join(' ')}; TAR ${record.levels.map((l) => `${l.tar.accepted}/${l.tar.trials}`).join(' ')}`
+    )
   })
 
   it('clusters 30 photos of 3 people into clusters that follow identity, each centroid decoded', async () => {
@@ -59,7 +61,9 @@ describe.skipIf(!dataDir)('Explain analyses with the shipped DFD decoder', () =>
     expect(record.clusters.length).toBe(3)
     expect(record.clusters.reduce((a, c) => a + c.size, 0)).toBe(30)
     for (const c of record.clusters) expect(imageExists(c.imageSha256)).toBe(true)
-    console.log(`centroids: purity ${record.purity}; clusters ${record.clusters.map((c) => `${c.majority?.identity} ${c.majority?.count}/${c.size}`).join(', ')}`)
+    console.log(
+      `centroids: purity ${record.purity}; clusters ${record.clusters.map((c) => `${c.majority?.identity} ${c.majority?.count}/${c.size}`).join(', ')}`
+    )
     expect(record.purity).toBeGreaterThanOrEqual(0.9)
   })
 
@@ -71,7 +75,9 @@ describe.skipIf(!dataDir)('Explain analyses with the shipped DFD decoder', () =>
     const centre = record.patches.filter((p) => p.x >= 32 && p.x <= 64 && p.y >= 32 && p.y <= 72)
     const corners = record.patches.filter((p) => (p.x === 0 || p.x === 96) && (p.y === 0 || p.y === 96))
     const avg = (xs: { change: number }[]): number => xs.reduce((a, p) => a + p.change, 0) / xs.length
-    console.log(`occlusion: mean change centre ${avg(centre).toFixed(4)} corners ${avg(corners).toFixed(4)}; eyes cos ${record.occluded[0].cosine.toFixed(3)}, mouth cos ${record.occluded[1].cosine.toFixed(3)}`)
+    console.log(
+      `occlusion: mean change centre ${avg(centre).toFixed(4)} corners ${avg(corners).toFixed(4)}; eyes cos ${record.occluded[0].cosine.toFixed(3)}, mouth cos ${record.occluded[1].cosine.toFixed(3)}`
+    )
     expect(avg(centre)).toBeGreaterThan(avg(corners))
     const eyes = record.occluded.find((o) => o.part === 'eyes')!
     expect(eyes.cosine).toBeLessThan(1)
@@ -86,14 +92,22 @@ describe.skipIf(!dataDir)('Explain analyses with the shipped DFD decoder', () =>
     mkdirSync(join(two, 'Someone'))
     mkdirSync(join(two, 'Other'))
     for (const f of ['Hugh_Grant_0001.jpg', 'Hugh_Grant_0002.jpg']) symlinkSync(join(lfw, 'Hugh_Grant', f), join(two, 'Someone', f))
-    expect(() => wb.explain.aggregation({ caseId, subject: null, personDir: join(two, 'Someone'), encoderId: null, holdout: null, impostors: null, seed: 1 })).toThrow(/at least 3 photos of Someone .* found 2$/)
-    expect(() => wb.explain.aggregation({ caseId, subject: 'Nobody', personDir: null, encoderId: null, holdout: null, impostors: null, seed: 1 })).toThrow(/no templates of subject 'Nobody'/)
-    expect(() => wb.explain.centroids({ caseId, datasetDir: join(lfw, 'Hugh_Grant'), encoderId: null, k: 9, limit: 5, seed: 1 })).toThrow(/needs more than 9 templates, found 5/)
+    expect(() =>
+      wb.explain.aggregation({ caseId, subject: null, personDir: join(two, 'Someone'), encoderId: null, holdout: null, impostors: null, seed: 1 })
+    ).toThrow(/at least 3 photos of Someone .* found 2$/)
+    expect(() => wb.explain.aggregation({ caseId, subject: 'Nobody', personDir: null, encoderId: null, holdout: null, impostors: null, seed: 1 })).toThrow(
+      /no templates of subject 'Nobody'/
+    )
+    expect(() => wb.explain.centroids({ caseId, datasetDir: join(lfw, 'Hugh_Grant'), encoderId: null, k: 9, limit: 5, seed: 1 })).toThrow(
+      /needs more than 9 templates, found 5/
+    )
     const mobileface = sharedEncoder(dataDir!, 'mobileface-v2.onnx')
     if (mobileface) {
       await wb.models.register(mobileface, JSON.parse(readFileSync('resources/manifests/mobileface-v2.json', 'utf8')), { verify: false })
       const photo = { name: 'x.jpg', bytes: new Uint8Array(readFileSync(lfwImage(dataDir!, 'Hugh_Grant', 1))) }
-      expect(() => wb.explain.occlusion({ caseId, templateId: null, photo, encoderId: 'mobileface-v2', patch: 16, stride: 8, seed: 1 })).toThrow(/^no decoder is registered for encoder 'mobileface-v2'$/)
+      expect(() => wb.explain.occlusion({ caseId, templateId: null, photo, encoderId: 'mobileface-v2', patch: 16, stride: 8, seed: 1 })).toThrow(
+        /^no decoder is registered for encoder 'mobileface-v2'$/
+      )
     }
     expect(wb.cases.store(caseId).listRuns().length).toBe(before)
   })

@@ -15,7 +15,10 @@ export function explainText(r: ExplainRecord): string[] {
     return [
       head,
       `${printable(a.subject)}: ${a.gallery.length} gallery photos, ${a.heldOut.length} held out, ${a.impostors} impostors; threshold ${f3(a.threshold.value)} at FAR 1e-3 (${a.threshold.dataset})`,
-      ...a.levels.map((l) => `  ${String(l.photos).padStart(3)} photos averaged: cos to held-out ${f3(l.meanGenuine)}  TAR@FAR1e-3 ${l.tar.accepted}/${l.tar.trials}  impostors accepted ${l.impostors.accepted}/${l.impostors.trials}  decoded face cos ${f3(l.fidelity)}`)
+      ...a.levels.map(
+        (l) =>
+          `  ${String(l.photos).padStart(3)} photos averaged: cos to held-out ${f3(l.meanGenuine)}  TAR@FAR1e-3 ${l.tar.accepted}/${l.tar.trials}  impostors accepted ${l.impostors.accepted}/${l.impostors.trials}  decoded face cos ${f3(l.fidelity)}`
+      )
     ]
   }
   if (r.kind === 'centroids') {
@@ -23,7 +26,10 @@ export function explainText(r: ExplainRecord): string[] {
     return [
       head,
       `${c.templates} templates, k = ${c.k} (average linkage, cosine distance)${c.purity === null ? '' : `, purity ${f3(c.purity)}`}`,
-      ...c.clusters.map((k) => `  cluster ${k.index + 1}: ${k.size} templates${k.majority ? `, ${printable(k.majority.identity)} ${k.majority.count}/${k.size}` : ''}, decoded face cos ${f3(k.fidelity)}`)
+      ...c.clusters.map(
+        (k) =>
+          `  cluster ${k.index + 1}: ${k.size} templates${k.majority ? `, ${printable(k.majority.identity)} ${k.majority.count}/${k.size}` : ''}, decoded face cos ${f3(k.fidelity)}`
+      )
     ]
   }
   const o = r as OcclusionRecord
@@ -54,11 +60,24 @@ const seedOf = (v: Record<string, unknown>): number => {
 
 export async function explainCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv
-  const common = { case: { type: 'string' }, encoder: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } } as const
+  const common = {
+    case: { type: 'string' },
+    encoder: { type: 'string' },
+    seed: { type: 'string' },
+    out: { type: 'string' },
+    json: { type: 'boolean' }
+  } as const
   switch (sub) {
     case 'aggregation': {
-      const v = parse(rest, { ...common, subject: { type: 'string' }, 'person-dir': { type: 'string' }, holdout: { type: 'string' }, impostors: { type: 'string' } })
-      if (!v.subject === !v['person-dir']) throw new UsageError('give --subject NAME (templates of the case) or --person-dir DIR (a folder of one person’s photos)')
+      const v = parse(rest, {
+        ...common,
+        subject: { type: 'string' },
+        'person-dir': { type: 'string' },
+        holdout: { type: 'string' },
+        impostors: { type: 'string' }
+      })
+      if (!v.subject === !v['person-dir'])
+        throw new UsageError('give --subject NAME (templates of the case) or --person-dir DIR (a folder of one person’s photos)')
       const holdout = integer(v, 'holdout')
       const impostors = integer(v, 'impostors')
       if (impostors !== undefined && impostors < 1) throw new UsageError('--impostors must be 1 or more')

@@ -16,9 +16,20 @@ export interface DecodedTemplates {
  * Decodes templates with a DFD decoder in one batch and encodes the faces again, so each
  * picture comes with how close the decoder got to what it was asked to show.
  */
-export async function decodeTemplates(engine: InferenceEngine, decoder: PreparedModel, encoder: PreparedModel, vectors: ArrayLike<number>[], signal?: AbortSignal): Promise<DecodedTemplates> {
+export async function decodeTemplates(
+  engine: InferenceEngine,
+  decoder: PreparedModel,
+  encoder: PreparedModel,
+  vectors: ArrayLike<number>[],
+  signal?: AbortSignal
+): Promise<DecodedTemplates> {
   const [, , h, w] = decoder.entry.manifest.output.shape
-  const planar = await generateFaces(engine, decoder, vectors.map((v) => Float32Array.from(v)), signal)
+  const planar = await generateFaces(
+    engine,
+    decoder,
+    vectors.map((v) => Float32Array.from(v)),
+    signal
+  )
   const images = planar.map((chw) => chwToImage(chw, w, h))
   const again = await encodeAlignedFaces(engine, encoder, images, { signal })
   return { images, fidelity: again.map((t, i) => cosine(t, vectors[i])) }

@@ -25,7 +25,8 @@ export function maskBox(face: RgbImage, box: Box): RgbImage {
 
 /** Square patches of side `patch` every `stride` pixels, covering the frame edge to edge. */
 export function patchGrid(width: number, height: number, patch: number, stride: number): Box[] {
-  if (!Number.isInteger(patch) || patch < 1 || patch > Math.min(width, height)) throw new RangeError(`patch must be between 1 and ${Math.min(width, height)} pixels`)
+  if (!Number.isInteger(patch) || patch < 1 || patch > Math.min(width, height))
+    throw new RangeError(`patch must be between 1 and ${Math.min(width, height)} pixels`)
   if (!Number.isInteger(stride) || stride < 1) throw new RangeError('stride must be 1 pixel or more')
   const starts = (size: number): number[] => {
     const s: number[] = []

@@ -17,7 +17,11 @@ const info: MethodInfo = {
  * The decoder for a template: the one asked for, or the registered decoder trained on the
  * template's encoder; refused in one line when none fits (wrong encoder, wrong dimension).
  */
-export function resolveDecoder(registry: ModelRegistry, template: Pick<TargetTemplate, 'encoderId' | 'encoderSha256'> & { vector: ArrayLike<number> }, requested = ''): string {
+export function resolveDecoder(
+  registry: ModelRegistry,
+  template: Pick<TargetTemplate, 'encoderId' | 'encoderSha256'> & { vector: ArrayLike<number> },
+  requested = ''
+): string {
   const decoders = registry.byRole('decoder')
   const id = String(requested || decoders.find((d) => d.manifest.targetEncoder?.sha256 === template.encoderSha256)?.manifest.id || '')
   if (!id) throw new ValidationError(`no decoder is registered for encoder '${template.encoderId}'`)

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import {
   EXPLAIN_RESULT_KIND,
@@ -30,7 +30,7 @@ import { compareGrid, type GridCell } from '../imaging/compare-grid'
 import { encodePng, type RgbImage } from '../imaging/image-io'
 import type { JobContext, JobQueue } from '../jobs/job-queue'
 import { resolveDecoder } from '../methods/dfd-method'
-import type { ModelLoader, PreparedModel } from '../models/model-loader'
+import type { ModelLoader } from '../models/model-loader'
 import type { ModelRegistry } from '../models/model-registry'
 import { cosine } from '../templates/vector-math'
 import type { CaseService } from './case-service'
@@ -87,7 +87,8 @@ export class ExplainService {
     if (input.subject) {
       subject = input.subject
       const mine = store.listTemplates().filter((t) => t.subject === subject && (!input.encoderId || t.encoderId === input.encoderId))
-      if (mine.length === 0) throw new ValidationError(`aggregation: the case has no templates of subject '${subject}'${input.encoderId ? ` from encoder ${input.encoderId}` : ''}`)
+      if (mine.length === 0)
+        throw new ValidationError(`aggregation: the case has no templates of subject '${subject}'${input.encoderId ? ` from encoder ${input.encoderId}` : ''}`)
       encoderId = mine[0].encoderId
       own = mine.filter((t) => t.encoderId === encoderId).map(templateSource)
       others = store
@@ -105,8 +106,12 @@ export class ExplainService {
     const n = own.length
     const holdout = input.holdout ?? Math.max(1, Math.floor(n / 4))
     if (n < 3) throw new ValidationError(`aggregation needs at least 3 photos of ${subject} (2 to average, 1 held out), found ${n}`)
-    if (!Number.isInteger(holdout) || holdout < 1 || holdout > n - 2) throw new ValidationError(`aggregation: hold out between 1 and ${n - 2} of the ${n} photos of ${subject}`)
-    if (others.length === 0) throw new ValidationError(`aggregation needs impostor photos of other people${input.subject ? ' (templates of other subjects in the case)' : ' (sibling person folders)'}, found none`)
+    if (!Number.isInteger(holdout) || holdout < 1 || holdout > n - 2)
+      throw new ValidationError(`aggregation: hold out between 1 and ${n - 2} of the ${n} photos of ${subject}`)
+    if (others.length === 0)
+      throw new ValidationError(
+        `aggregation needs impostor photos of other people${input.subject ? ' (templates of other subjects in the case)' : ' (sibling person folders)'}, found none`
+      )
     const models = this.models(encoderId, own[0].vector?.length ?? null)
     const threshold = this.threshold(encoderId)
     const split = splitHoldout(n, holdout, input.seed)
@@ -119,7 +124,11 @@ export class ExplainService {
       const h = vectors.slice(gallery.length, gallery.length + heldOut.length)
       const imp = vectors.slice(gallery.length + heldOut.length)
       const levels = aggregate(g, h, imp, threshold.value)
-      const decoded = await this.decode(ctx, models, levels.map((l) => l.template))
+      const decoded = await this.decode(
+        ctx,
+        models,
+        levels.map((l) => l.template)
+      )
       const cells: GridCell[] = levels.map((l, i) => ({
         image: decoded.images[i],
         title: `${l.photos} photo${l.photos === 1 ? '' : 's'} averaged`,
@@ -146,7 +155,14 @@ export class ExplainService {
           heldOut: heldOut.map((s) => s.photo),
           impostors: imp.length,
           threshold: { far: AGGREGATION_FAR, value: threshold.value, dataset: threshold.dataset },
-          levels: levels.map((l, i) => ({ photos: l.photos, meanGenuine: l.meanGenuine, tar: l.tar, impostors: l.impostors, fidelity: decoded.fidelity[i], imageSha256: shas[i] }))
+          levels: levels.map((l, i) => ({
+            photos: l.photos,
+            meanGenuine: l.meanGenuine,
+            tar: l.tar,
+            impostors: l.impostors,
+            fidelity: decoded.fidelity[i],
+            imageSha256: shas[i]
+          }))
         })
       }
     })
@@ -174,14 +190,28 @@ export class ExplainService {
       encoderId = input.encoderId ?? mostCommon(all.map((t) => t.encoderId)) ?? this.registry.defaults().encoder
       sources = all.filter((t) => t.encoderId === encoderId).map(templateSource)
     }
-    if (sources.length <= k) throw new ValidationError(`clustering into ${k} clusters needs more than ${k} templates, found ${sources.length}${input.datasetDir ? ' photos in the folder' : ` of encoder ${encoderId} in the case`}`)
+    if (sources.length <= k)
+      throw new ValidationError(
+        `clustering into ${k} clusters needs more than ${k} templates, found ${sources.length}${input.datasetDir ? ' photos in the folder' : ` of encoder ${encoderId} in the case`}`
+      )
     const models = this.models(encoderId, sources[0].vector?.length ?? null)
-    const parameters = { k, datasetDir: input.datasetDir ? resolve(input.datasetDir) : null, limit: input.limit ?? null, templates: sources.length, linkage: 'average', distance: 'cosine' }
+    const parameters = {
+      k,
+      datasetDir: input.datasetDir ? resolve(input.datasetDir) : null,
+      limit: input.limit ?? null,
+      templates: sources.length,
+      linkage: 'average',
+      distance: 'cosine'
+    }
     return this.submit(store, 'centroids', parameters, input.seed, models, null, toEncode(sources) + 2, async (ctx) => {
       const vectors = await this.vectors(ctx, models, sources)
       const identities = sources.every((s) => s.photo.identity) ? sources.map((s) => s.photo.identity) : null
       const clusters = clustersOf(vectors, averageLinkage(vectors, k), identities)
-      const decoded = await this.decode(ctx, models, clusters.map((c) => c.centroid))
+      const decoded = await this.decode(
+        ctx,
+        models,
+        clusters.map((c) => c.centroid)
+      )
       const total = purity(clusters, sources.length)
       const sheet = await compareGrid({
         title: `Centroids · ${sources.length} templates · k = ${k} · ${models.encoderId}`,
@@ -226,7 +256,8 @@ export class ExplainService {
     if (input.templateId) {
       template = store.getTemplate(input.templateId)
       if (!template) throw new ValidationError(`no template ${input.templateId} in this case`)
-      if (!template.imageSha256) throw new ValidationError(`occlusion needs the photo a template was enrolled from; template ${template.label} was imported without one`)
+      if (!template.imageSha256)
+        throw new ValidationError(`occlusion needs the photo a template was enrolled from; template ${template.label} was imported without one`)
       encoderId = template.encoderId
     } else {
       encoderId = input.encoderId ?? this.registry.defaults().encoder
@@ -238,13 +269,18 @@ export class ExplainService {
     const points = manifest.alignment?.points ?? ARCFACE_112
     const parameters = { templateId: input.templateId, photo: input.photo?.name ?? null, patch: input.patch, stride: input.stride, fill: 'grey 128' }
     return this.submit(store, 'occlusion', parameters, input.seed, models, template?.id ?? null, boxes.length + 4, async (ctx) => {
-      const crop = template ? (await this.runs.groundTruthCrop(store, template))! : await this.faces.alignedFace(input.photo!.bytes, input.photo!.name, encoderId, 0, ctx.signal)
+      const crop = template
+        ? (await this.runs.groundTruthCrop(store, template))!
+        : await this.faces.alignedFace(input.photo!.bytes, input.photo!.name, encoderId, 0, ctx.signal)
       ctx.progress({ step: 1, message: 'aligned' })
       const encoder = await this.loader.prepare(encoderId)
       const features = featureBoxes(points)
       const masked = [maskBox(crop, features.eyes), maskBox(crop, features.mouth)]
       const inputs = [crop, ...masked, ...boxes.map((b) => maskBox(crop, b))]
-      const vectors = await encodeAlignedFaces(this.engine, encoder, inputs, { signal: ctx.signal, onBatch: (done) => ctx.progress({ step: 1 + done, message: 'masked crops encoded' }) })
+      const vectors = await encodeAlignedFaces(this.engine, encoder, inputs, {
+        signal: ctx.signal,
+        onBatch: (done) => ctx.progress({ step: 1 + done, message: 'masked crops encoded' })
+      })
       const [original, eyes, mouth, ...patches] = vectors
       const change = patches.map((v) => 1 - cosine(v, original))
       const overlay = heatmapOverlay(crop, pixelSensitivity(width, height, boxes, change))
@@ -263,7 +299,11 @@ export class ExplainService {
           { image: decoded.images[0], title: 'decoded: unoccluded', lines: [{ text: `decoded face cos ${f3(decoded.fidelity[0])}`, tone: 'muted' }] },
           ...parts.flatMap((p, i): GridCell[] => [
             { image: p.image, title: `${p.part} occluded`, lines: [{ text: `cos to unoccluded ${f3(p.cosine)}` }] },
-            { image: decoded.images[i + 1], title: `decoded: ${p.part} occluded`, lines: [{ text: `decoded face cos ${f3(decoded.fidelity[i + 1])}`, tone: 'muted' }] }
+            {
+              image: decoded.images[i + 1],
+              title: `decoded: ${p.part} occluded`,
+              lines: [{ text: `decoded face cos ${f3(decoded.fidelity[i + 1])}`, tone: 'muted' }]
+            }
           ])
         ]
       })
@@ -282,7 +322,14 @@ export class ExplainService {
           cropSha256: shas[3],
           overlaySha256: shas[4],
           original: { fidelity: decoded.fidelity[0], imageSha256: shas[0] },
-          occluded: parts.map((p, i) => ({ part: p.part, box: p.box, cosine: p.cosine, fidelity: decoded.fidelity[i + 1], maskedSha256: shas[5 + i], imageSha256: shas[i + 1] }))
+          occluded: parts.map((p, i) => ({
+            part: p.part,
+            box: p.box,
+            cosine: p.cosine,
+            fidelity: decoded.fidelity[i + 1],
+            maskedSha256: shas[5 + i],
+            imageSha256: shas[i + 1]
+          }))
         })
       }
     })
@@ -313,7 +360,8 @@ export class ExplainService {
   private threshold(encoderId: string): { value: number; dataset: string } {
     const t = this.registry.get(encoderId).thresholds
     const at = t?.fars.find((f) => f.far === AGGREGATION_FAR)
-    if (!t || !at) throw new ValidationError(`encoder ${encoderId} has no threshold at FAR 1e-3; measure them with unveil models thresholds --model ${encoderId}`)
+    if (!t || !at)
+      throw new ValidationError(`encoder ${encoderId} has no threshold at FAR 1e-3; measure them with unveil models thresholds --model ${encoderId}`)
     return { value: at.threshold, dataset: t.dataset }
   }
 
@@ -347,7 +395,9 @@ export class ExplainService {
     models: Models,
     templateId: string | null,
     totalSteps: number,
-    work: (ctx: JobContext) => Promise<{ sheet: Awaited<ReturnType<typeof compareGrid>>; images: RgbImage[]; record: (p: ExplainProvenance, imageShas: string[]) => ExplainRecord }>
+    work: (
+      ctx: JobContext
+    ) => Promise<{ sheet: Awaited<ReturnType<typeof compareGrid>>; images: RgbImage[]; record: (p: ExplainProvenance, imageShas: string[]) => ExplainRecord }>
   ): RunRecord {
     if (!Number.isSafeInteger(seed) || seed < 0) throw new ValidationError('seed must be a whole number ≥ 0')
     const decoder = this.registry.get(models.decoderId).manifest
@@ -377,8 +427,21 @@ export class ExplainService {
           finishedAt: new Date().toISOString()
         }
         const stored = store.atomically(() => {
-          const shas = pngs.map((png, i) => store.addImage(png, { mime: 'image/png', width: out.images[i].width, height: out.images[i].height, originalName: `explain-${kind}-${ctx.runId}-${i + 1}.png` }).sha256)
-          const sheet = store.addImage(new Uint8Array(out.sheet.png), { mime: 'image/png', width: out.sheet.layout.width, height: out.sheet.layout.height, originalName: `explain-${kind}-${ctx.runId}.png` })
+          const shas = pngs.map(
+            (png, i) =>
+              store.addImage(png, {
+                mime: 'image/png',
+                width: out.images[i].width,
+                height: out.images[i].height,
+                originalName: `explain-${kind}-${ctx.runId}-${i + 1}.png`
+              }).sha256
+          )
+          const sheet = store.addImage(new Uint8Array(out.sheet.png), {
+            mime: 'image/png',
+            width: out.sheet.layout.width,
+            height: out.sheet.layout.height,
+            originalName: `explain-${kind}-${ctx.runId}.png`
+          })
           const record = out.record(provenance, shas)
           store.addResult({ runId: ctx.runId, kind: EXPLAIN_RESULT_KIND, data: record, imageSha256: sheet.sha256 })
           return { sheetSha256: sheet.sha256, record }

@@ -15,14 +15,24 @@ describe('Explain building blocks', () => {
     expect([...a.heldOut, ...a.gallery].sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
     expect(a.heldOut).toHaveLength(3)
     // Unit templates weigh the same whatever their norm.
-    const avg = averageTemplate([[10, 0], [0, 1]])
+    const avg = averageTemplate([
+      [10, 0],
+      [0, 1]
+    ])
     expect(avg[0]).toBeCloseTo(avg[1], 6)
     expect(l2norm(avg)).toBeCloseTo(1, 6)
   })
 
   it('clusters by average linkage on cosine distance, ignoring the norm', () => {
     // Two directions, each with members of very different norms, and one outlier direction.
-    const v = [[1, 0.05, 0], [9, 0.2, 0], [2, -0.1, 0], [0, 1, 0.05], [0, 5, -0.1], [0, 0.1, 3]]
+    const v = [
+      [1, 0.05, 0],
+      [9, 0.2, 0],
+      [2, -0.1, 0],
+      [0, 1, 0.05],
+      [0, 5, -0.1],
+      [0, 0.1, 3]
+    ]
     const labels = averageLinkage(v, 3)
     expect(labels).toEqual([0, 0, 0, 1, 1, 2])
     const clusters = clustersOf(v, labels, ['a', 'a', 'a', 'b', 'b', 'c'])
@@ -37,7 +47,12 @@ describe('Explain building blocks', () => {
     expect(grid).toHaveLength(13 * 13)
     expect(grid[grid.length - 1]).toEqual({ x: 96, y: 96, width: 16, height: 16 })
     expect([...new Set(patchGrid(112, 112, 30, 40).map((b) => b.x))]).toEqual([0, 40, 80, 82])
-    const map = pixelSensitivity(112, 112, grid, grid.map((b) => (b.x === 48 && b.y === 48 ? 1 : 0)))
+    const map = pixelSensitivity(
+      112,
+      112,
+      grid,
+      grid.map((b) => (b.x === 48 && b.y === 48 ? 1 : 0))
+    )
     expect(map[56 * 112 + 56]).toBeGreaterThan(0)
     expect(map[0]).toBe(0)
     const { eyes, mouth } = featureBoxes(ARCFACE_112)
