@@ -208,6 +208,54 @@ export const COMMANDS: Record<string, CommandHelp> = {
     ],
     example: 'unveil report --case cases/leak-2026 --out leak-2026.pdf'
   },
+  'explain aggregation': {
+    usage: 'unveil explain aggregation --case DIR (--subject NAME | --person-dir DIR) [--encoder ID] [--holdout N] [--impostors N] [--seed S] [--out SHEET.png] [--json]',
+    summary: "one subject's templates averaged over 1, 2, 5, 10, … photos, each decoded (DFD), with TAR@FAR 1e-3 of the averaged gallery template against held-out photos and impostors; stored as a run of the case",
+    options: [
+      ['--case DIR', 'the case the run is stored in'],
+      ['--subject NAME', "the case's templates of this subject (impostors: the other subjects' templates)"],
+      ['--person-dir DIR', "a folder of one person's photos, e.g. an LFW person folder (impostors: sibling folders)"],
+      ['--encoder ID', 'encoder for photos of a folder (default: faceplugin-fr-feature); it needs a registered decoder'],
+      ['--holdout N', 'photos held out as probes (default: a quarter, at least 1)'],
+      ['--impostors N', 'impostor photos, one per other person (default: 30 from a folder; every other subject in a case)'],
+      ['--seed S', 'which photos are held out and which impostors are drawn (default: 1)'],
+      ['--out FILE', 'also write the sheet PNG here'],
+      JSON_OPTION
+    ],
+    example: 'unveil explain aggregation --case cases/demo --person-dir ../shared/datasets/lfw/images/Meryl_Streep --out aggregation.png'
+  },
+  'explain centroids': {
+    usage: 'unveil explain centroids --case DIR [--data DIR] [--k N] [--limit N] [--encoder ID] [--out SHEET.png] [--json]',
+    summary: 'agglomerative clustering (average linkage, cosine distance) of templates into k clusters, each centroid decoded (DFD), with cluster sizes and, where identities are known, purity',
+    options: [
+      ['--case DIR', 'the case the run is stored in (and whose templates are clustered without --data)'],
+      ['--data DIR', 'a photo folder instead (LFW-style person folders or identity.txt give identities)'],
+      ['--k N', 'number of clusters (default: 4)'],
+      ['--limit N', 'photos read from --data at most, in folder order (default: 200)'],
+      ['--encoder ID', "the templates' encoder (default: the case's most common, or faceplugin-fr-feature)"],
+      ['--seed S', 'recorded with the run (default: 1; the clustering itself is deterministic)'],
+      ['--out FILE', 'also write the sheet PNG here'],
+      JSON_OPTION
+    ],
+    example: 'unveil explain centroids --case cases/demo --k 4 --out centroids.png'
+  },
+  'explain occlusion': {
+    usage: 'unveil explain occlusion --case DIR (--template-id ID | --image PHOTO) [--patch PX] [--stride PX] [--encoder ID] [--out SHEET.png] [--json]',
+    summary: 'sensitivity map of the template (1 − cosine when a grey square is masked, swept over the aligned face) as a heat-map overlay, and the decoded templates of eye- and mouth-occluded crops with their cosine to the unoccluded template',
+    options: [
+      ['--case DIR', 'the case the run is stored in'],
+      ['--template-id ID', 'a case template enrolled from a photo'],
+      ['--image PHOTO', 'or a photo (its largest face is aligned)'],
+      ['--patch PX', 'side of the masked square (default: 16)'],
+      ['--stride PX', 'step of the sweep (default: 8)'],
+      ['--encoder ID', 'encoder for --image (default: faceplugin-fr-feature)'],
+      ['--seed S', 'recorded with the run (default: 1)'],
+      ['--out FILE', 'also write the sheet PNG here'],
+      JSON_OPTION
+    ],
+    example: 'unveil explain occlusion --case cases/demo --image photo.jpg --out occlusion.png'
+  },
+  'explain list': { usage: 'unveil explain list --case DIR [--json]', summary: "the case's stored Explain runs, newest first, with their sheets' sha256", options: [['--case DIR', 'the case folder'], JSON_OPTION], example: 'unveil explain list --case cases/demo' },
   export: {
     usage: 'unveil export --case DIR --out DIR [--json]',
     summary: 'export bundle: case.json, results JSON + CSV, evaluations JSON + CSV, every image by sha256, a CASE/UCO JSON-LD graph and SHA256SUMS (recorded in the audit log)',

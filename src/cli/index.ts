@@ -4,6 +4,7 @@ import { datasetCommand } from './commands/dataset'
 import { enrollCommand } from './commands/enroll'
 import { evalCommand } from './commands/eval'
 import { exportCommand } from './commands/export'
+import { explainCommand } from './commands/explain'
 import { modelsCommand } from './commands/models'
 import { invertCommand } from './commands/invert'
 import { priorCommand } from './commands/prior'
@@ -52,6 +53,9 @@ async function main(argv: string[]): Promise<number> {
       return 0
     case 'report':
       await reportCommand(rest)
+      return 0
+    case 'explain':
+      await explainCommand(rest)
       return 0
     case 'export':
       await exportCommand(rest)

@@ -46,10 +46,15 @@ function requireRecord(v: unknown, field: string): Record<string, number | strin
   return o as Record<string, number | string>
 }
 
+const optionalId = (v: unknown, field: string): string | null => (v === null || v === undefined || v === '' ? null : requireId(v, field))
+const optionalInteger = (v: unknown, field: string, min: number, max: number): number | null =>
+  v === null || v === undefined ? null : requireInteger(v, field, min, max)
+
 export function createApiHandlers({ workbench: wb, chooseFolder, grants = new PathGrants() }: HandlerDeps): ApiHandlers {
   // The default case root is main's own choice (new cases go to <root>/<name> without a dialog).
   grants.grant(wb.appInfo().defaultCaseRoot)
   const granted = (v: unknown, field: string): string => grants.require(requireString(v, field, { max: 1000 }), field)
+  const optionalPath = (v: unknown, field: string): string | null => (v === null || v === undefined || v === '' ? null : granted(v, field))
   return {
     appInfo: async () => wb.appInfo(),
     listCases: async () => wb.cases.list(),
@@ -146,7 +151,6 @@ export function createApiHandlers({ workbench: wb, chooseFolder, grants = new Pa
       const o = requireObject(input, 'evaluation')
       if (!Array.isArray(o.methods) || o.methods.length === 0 || o.methods.length > 32) throw new ValidationError('choose between 1 and 32 methods')
       if (!Array.isArray(o.encoderIds) || o.encoderIds.length > 64) throw new ValidationError('encoderIds must be a list of encoder ids')
-      const optionalPath = (v: unknown, field: string): string | null => (v === null || v === undefined || v === '' ? null : granted(v, field))
       return wb.evaluations.start({
         caseId: requireUuid(o.caseId, 'case id'),
         datasetDir: optionalPath(o.datasetDir, 'dataset folder'),
@@ -188,6 +192,42 @@ export function createApiHandlers({ workbench: wb, chooseFolder, grants = new Pa
       const runId = o.runId === null || o.runId === undefined ? null : requireUuid(o.runId, 'run id')
       if (!evaluationId === !runId) throw new ValidationError('plots: give an evaluation id or a run id, not both or neither')
       return wb.reports.plots({ caseId, evaluationId, runId })
-    }
+    },
+    explainAggregation: async (input) => {
+      const o = requireObject(input, 'aggregation')
+      return wb.explain.aggregation({
+        caseId: requireUuid(o.caseId, 'case id'),
+        subject: optionalString(o.subject, 'subject', 200),
+        personDir: optionalPath(o.personDir, 'person folder'),
+        encoderId: optionalId(o.encoderId, 'encoder'),
+        holdout: optionalInteger(o.holdout, 'holdout', 1, 10_000),
+        impostors: optionalInteger(o.impostors, 'impostors', 1, 10_000),
+        seed: requireInteger(o.seed, 'seed', 0, 2 ** 31 - 1)
+      })
+    },
+    explainCentroids: async (input) => {
+      const o = requireObject(input, 'centroids')
+      return wb.explain.centroids({
+        caseId: requireUuid(o.caseId, 'case id'),
+        datasetDir: optionalPath(o.datasetDir, 'dataset folder'),
+        encoderId: optionalId(o.encoderId, 'encoder'),
+        k: requireInteger(o.k, 'k', 2, 64),
+        limit: optionalInteger(o.limit, 'limit', 2, 100_000),
+        seed: requireInteger(o.seed, 'seed', 0, 2 ** 31 - 1)
+      })
+    },
+    explainOcclusion: async (input) => {
+      const o = requireObject(input, 'occlusion')
+      return wb.explain.occlusion({
+        caseId: requireUuid(o.caseId, 'case id'),
+        templateId: o.templateId === null || o.templateId === undefined ? null : requireUuid(o.templateId, 'template id'),
+        photo: o.photo === null || o.photo === undefined ? null : requireFile(o.photo, 'photo'),
+        encoderId: optionalId(o.encoderId, 'encoder'),
+        patch: requireInteger(o.patch, 'patch', 2, 112),
+        stride: requireInteger(o.stride, 'stride', 1, 112),
+        seed: requireInteger(o.seed, 'seed', 0, 2 ** 31 - 1)
+      })
+    },
+    listExplainRuns: async (caseId) => wb.explain.list(requireUuid(caseId, 'case id'))
   }
 }

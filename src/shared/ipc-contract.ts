@@ -18,6 +18,7 @@ import type {
   TemplateRecord
 } from './types'
 import type { EvaluationRecord } from './evaluation-types'
+import type { ExplainAggregationInput, ExplainCentroidsInput, ExplainOcclusionInput, ExplainRun } from './explain-types'
 
 /** A file the user picked or dropped, read in the renderer. */
 export interface FilePayload {
@@ -164,6 +165,14 @@ export interface UnveilApi {
   exportReport(input: ReportExportInput): Promise<ReportWritten>
   /** The report's plots of an evaluation or a run, rendered to SVG in the core from the report's specs. */
   reportPlots(input: PlotsInput): Promise<PlotImage[]>
+  /** Explain: one subject's templates averaged over 1, 2, 5, … photos and decoded, with TAR@FAR 1e-3; queued as a run of the case. */
+  explainAggregation(input: ExplainAggregationInput): Promise<RunRecord>
+  /** Explain: agglomerative clustering of templates, each centroid decoded; queued as a run of the case. */
+  explainCentroids(input: ExplainCentroidsInput): Promise<RunRecord>
+  /** Explain: occlusion sensitivity map and decoded eye-/mouth-occluded templates; queued as a run of the case. */
+  explainOcclusion(input: ExplainOcclusionInput): Promise<RunRecord>
+  /** The case's stored Explain runs (records and sheet sha256), newest first. */
+  listExplainRuns(caseId: string): Promise<ExplainRun[]>
 }
 
 export type ApiMethod = keyof UnveilApi
@@ -198,7 +207,11 @@ export const API_METHODS = [
   'listEvaluations',
   'startEvaluation',
   'exportReport',
-  'reportPlots'
+  'reportPlots',
+  'explainAggregation',
+  'explainCentroids',
+  'explainOcclusion',
+  'listExplainRuns'
 ] as const satisfies readonly ApiMethod[]
 
 // Compile-time check that API_METHODS lists every method of UnveilApi.

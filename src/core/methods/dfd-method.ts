@@ -1,7 +1,8 @@
 import type { MethodInfo } from '../../shared/types'
 import { ValidationError } from '../../shared/validation'
 import { generateFaces } from '../models/face-generator'
-import type { ReconstructionMethod } from './reconstruction-method'
+import type { ModelRegistry } from '../models/model-registry'
+import type { ReconstructionMethod, TargetTemplate } from './reconstruction-method'
 import { TemplateOracle } from './template-oracle'
 import { cosine } from '../templates/vector-math'
 
@@ -12,22 +13,36 @@ const info: MethodInfo = {
   parameters: [{ key: 'decoder', label: 'Decoder', type: 'model', role: 'decoder', default: '' }]
 }
 
+/**
+ * The decoder for a template: the one asked for, or the registered decoder trained on the
+ * template's encoder; refused in one line when none fits (wrong encoder, wrong dimension).
+ */
+export function resolveDecoder(
+  registry: ModelRegistry,
+  template: Pick<TargetTemplate, 'encoderId' | 'encoderSha256'> & { vector: ArrayLike<number> },
+  requested = ''
+): string {
+  const decoders = registry.byRole('decoder')
+  const id = String(requested || decoders.find((d) => d.manifest.targetEncoder?.sha256 === template.encoderSha256)?.manifest.id || '')
+  if (!id) throw new ValidationError(`no decoder is registered for encoder '${template.encoderId}'`)
+  const entry = registry.getWithRole(id, 'decoder')
+  const target = entry.manifest.targetEncoder
+  if (target && target.sha256 !== template.encoderSha256) {
+    throw new ValidationError(`decoder '${id}' inverts templates of '${target.id}', but this template comes from '${template.encoderId}'`)
+  }
+  const dim = entry.manifest.input.shape[1]
+  if (dim > 0 && dim !== template.vector.length) {
+    throw new ValidationError(`decoder '${id}' takes ${dim}-d templates, this one has ${template.vector.length}`)
+  }
+  return id
+}
+
 export const dfdMethod: ReconstructionMethod = {
   info,
   totalSteps: () => 1,
   async run(ctx) {
-    const decoders = ctx.registry.byRole('decoder')
-    const id = String(ctx.parameters.decoder || decoders.find((d) => d.manifest.targetEncoder?.sha256 === ctx.template.encoderSha256)?.manifest.id || '')
-    if (!id) throw new ValidationError(`no decoder is registered for encoder '${ctx.template.encoderId}'`)
+    const id = resolveDecoder(ctx.registry, ctx.template, String(ctx.parameters.decoder || ''))
     const entry = ctx.registry.getWithRole(id, 'decoder')
-    const target = entry.manifest.targetEncoder
-    if (target && target.sha256 !== ctx.template.encoderSha256) {
-      throw new ValidationError(`decoder '${id}' inverts templates of '${target.id}', but this template comes from '${ctx.template.encoderId}'`)
-    }
-    const dim = entry.manifest.input.shape[1]
-    if (dim > 0 && dim !== ctx.template.vector.length) {
-      throw new ValidationError(`decoder '${id}' takes ${dim}-d templates, this one has ${ctx.template.vector.length}`)
-    }
     const [decoder, encoder] = await Promise.all([ctx.loader.prepare(id), ctx.loader.prepare(ctx.template.encoderId)])
     // A decoder's input is a template, not a latent: the generator runner serves both.
     const [image] = await generateFaces(ctx.engine, decoder, [Float32Array.from(ctx.template.vector)], ctx.signal)

@@ -15,6 +15,7 @@ import { CaseService } from './case-service'
 import { CompareService } from './compare-service'
 import { DatasetService } from './dataset-service'
 import { EvaluationService } from './evaluation-service'
+import { ExplainService } from './explain-service'
 import { FaceService } from './face-service'
 import { GradientService } from './gradient-service'
 import { ModelService } from './model-service'
@@ -68,6 +69,7 @@ export class Workbench {
   readonly gradients: GradientService
   readonly evaluations: EvaluationService
   readonly reports: ReportService
+  readonly explain: ExplainService
 
   private constructor(readonly options: WorkbenchOptions) {
     mkdirSync(options.libraryDir, { recursive: true })
@@ -85,6 +87,7 @@ export class Workbench {
     this.compare = new CompareService(this.cases, this.faces)
     this.gradients = new GradientService(this.engine, this.registry, options.libraryDir)
     this.evaluations = new EvaluationService(this.engine, this.registry, this.loader, this.cases, this.runs, this.jobs, this.version)
+    this.explain = new ExplainService(this.engine, this.registry, this.loader, this.cases, this.faces, this.runs, this.jobs, this.version)
     this.reports = new ReportService(this.cases, this.runs, this.evaluations, this.version, options.reportPrinter ?? new ChromiumPrinter())
   }
 

@@ -1,0 +1,121 @@
+// What the Explain analyses take and what they store (the case keeps each as a run whose one
+// result, of kind EXPLAIN_RESULT_KIND, carries this record and the sheet PNG).
+
+export type ExplainKind = 'aggregation' | 'centroids' | 'occlusion'
+
+/** The `results.kind` of a stored Explain analysis. */
+export const EXPLAIN_RESULT_KIND = 'explain'
+
+export interface ExplainAggregationInput {
+  caseId: string
+  /** The case's templates of this subject; or null with `personDir`. */
+  subject: string | null
+  /** A folder of one person's photos (e.g. an LFW person folder); impostors come from its sibling folders. */
+  personDir: string | null
+  /** Encoder for photos from a folder (default: the registry's default encoder). */
+  encoderId: string | null
+  /** Photos held out as verification probes (default a quarter, at least one). */
+  holdout: number | null
+  /** Impostor photos from other people (folder: one photo each of that many sibling folders; case: every other subject's). */
+  impostors: number | null
+  seed: number
+}
+
+export interface ExplainCentroidsInput {
+  caseId: string
+  /** A photo folder (identities from an LFW-style or identity.txt layout); null: the case's templates. */
+  datasetDir: string | null
+  encoderId: string | null
+  k: number
+  /** Photos read from the folder at most (in walk order). */
+  limit: number | null
+  seed: number
+}
+
+export interface ExplainOcclusionInput {
+  caseId: string
+  /** A case template enrolled from a photo; or null with `photo`. */
+  templateId: string | null
+  photo: { name: string; bytes: Uint8Array } | null
+  encoderId: string | null
+  patch: number
+  stride: number
+  seed: number
+}
+
+export interface Acceptance {
+  accepted: number
+  trials: number
+  rate: number | null
+}
+
+/** Everything needed to reproduce an Explain run and to check which models made it. */
+export interface ExplainProvenance {
+  kind: ExplainKind
+  parameters: Record<string, number | string | null>
+  seed: number
+  softwareVersion: string
+  modelSha256s: Record<string, string>
+  models: Record<string, { id: string; sha256: string }>
+  executionProvider: string
+  startedAt: string
+  finishedAt: string
+}
+
+export interface ExplainPhoto {
+  /** Template id, or the photo's path relative to the folder. */
+  id: string
+  identity: string | null
+}
+
+export interface AggregationRecord extends ExplainProvenance {
+  kind: 'aggregation'
+  subject: string
+  gallery: ExplainPhoto[]
+  heldOut: ExplainPhoto[]
+  impostors: number
+  threshold: { far: number; value: number; dataset: string }
+  levels: { photos: number; meanGenuine: number; tar: Acceptance; impostors: Acceptance; fidelity: number; imageSha256: string }[]
+}
+
+export interface CentroidsRecord extends ExplainProvenance {
+  kind: 'centroids'
+  templates: number
+  k: number
+  /** Share of templates in a cluster whose majority identity is theirs (null without identities). */
+  purity: number | null
+  clusters: { index: number; size: number; members: string[]; majority: { identity: string; count: number } | null; fidelity: number; imageSha256: string }[]
+}
+
+export interface OcclusionRecord extends ExplainProvenance {
+  kind: 'occlusion'
+  templateId: string | null
+  patch: number
+  stride: number
+  /** Patches in row-major order with their cosine change (1 − cosine to the unoccluded template). */
+  patches: { x: number; y: number; change: number }[]
+  /** Cosine of the template of the crop (recomputed) to the stored template, when there is one. */
+  storedCosine: number | null
+  cropSha256: string
+  overlaySha256: string
+  original: { fidelity: number; imageSha256: string }
+  occluded: {
+    part: 'eyes' | 'mouth'
+    box: { x: number; y: number; width: number; height: number }
+    cosine: number
+    fidelity: number
+    maskedSha256: string
+    imageSha256: string
+  }[]
+}
+
+export type ExplainRecord = AggregationRecord | CentroidsRecord | OcclusionRecord
+
+/** A stored Explain run as the case page lists it. */
+export interface ExplainRun {
+  runId: string
+  kind: ExplainKind
+  createdAt: string
+  sheetSha256: string
+  record: ExplainRecord
+}
