@@ -280,8 +280,8 @@ describe.skipIf(reason !== null)('end-to-end reconstruction in Chromium', () => 
     expect(await page.getByTestId('auto-model').getAttribute('data-model-id')).toBe('mobileface-v2')
     expect(await page.getByTestId('run-blocked').count()).toBe(0)
 
-    // 2. A tiny run: six latents, eight steps.
-    const tiny: Record<string, string> = { latents: '6', steps: '8', avgWindow: '5', topK: '4', decayAfter: '4' }
+    // 2. A small run: six latents, 24 steps (long enough to watch the renderer for a few seconds).
+    const tiny: Record<string, string> = { latents: '6', steps: '24', avgWindow: '16', topK: '4', decayAfter: '12' }
     for (const [key, value] of Object.entries(tiny)) await page.getByTestId(`param-${key}`).fill(value)
     await page.getByTestId('run-seed').fill('77')
     await page.getByTestId('run-start').click()
@@ -298,11 +298,11 @@ describe.skipIf(reason !== null)('end-to-end reconstruction in Chromium', () => 
     const [min, median, max] = await Promise.all(['data-min', 'data-median', 'data-max'].map(async (a) => Number(await dist.getAttribute(a))))
     expect(min).toBeLessThanOrEqual(median)
     expect(median).toBeLessThanOrEqual(max)
-    expect(await page.getByTestId('run-message').textContent()).toMatch(/step \d+\/8: latent cosine min/)
+    expect(await page.getByTestId('run-message').textContent()).toMatch(/step \d+\/24: latent cosine min/)
     expect(await page.getByTestId('run-eta').textContent()).not.toBe('—')
     await page.screenshot({ path: join(IMAGES, 'alsuv-run.png') })
     await expect.poll(() => detail.getAttribute('data-status'), { timeout: 180_000 }).toBe('succeeded')
-    expectNoLongTask('ALSUV, 6 latents × 8 steps', await stopWatch(), alsuvLoad)
+    expectNoLongTask('ALSUV, 6 latents × 24 steps', await stopWatch(), alsuvLoad)
 
     // 4. Result: the top 4 by the seen encoder, each with both scores; the pick is the result.
     const checkCandidates = async (): Promise<void> => {

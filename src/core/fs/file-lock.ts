@@ -1,6 +1,8 @@
 import { closeSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs'
 import { hostname } from 'node:os'
+import { dirname } from 'node:path'
 import { randomBytes } from 'node:crypto'
+import { removeStaleTempFiles } from './atomic-write'
 
 const WAIT_MS = 10_000
 const POLL_MS = 5
@@ -84,6 +86,8 @@ export function withFileLock<T>(target: string, fn: () => T, waitMs = WAIT_MS): 
       closeSync(fd)
     }
     try {
+      // A writer killed mid-write (kill -9) left its temp file beside the target; the lock holder clears it.
+      removeStaleTempFiles(dirname(target))
       return fn()
     } finally {
       if (readOwner(lockPath)?.nonce === me.nonce) rmSync(lockPath, { force: true })

@@ -24,6 +24,7 @@ import { ChromiumPrinter } from '../reports/chromium-printer'
 import { ReportService, type ReportPrinter } from './report-service'
 import { RunService } from './run-service'
 import { TemplateService } from './template-service'
+import { removeStaleTempFiles } from '../fs/atomic-write'
 
 export { inversionRecord, type InversionRequest, type InversionResult } from './run-service'
 export { defaultCaseRoot, defaultLibraryDir } from '../env/library-dir'
@@ -73,6 +74,8 @@ export class Workbench {
 
   private constructor(readonly options: WorkbenchOptions) {
     mkdirSync(options.libraryDir, { recursive: true })
+    // Temp files of library writers killed mid-write (registry.json, cases.json); live writers' stay.
+    removeStaleTempFiles(options.libraryDir)
     this.registry = new ModelRegistry(options.libraryDir)
     this.engine = new InferenceEngine({ providers: options.providers, threads: options.threads })
     this.loader = new ModelLoader(this.engine, this.registry, { trial: new ModelTrial({ threads: options.threads, isolatedHost: options.isolatedHost }) })

@@ -20,6 +20,18 @@ describe('library file lock', () => {
     expect(existsSync(`${target}.lock`)).toBe(false)
   })
 
+  it("clears a dead writer's temp file beside the target (kill -9 mid-write), not a live one's", () => {
+    const target = join(dir, 'c.json')
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' })
+    const stale = join(dir, `.c.json.${dead.stdout}.0123456789ab.tmp`)
+    const live = join(dir, `.c.json.${process.pid}.0123456789ab.tmp`)
+    writeFileSync(stale, '{"half":')
+    writeFileSync(live, '{"half":')
+    withFileLock(target, () => writeFileSync(target, '{}'))
+    expect(existsSync(stale)).toBe(false)
+    expect(existsSync(live)).toBe(true)
+  })
+
   it('takes over a lock left by a process that died', () => {
     const target = join(dir, 'b.json')
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' })
