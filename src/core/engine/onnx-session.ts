@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import type { ExecutionProvider } from '../../shared/types'
+import { printable } from '../../shared/printable'
 
 export interface SessionSettings {
   providers: ExecutionProvider[]
@@ -76,7 +77,9 @@ export function providerUnavailableReason(provider: ExecutionProvider): string |
 export function runtimeMessage(err: unknown): string {
   const first = (err instanceof Error ? err.message : String(err)).split('\n')[0]
   const text = first.replace(/^\S+\.(?:h|cc|cpp):\d+ .*?\)(?: const)? (?=\S)/, '')
-  return text.length > 300 ? `${text.slice(0, 299)}…` : text
+  // Node names from the file appear in the text: no control characters reach a terminal.
+  const bounded = text.length > 300 ? `${text.slice(0, 299)}…` : text
+  return printable(bounded)
 }
 
 export async function openSession(model: Uint8Array, settings: SessionSettings): Promise<OpenedSession> {

@@ -8,6 +8,7 @@ import { withFileLock } from '../fs/file-lock'
 import { sha256Hex } from '../fs/sha256'
 import { BUNDLED_MANIFESTS, DEFAULT_DETECTOR_ID, DEFAULT_ENCODER_ID, DEFAULT_LANDMARKER_ID, bundledModelDir, resourceModels, shippedThresholds } from './bundled-models'
 import { modelSignature, parseModel } from './onnx-patch'
+import { printable } from '../../shared/printable'
 
 const MAX_MODEL_BYTES = 2 * 1024 * 1024 * 1024
 
@@ -31,7 +32,7 @@ export function checkManifestAgainstModel(manifest: ModelManifest, bytes: Uint8A
   const input = sig.inputs.find((i) => i.name === manifest.input.name)
   if (!input) {
     throw new ModelRegistryError(
-      `manifest input '${manifest.input.name}' is not in the model; its inputs are: ${sig.inputs.map((i) => i.name).join(', ')}`
+      `manifest input '${printable(manifest.input.name)}' is not in the model; its inputs are: ${printable(sig.inputs.map((i) => i.name).join(', '))}`
     )
   }
   const compare = (what: string, declared: number[], actual: number[]): void => {
@@ -50,7 +51,7 @@ export function checkManifestAgainstModel(manifest: ModelManifest, bytes: Uint8A
   const output = sig.outputs.find((o) => o.name === manifest.output.name)
   if (!output) {
     throw new ModelRegistryError(
-      `manifest output '${manifest.output.name}' is not in the model; its outputs are: ${sig.outputs.map((o) => o.name).join(', ')}`
+      `manifest output '${printable(manifest.output.name)}' is not in the model; its outputs are: ${printable(sig.outputs.map((o) => o.name).join(', '))}`
     )
   }
   compare(`output '${output.name}'`, manifest.output.shape, output.shape)

@@ -9,6 +9,9 @@ describe('runtimeMessage', () => {
   it("drops ONNX Runtime's C++ location and signature, keeps the explanation", () => {
     expect(runtimeMessage(new Error(OPSET))).toMatch(/^ONNX Runtime only \*guarantees\* support .* Opset 99 is under development/)
   })
+  it('escapes control characters from node names', () => {
+    expect(runtimeMessage(new Error('invalid model: node "Identity\u001b[31m" has no input'))).toBe('invalid model: node "Identity\\u001b[31m" has no input')
+  })
   it('keeps one line, bounded', () => {
     const m = runtimeMessage(new Error(`${'x'.repeat(1000)}\nsecond line`))
     expect(m).not.toContain('\n')
