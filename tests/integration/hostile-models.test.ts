@@ -3,7 +3,8 @@ import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Workbench } from '../../src/core/workbench/workbench'
+import { Workbench, type IsolatedHostFactory } from '../../src/core/workbench/workbench'
+import { forkHost } from '../../src/core/engine/inference-engine'
 import { sha256Hex } from '../../src/core/fs/sha256'
 import {
   craftedManifest,
@@ -92,6 +93,34 @@ describe('hostile user models', () => {
     expect(stored()).toEqual({ files: [`${sha256Hex(workingEncoder())}.onnx`], ids: ['working'] })
     wb.models.unregister('working')
     expect(stored()).toEqual({ files: [], ids: [] })
+  })
+
+  it('remembers a passed trial in the library, so the next process loads the model without one', async () => {
+    let trials = 0
+    const counting: IsolatedHostFactory = (path, settings) => {
+      trials++
+      return forkHost(path, settings)
+    }
+    await wb.models.register(write('remembered.onnx', workingEncoder()), craftedManifest('remembered'), { verify: false })
+    const again = await Workbench.open({ libraryDir, caseRoot: tmp, isolatedHost: counting })
+    try {
+      await again.loader.prepare('remembered')
+      expect(trials).toBe(0)
+      // A record of another software version does not count.
+      const dir = join(libraryDir, 'trials')
+      for (const f of readdirSync(dir))
+        writeFileSync(join(dir, f), JSON.stringify({ ...JSON.parse(readFileSync(join(dir, f), 'utf8')), software: 'unveil@0.0.0' }))
+      const third = await Workbench.open({ libraryDir, caseRoot: tmp, isolatedHost: counting })
+      try {
+        await third.loader.prepare('remembered')
+        expect(trials).toBe(1)
+      } finally {
+        await third.close()
+      }
+    } finally {
+      await again.close()
+      wb.models.unregister('remembered')
+    }
   })
 
   it('a trial process whose parent is killed (kill -9) stops too, even mid-run', { timeout: 30_000 }, async () => {

@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync } from 'node:fs'
-import { basename } from 'node:path'
+import { basename, join } from 'node:path'
 import type { ExecutionProvider } from '../../shared/types'
 import type { AppInfo, CaseDetail } from '../../shared/ipc-contract'
 import { CaseLibrary } from '../cases/case-library'
@@ -76,9 +76,12 @@ export class Workbench {
     mkdirSync(options.libraryDir, { recursive: true })
     // Temp files of library writers killed mid-write (registry.json, cases.json); live writers' stay.
     removeStaleTempFiles(options.libraryDir)
+    removeStaleTempFiles(join(options.libraryDir, 'trials'))
     this.registry = new ModelRegistry(options.libraryDir)
     this.engine = new InferenceEngine({ providers: options.providers, threads: options.threads })
-    this.loader = new ModelLoader(this.engine, this.registry, { trial: new ModelTrial({ threads: options.threads, isolatedHost: options.isolatedHost }) })
+    this.loader = new ModelLoader(this.engine, this.registry, {
+      trial: new ModelTrial({ threads: options.threads, isolatedHost: options.isolatedHost, recordDir: join(options.libraryDir, 'trials') })
+    })
     this.jobs = new JobQueue()
     this.cases = new CaseService(new CaseLibrary(options.libraryDir), options.caseRoot, (runId) => this.jobs.list().some((j) => j.runId === runId))
     this.faces = new FaceService(this.engine, this.registry, this.loader)
