@@ -45,6 +45,13 @@ export interface ModelManifest {
   remote?: RemoteEngineSpec
 }
 
+/** A model a run used: id and sha256; for a remote engine also its server, model name and versions. */
+export interface ResolvedModel {
+  id: string
+  sha256: string
+  remote?: { url: string; model: string; version: string | null; versions: string[] }
+}
+
 /**
  * An encoder behind an inference server that speaks the KServe v2 / Open Inference Protocol
  * (Triton, KServe, MLServer). It has no file to hash: registration records what the server
@@ -245,8 +252,11 @@ export interface ReconstructionRecord {
   executionProvider: string | null
   /** sha256 of the target template's float32 little-endian vector, as the case's audit log records it. */
   templateVectorSha256: string | null
-  /** The models the method resolved, by role (generator, decoder, target): id and sha256. */
-  models: Record<string, { id: string; sha256: string }>
+  /**
+   * The models the method resolved, by role (generator, decoder, target): id and sha256 (a remote
+   * engine's probe fingerprint), and for a remote engine where it was reached and the versions it reported.
+   */
+  models: Record<string, ResolvedModel>
   /** Methods that choose among candidates (ALSUV's top k): each, best by the seen encoder first. */
   candidates: ReconstructionCandidate[]
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { execFile } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Workbench } from '../../src/core/workbench/workbench'
@@ -173,6 +174,7 @@ describe('remote encoders over KServe v2', () => {
     const remotes = wb.models.list().filter((m) => m.manifest.remote?.url === server.url).length
     expect(server.stats.samples - samples).toBe(result.queries + remotes)
     expect(result.modelSha256s.target).toBe(target.manifest.sha256)
+    expect(result.models.target).toEqual({ id: 'remote-target', sha256: target.manifest.sha256, remote: { url: server.url, model: server.model, version: null, versions: ['1'] } })
     expect(result.scores.find((s) => s.encoderId === 'remote-target')!.target).toBeCloseTo(result.similarity, 4)
     // Another registration of the same served model has the same fingerprint: it scores the target alike.
     expect(result.scores.find((s) => s.encoderId === 'remote-json')!.target).toBeCloseTo(result.similarity, 4)
@@ -180,5 +182,39 @@ describe('remote encoders over KServe v2', () => {
     // The search gets closer than its random first generation did.
     expect(result.similarity).toBeGreaterThan(result.trace[0].mean + 0.1)
     expect(result.similarity).toBeGreaterThan(0.25)
+  })
+})
+
+const built = existsSync(join(ROOT, 'out/cli/index.js'))
+if (!built) console.log('SKIP remote-engine CLI test: out/cli is not built (npm run build)')
+
+describe.skipIf(!built)('unveil models add-remote', () => {
+  const home = mkdtempSync(join(tmpdir(), 'unveil-cli-remote-'))
+  // Asynchronous: the server answering the CLI runs in this process.
+  const unveil = (...args: string[]): Promise<{ code: number; out: string; err: string }> =>
+    new Promise((resolve) => {
+      execFile(process.execPath, [join(ROOT, 'bin/unveil.js'), ...args], { encoding: 'utf8', env: { ...process.env, UNVEIL_HOME: home, UNVEIL_PROVIDERS: 'cpu' } }, (err, out, errText) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out, err: errText })
+      )
+    })
+
+  it('registers a remote encoder from a manifest, lists it, and refuses a server that does not answer', async () => {
+    const server = await startKserveServer()
+    try {
+      const file = join(home, 'remote.json')
+      writeFileSync(file, JSON.stringify(remoteManifest(server, 'cli-remote', { binary: true })))
+      const added = await unveil('models', 'add-remote', '--manifest', file, '--no-verify')
+      expect(added.code, added.err).toBe(0)
+      expect(added.out).toMatch(/^registered cli-remote \(encoder, remote http:\/\/127\.0\.0\.1:\d+\/v2\/models\/fr-feature, probe fingerprint [0-9a-f]{64}\)/)
+      const list = await unveil('models', 'list')
+      expect(list.out).toMatch(/cli-remote +encoder +512-d +sha256 [0-9a-f]{16}… +remote http:\/\/127\.0\.0\.1:\d+\/v2\/models\/fr-feature/)
+      writeFileSync(file, JSON.stringify(remoteManifest({ url: await unreachableUrl(), model: 'm' }, 'cli-down', { retries: 0 })))
+      const down = await unveil('models', 'add-remote', '--manifest', file, '--no-verify')
+      expect(down.code).not.toBe(0)
+      expect(down.err.trim().split('\n')).toHaveLength(1)
+      expect(down.err).toMatch(/remote engine 'cli-down' at .* is unreachable \(ECONNREFUSED\) \(1 attempt\); nothing was registered/)
+    } finally {
+      await server.close()
+    }
   })
 })

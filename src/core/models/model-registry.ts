@@ -192,6 +192,7 @@ export class ModelRegistry {
    */
   prepareRegistration(modelPath: string | Buffer, manifestInput: unknown): { manifest: ModelManifest; bytes: Uint8Array } {
     const manifest = validateManifest(manifestInput)
+    if (manifest.remote) throw new ValidationError('the manifest describes a remote engine (its remote block): register it without a model file (unveil models add-remote)')
     if (this.list().some((e) => e.manifest.id === manifest.id)) {
       throw new ModelRegistryError(`a model with id '${manifest.id}' is already registered`)
     }

@@ -1,6 +1,6 @@
 // Remote encoders (KServe v2): the checks at registration and at every load, and the probe
 // fingerprint that stands in for a file's sha256.
-import type { ModelManifest, RemoteEngineSpec } from '../../shared/types'
+import type { ModelManifest, RemoteEngineSpec, ResolvedModel } from '../../shared/types'
 import { KserveClient, RemoteEngineError, type KserveModelMetadata, type KserveTensorMetadata } from '../engine/kserve-client'
 import { sha256Hex } from '../fs/sha256'
 import { planarToModelInput } from '../imaging/image-tensor'
@@ -17,6 +17,13 @@ export const PROBE_MIN_COSINE = 0.9999
 /** The model's metadata URL on its server (what a remote entry shows as its path). */
 export function remoteModelUrl(spec: RemoteEngineSpec): string {
   return `${spec.url}/v2/models/${spec.model}${spec.version ? `/versions/${spec.version}` : ''}`
+}
+
+/** How a run records a model it used: id and sha256, and where a remote engine was reached (provenance). */
+export function resolvedModel(m: ModelManifest): ResolvedModel {
+  const r = m.remote
+  if (!r) return { id: m.id, sha256: m.sha256 }
+  return { id: m.id, sha256: m.sha256, remote: { url: r.url, model: r.model, version: r.version ?? null, versions: r.served?.versions ?? [] } }
 }
 
 export function remoteLabel(manifest: ModelManifest): string {
