@@ -92,9 +92,10 @@ async function infer(server: KserveServer, req: IncomingMessage, res: ServerResp
   const request = JSON.parse(body.subarray(0, headerLength).toString('utf8')) as InferRequest
   const input = request.inputs.find((i) => i.name === INPUT)
   if (!input || input.datatype !== 'FP32') return json(res, 400, { error: `expected FP32 input '${INPUT}'` })
-  const data = input.parameters?.binary_data_size !== undefined
-    ? new Float32Array(body.buffer.slice(body.byteOffset + headerLength, body.byteOffset + headerLength + input.parameters.binary_data_size))
-    : Float32Array.from(input.data ?? [])
+  const data =
+    input.parameters?.binary_data_size !== undefined
+      ? new Float32Array(body.buffer.slice(body.byteOffset + headerLength, body.byteOffset + headerLength + input.parameters.binary_data_size))
+      : Float32Array.from(input.data ?? [])
   const n = input.shape[0]
   if (data.length !== n * 3 * 112 * 112) return json(res, 400, { error: `input '${INPUT}' has ${data.length} values for shape [${input.shape.join(', ')}]` })
   server.stats.inferRequests++
@@ -104,19 +105,27 @@ async function infer(server: KserveServer, req: IncomingMessage, res: ServerResp
   const s = await encoderSession()
   const out = (await s.run({ [INPUT]: new ort.Tensor('float32', data, input.shape) }))[OUTPUT].data as Float32Array
   server.stats.samples += n
-  const faulty = applyFault(fault, Array.from({ length: n }, (_, i) => out.slice(i * DIM, (i + 1) * DIM)))
+  const faulty = applyFault(
+    fault,
+    Array.from({ length: n }, (_, i) => out.slice(i * DIM, (i + 1) * DIM))
+  )
   const flat = new Float32Array(faulty.rows.length * faulty.perSample)
   faulty.rows.forEach((r, i) => flat.set(r, i * faulty.perSample))
   const values = flat.subarray(0, flat.length - faulty.missing)
   const shape = [n, faulty.perSample]
   const binary = request.outputs?.find((o) => o.name === OUTPUT)?.parameters?.binary_data === true
   if (binary) {
-    const header = Buffer.from(JSON.stringify({ model_name: server.model, outputs: [{ name: OUTPUT, datatype: 'FP32', shape, parameters: { binary_data_size: values.byteLength } }] }))
+    const header = Buffer.from(
+      JSON.stringify({ model_name: server.model, outputs: [{ name: OUTPUT, datatype: 'FP32', shape, parameters: { binary_data_size: values.byteLength } }] })
+    )
     res.writeHead(200, { 'content-type': 'application/octet-stream', [HEADER_LENGTH]: String(header.length) })
     res.end(Buffer.concat([header, Buffer.from(values.buffer, values.byteOffset, values.byteLength)]))
     return
   }
-  const text = JSON.stringify({ model_name: server.model, outputs: [{ name: OUTPUT, datatype: 'FP32', shape, data: Array.from(values, (v) => (Number.isNaN(v) ? 'NaN!' : v)) }] })
+  const text = JSON.stringify({
+    model_name: server.model,
+    outputs: [{ name: OUTPUT, datatype: 'FP32', shape, data: Array.from(values, (v) => (Number.isNaN(v) ? 'NaN!' : v)) }]
+  })
   res.writeHead(200, { 'content-type': 'application/json' })
   res.end(text.replace('"NaN!"', 'NaN'))
 }

@@ -40,7 +40,8 @@ describe('remote encoders over KServe v2', () => {
     // 16 faces: the crops and their mirror images, twice (a batch of 16 in 8-sample requests).
     const mirrored = faces.map((f) => {
       const data = new Uint8Array(f.data.length)
-      for (let y = 0; y < f.height; y++) for (let x = 0; x < f.width; x++) for (let c = 0; c < 3; c++) data[(y * f.width + x) * 3 + c] = f.data[(y * f.width + (f.width - 1 - x)) * 3 + c]
+      for (let y = 0; y < f.height; y++)
+        for (let x = 0; x < f.width; x++) for (let c = 0; c < 3; c++) data[(y * f.width + x) * 3 + c] = f.data[(y * f.width + (f.width - 1 - x)) * 3 + c]
       return { ...f, data }
     })
     faces = [...faces, ...mirrored, ...faces, ...mirrored]
@@ -54,7 +55,11 @@ describe('remote encoders over KServe v2', () => {
     const json = (await wb.models.register(null, remoteManifest(server, 'remote-json', { maxBatch: 8 }), { verify: false })).entry
     const binary = (await wb.models.register(null, remoteManifest(server, 'remote-binary', { binary: true }), { verify: false })).entry
     expect(json.path).toBe(`${server.url}/v2/models/${server.model}`)
-    expect(json.manifest.remote).toMatchObject({ protocol: 'kserve-v2', model: server.model, served: { name: server.model, versions: ['1'], platform: 'onnxruntime_onnx' } })
+    expect(json.manifest.remote).toMatchObject({
+      protocol: 'kserve-v2',
+      model: server.model,
+      served: { name: server.model, versions: ['1'], platform: 'onnxruntime_onnx' }
+    })
     // The fingerprint is the sha256 of the probe template; both transports give the same bytes.
     expect(json.manifest.sha256).toBe(probeFingerprint(Float32Array.from(json.manifest.remote!.probe!)))
     expect(binary.manifest.sha256).toBe(json.manifest.sha256)
@@ -99,10 +104,14 @@ describe('remote encoders over KServe v2', () => {
     expect(await fail(remoteManifest(nowhere, 'r-down', { retries: 1, timeoutMs: 2000 }))).toMatch(
       /^remote engine 'r-down' at http:\/\/127\.0\.0\.1:\d+\/v2\/health\/ready is unreachable \(ECONNREFUSED\) \(2 attempts\); nothing was registered$/
     )
-    expect(await fail(remoteManifest({ url: server.url, model: 'no-such-model' }, 'r-404', { retries: 0 }))).toMatch(/no-such-model\/ready answered HTTP 404: no route/)
-    expect(await fail({ ...remoteManifest(server, 'r-names'), output: { name: 'embedding', shape: [-1, 512] } })).toContain("the server's model has no output 'embedding'; its outputs are: output")
+    expect(await fail(remoteManifest({ url: server.url, model: 'no-such-model' }, 'r-404', { retries: 0 }))).toMatch(
+      /no-such-model\/ready answered HTTP 404: no route/
+    )
+    expect(await fail({ ...remoteManifest(server, 'r-names'), output: { name: 'embedding', shape: [-1, 512] } })).toContain(
+      "the server's model has no output 'embedding'; its outputs are: output"
+    )
     for (const [fault, binary, message] of [
-      ['wrong-shape', false, 'returned output \'output\' with 511 values for shape [1, 512]'],
+      ['wrong-shape', false, "returned output 'output' with 511 values for shape [1, 512]"],
       ['wrong-dim', true, "returned 128 values per sample in output 'output' (shape [1, 128]); the manifest says 512"],
       ['nan', false, 'returned NaN or Inf'],
       ['nan', true, "returned NaN or Inf in output 'output'"],
@@ -136,7 +145,9 @@ describe('remote encoders over KServe v2', () => {
       expect(performance.now() - t0).toBeGreaterThanOrEqual(300 + 200)
       expect(entry.manifest.sha256).toBe(wb.models.get('remote-json').manifest.sha256)
       slow.options.delayedRequests = Infinity
-      const err = await wb.models.register(null, remoteManifest(slow, 'remote-slower', { timeoutMs: 300, retries: 1 }), { verify: false }).catch((e: Error) => e)
+      const err = await wb.models
+        .register(null, remoteManifest(slow, 'remote-slower', { timeoutMs: 300, retries: 1 }), { verify: false })
+        .catch((e: Error) => e)
       expect((err as Error).message).toMatch(/^remote engine 'remote-slower' at .*\/infer did not answer within 300 ms \(2 attempts\); nothing was registered$/)
     } finally {
       await slow.close()
@@ -147,7 +158,9 @@ describe('remote encoders over KServe v2', () => {
     const other = await Workbench.open({ libraryDir, caseRoot: mkdtempSync(join(tmpdir(), 'unveil-cases-')) })
     server.options.fault = 'other-model'
     try {
-      await expect(other.loader.prepare('remote-json')).rejects.toThrow(/answers the probe differently from when it was registered \(cosine -?0\.\d+; versions then: 1, now: 1\); register it again under a new id$/)
+      await expect(other.loader.prepare('remote-json')).rejects.toThrow(
+        /answers the probe differently from when it was registered \(cosine -?0\.\d+; versions then: 1, now: 1\); register it again under a new id$/
+      )
     } finally {
       server.options.fault = 'none'
       await other.close()
@@ -174,11 +187,17 @@ describe('remote encoders over KServe v2', () => {
     const remotes = wb.models.list().filter((m) => m.manifest.remote?.url === server.url).length
     expect(server.stats.samples - samples).toBe(result.queries + remotes)
     expect(result.modelSha256s.target).toBe(target.manifest.sha256)
-    expect(result.models.target).toEqual({ id: 'remote-target', sha256: target.manifest.sha256, remote: { url: server.url, model: server.model, version: null, versions: ['1'] } })
+    expect(result.models.target).toEqual({
+      id: 'remote-target',
+      sha256: target.manifest.sha256,
+      remote: { url: server.url, model: server.model, version: null, versions: ['1'] }
+    })
     expect(result.scores.find((s) => s.encoderId === 'remote-target')!.target).toBeCloseTo(result.similarity, 4)
     // Another registration of the same served model has the same fingerprint: it scores the target alike.
     expect(result.scores.find((s) => s.encoderId === 'remote-json')!.target).toBeCloseTo(result.similarity, 4)
-    console.log(`remote black-box GA: similarity ${result.similarity.toFixed(3)} after ${result.queries} queries (first generation mean ${result.trace[0].mean.toFixed(3)})`)
+    console.log(
+      `remote black-box GA: similarity ${result.similarity.toFixed(3)} after ${result.queries} queries (first generation mean ${result.trace[0].mean.toFixed(3)})`
+    )
     // The search gets closer than its random first generation did.
     expect(result.similarity).toBeGreaterThan(result.trace[0].mean + 0.1)
     expect(result.similarity).toBeGreaterThan(0.25)
@@ -193,8 +212,11 @@ describe.skipIf(!built)('unveil models add-remote', () => {
   // Asynchronous: the server answering the CLI runs in this process.
   const unveil = (...args: string[]): Promise<{ code: number; out: string; err: string }> =>
     new Promise((resolve) => {
-      execFile(process.execPath, [join(ROOT, 'bin/unveil.js'), ...args], { encoding: 'utf8', env: { ...process.env, UNVEIL_HOME: home, UNVEIL_PROVIDERS: 'cpu' } }, (err, out, errText) =>
-        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out, err: errText })
+      execFile(
+        process.execPath,
+        [join(ROOT, 'bin/unveil.js'), ...args],
+        { encoding: 'utf8', env: { ...process.env, UNVEIL_HOME: home, UNVEIL_PROVIDERS: 'cpu' } },
+        (err, out, errText) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out, err: errText })
       )
     })
 

@@ -141,7 +141,12 @@ export class KserveClient implements RemoteRunner {
     return new RemoteEngineError(`${this.label} at ${url} ${reason}`)
   }
 
-  private async request(method: 'GET' | 'POST', path: string, init: { body?: Uint8Array; headers?: Record<string, string> } = {}, signal?: AbortSignal): Promise<Reply> {
+  private async request(
+    method: 'GET' | 'POST',
+    path: string,
+    init: { body?: Uint8Array; headers?: Record<string, string> } = {},
+    signal?: AbortSignal
+  ): Promise<Reply> {
     const url = new URL(path, this.base).href
     const attempts = this.retries + 1
     let reason = ''
@@ -223,7 +228,9 @@ export class KserveClient implements RemoteRunner {
     const binary = this.endpoint.binary === true
     const header = {
       inputs: entries.map(([name, t]) =>
-        binary ? { name, shape: t.dims, datatype: 'FP32', parameters: { binary_data_size: t.data.byteLength } } : { name, shape: t.dims, datatype: 'FP32', data: Array.from(t.data) }
+        binary
+          ? { name, shape: t.dims, datatype: 'FP32', parameters: { binary_data_size: t.data.byteLength } }
+          : { name, shape: t.dims, datatype: 'FP32', data: Array.from(t.data) }
       ),
       outputs: names.map((name) => (binary ? { name, parameters: { binary_data: true } } : { name }))
     }
@@ -261,7 +268,8 @@ export class KserveClient implements RemoteRunner {
     for (const o of parsed.outputs as { name?: unknown; parameters?: { binary_data_size?: unknown } }[]) {
       const size = o?.parameters?.binary_data_size
       if (typeof size !== 'number') continue
-      if (!Number.isInteger(size) || size < 0 || offset + size > r.body.length) throw this.fail(url, `answered binary output '${String(o.name)}' of ${size} bytes past the end of the body`)
+      if (!Number.isInteger(size) || size < 0 || offset + size > r.body.length)
+        throw this.fail(url, `answered binary output '${String(o.name)}' of ${size} bytes past the end of the body`)
       binaryAt.set(String(o.name), r.body.subarray(offset, offset + size))
       offset += size
     }
@@ -290,7 +298,10 @@ export class KserveClient implements RemoteRunner {
       if (shape[0] !== batch) throw this.fail(url, `returned output '${name}' of shape [${shape.join(', ')}] for a batch of ${batch}`)
       const perSample = batch > 0 ? count / batch : 0
       if (this.expect && name === this.expect.output && perSample !== this.expect.values) {
-        throw this.fail(url, `returned ${perSample} values per sample in output '${name}' (shape [${shape.join(', ')}]); the manifest says ${this.expect.values}`)
+        throw this.fail(
+          url,
+          `returned ${perSample} values per sample in output '${name}' (shape [${shape.join(', ')}]); the manifest says ${this.expect.values}`
+        )
       }
       for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) throw this.fail(url, `returned NaN or Inf in output '${name}'`)
       out[name] = { data, dims: shape }

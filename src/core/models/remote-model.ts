@@ -80,10 +80,12 @@ function checkMetadata(manifest: ModelManifest, meta: KserveModelMetadata, url: 
   ] as const) {
     if (t.datatype !== 'FP32') throw fail(`${what} '${t.name}' is ${t.datatype} on the server; Unveil sends and reads FP32`)
     // A model without a batch dimension (Triton max_batch_size 0) reports one dimension fewer: refused, Unveil sends batches.
-    if (!compatible(declared, t.shape)) throw fail(`${what} '${t.name}' has shape [${t.shape.join(', ')}] on the server, the manifest says [${declared.join(', ')}]`)
+    if (!compatible(declared, t.shape))
+      throw fail(`${what} '${t.name}' has shape [${t.shape.join(', ')}] on the server, the manifest says [${declared.join(', ')}]`)
   }
   const last = output.shape[output.shape.length - 1]
-  if (last !== -1 && last !== manifest.embeddingDim) throw fail(`output '${output.name}' has ${last} values on the server, the manifest says embeddingDim ${manifest.embeddingDim}`)
+  if (last !== -1 && last !== manifest.embeddingDim)
+    throw fail(`output '${output.name}' has ${last} values on the server, the manifest says embeddingDim ${manifest.embeddingDim}`)
 }
 
 /** Server ready, model ready, metadata consistent with the manifest; returns the metadata. */
@@ -110,9 +112,15 @@ export async function registerRemote(manifest: ModelManifest, signal?: AbortSign
   const template = await probe(client, manifest, signal)
   const fingerprint = probeFingerprint(template)
   if (manifest.sha256 && manifest.sha256 !== fingerprint) {
-    throw new RemoteEngineError(`${remoteLabel(manifest)}: the probe fingerprint ${fingerprint.slice(0, 12)}… does not match the manifest's sha256 ${manifest.sha256.slice(0, 12)}…`)
+    throw new RemoteEngineError(
+      `${remoteLabel(manifest)}: the probe fingerprint ${fingerprint.slice(0, 12)}… does not match the manifest's sha256 ${manifest.sha256.slice(0, 12)}…`
+    )
   }
-  const remote: RemoteEngineSpec = { ...manifest.remote!, served: { name: meta.name, versions: meta.versions, platform: meta.platform }, probe: Array.from(template) }
+  const remote: RemoteEngineSpec = {
+    ...manifest.remote!,
+    served: { name: meta.name, versions: meta.versions, platform: meta.platform },
+    probe: Array.from(template)
+  }
   return { ...manifest, file: '', sha256: fingerprint, remote }
 }
 
