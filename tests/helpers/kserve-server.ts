@@ -32,6 +32,8 @@ export interface KserveServerOptions {
   delayMs?: number
   /** ...the first this many of them (default: all). */
   delayedRequests?: number
+  /** Runs the model instead of the server's own session (the remote bench: the local engine itself). */
+  infer?: (data: Float32Array, dims: number[]) => Promise<Float32Array>
 }
 
 export interface KserveServer {
@@ -102,8 +104,9 @@ async function infer(server: KserveServer, req: IncomingMessage, res: ServerResp
   const { delayMs = 0, delayedRequests = Infinity, fault = 'none' } = server.options
   if (delayMs > 0 && server.stats.inferRequests <= delayedRequests) await new Promise((r) => setTimeout(r, delayMs))
   if (fault === 'http-500') return json(res, 500, { error: 'model crashed' })
-  const s = await encoderSession()
-  const out = (await s.run({ [INPUT]: new ort.Tensor('float32', data, input.shape) }))[OUTPUT].data as Float32Array
+  const out = server.options.infer
+    ? await server.options.infer(data, input.shape)
+    : ((await (await encoderSession()).run({ [INPUT]: new ort.Tensor('float32', data, input.shape) }))[OUTPUT].data as Float32Array)
   server.stats.samples += n
   const faulty = applyFault(
     fault,
@@ -150,7 +153,7 @@ async function route(server: KserveServer, req: IncomingMessage, res: ServerResp
 
 /** Starts a server on a free loopback port; `close()` stops it. */
 export async function startKserveServer(options: KserveServerOptions = {}): Promise<KserveServer> {
-  await encoderSession()
+  if (!options.infer) await encoderSession()
   let http: Server | null = null
   const server: KserveServer = {
     url: '',
