@@ -26,13 +26,6 @@ export interface KserveModelMetadata {
   outputs: KserveTensorMetadata[]
 }
 
-/** Counters of what the client sent, for benchmarks and tests (samples = rows of inferred batches). */
-export interface KserveStats {
-  requests: number
-  retries: number
-  samples: number
-}
-
 export class RemoteEngineError extends Error {
   constructor(message: string) {
     super(message)
@@ -42,6 +35,11 @@ export class RemoteEngineError extends Error {
 
 export const DEFAULT_REMOTE_TIMEOUT_MS = 30_000
 export const DEFAULT_REMOTE_RETRIES = 2
+/**
+ * Readiness and metadata answer at once on a healthy server: their limit is at most this, so a
+ * registered server that is down (every run scores under every encoder) costs seconds, not minutes.
+ */
+const MAX_CONTROL_TIMEOUT_MS = 5_000
 const BACKOFF_MS = 200
 const MAX_BACKOFF_MS = 5_000
 /** Header of the binary tensor extension: the JSON part's length, the tensors' bytes follow it. */
@@ -110,7 +108,6 @@ function tensorMetadata(v: unknown): KserveTensorMetadata | null {
  * other answers are final. Errors are one line naming the model, the URL and the reason.
  */
 export class KserveClient implements RemoteRunner {
-  readonly stats: KserveStats = { requests: 0, retries: 0, samples: 0 }
   private readonly base: string
   private readonly timeoutMs: number
   private readonly retries: number
@@ -148,20 +145,19 @@ export class KserveClient implements RemoteRunner {
     signal?: AbortSignal
   ): Promise<Reply> {
     const url = new URL(path, this.base).href
+    const timeoutMs = method === 'GET' ? Math.min(this.timeoutMs, MAX_CONTROL_TIMEOUT_MS) : this.timeoutMs
     const attempts = this.retries + 1
     let reason = ''
     for (let attempt = 0; attempt < attempts; attempt++) {
       if (attempt > 0) {
-        this.stats.retries++
         await sleep(Math.min(BACKOFF_MS * 2 ** (attempt - 1), MAX_BACKOFF_MS), signal)
       }
       if (signal?.aborted) throw new CancelledError()
       const controller = new AbortController()
-      const timer = setTimeout(() => controller.abort(), this.timeoutMs)
+      const timer = setTimeout(() => controller.abort(), timeoutMs)
       const cancel = (): void => controller.abort()
       signal?.addEventListener('abort', cancel, { once: true })
       try {
-        this.stats.requests++
         const res = await fetch(url, { method, body: init.body, headers: init.headers, signal: controller.signal })
         // The time limit covers the body too: a server may stall mid-answer.
         const body = Buffer.from(await res.arrayBuffer())
@@ -172,7 +168,7 @@ export class KserveClient implements RemoteRunner {
         return { status: res.status, headers: res.headers, body }
       } catch (err) {
         if (signal?.aborted) throw new CancelledError()
-        reason = controller.signal.aborted ? `did not answer within ${this.timeoutMs} ms` : `is unreachable (${oneLine(networkReason(err))})`
+        reason = controller.signal.aborted ? `did not answer within ${timeoutMs} ms` : `is unreachable (${oneLine(networkReason(err))})`
       } finally {
         clearTimeout(timer)
         signal?.removeEventListener('abort', cancel)
@@ -245,9 +241,7 @@ export class KserveClient implements RemoteRunner {
     const r = await this.request('POST', path, init, signal)
     const url = new URL(path, this.base).href
     if (r.status !== 200) throw this.fail(url, `answered HTTP ${r.status}${r.body.length ? `: ${errorDetail(r.body)}` : ''}`)
-    const result = this.parseInfer(url, r, names, batch)
-    this.stats.samples += batch
-    return result
+    return this.parseInfer(url, r, names, batch)
   }
 
   private parseInfer(url: string, r: Reply, names: string[], batch: number): Record<string, WireTensor> {
