@@ -1,16 +1,11 @@
 // Client of the KServe v2 / Open Inference Protocol over HTTP (Triton, KServe, MLServer):
 // readiness, model metadata and FP32 inference, as JSON or with the binary tensor extension.
 // Node's own fetch; no SDK, since the protocol is a handful of JSON endpoints.
+import type { RemoteEngineSpec } from '../../shared/types'
 import { CancelledError, type RemoteRunner, type WireTensor } from './engine-protocol'
 
-export interface KserveEndpoint {
-  url: string
-  model: string
-  version?: string
-  binary?: boolean
-  timeoutMs?: number
-  retries?: number
-}
+/** Where and how to reach the model: the manifest's remote block (shared/types.ts). */
+export type KserveEndpoint = Pick<RemoteEngineSpec, 'url' | 'model' | 'version' | 'binary' | 'timeoutMs' | 'retries'>
 
 export interface KserveTensorMetadata {
   name: string
