@@ -137,18 +137,22 @@ describe('remote encoders over KServe v2', () => {
   })
 
   it('retries a request that times out, with backoff, and gives up after the bounded attempts', async () => {
-    const slow = await startKserveServer({ delayMs: 600, delayedRequests: 1 })
+    // Limits with room for a loaded CI machine: an undelayed request must finish well within them.
+    const slow = await startKserveServer({ delayMs: 2500, delayedRequests: 1 })
     try {
       // Registration's probe is the first infer request: it times out once and succeeds on the retry.
       const t0 = performance.now()
-      const { entry } = await wb.models.register(null, remoteManifest(slow, 'remote-slow', { timeoutMs: 300, retries: 2 }), { verify: false })
-      expect(performance.now() - t0).toBeGreaterThanOrEqual(300 + 200)
-      expect(entry.manifest.sha256).toBe(wb.models.get('remote-json').manifest.sha256)
+      const { entry } = await wb.models.register(null, remoteManifest(slow, 'remote-slow', { timeoutMs: 1200, retries: 2 }), { verify: false })
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(1200 + 200)
+      expect(slow.stats.inferRequests).toBe(2)
+      expect(entry.manifest.sha256).toBe(probeFingerprint(Float32Array.from(entry.manifest.remote!.probe!)))
       slow.options.delayedRequests = Infinity
       const err = await wb.models
-        .register(null, remoteManifest(slow, 'remote-slower', { timeoutMs: 300, retries: 1 }), { verify: false })
+        .register(null, remoteManifest(slow, 'remote-slower', { timeoutMs: 1200, retries: 1 }), { verify: false })
         .catch((e: Error) => e)
-      expect((err as Error).message).toMatch(/^remote engine 'remote-slower' at .*\/infer did not answer within 300 ms \(2 attempts\); nothing was registered$/)
+      expect((err as Error).message).toMatch(
+        /^remote engine 'remote-slower' at .*\/infer did not answer within 1200 ms \(2 attempts\); nothing was registered$/
+      )
     } finally {
       await slow.close()
     }
