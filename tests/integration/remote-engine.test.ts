@@ -9,7 +9,7 @@ import { encodeAlignedFaces } from '../../src/core/faces/face-encoder'
 import { DEFAULT_ENCODER_ID } from '../../src/core/models/bundled-models'
 import { DEFAULT_GENERATOR_ID } from '../../src/core/methods/latent-search-setup'
 import { TemplateOracle } from '../../src/core/methods/template-oracle'
-import { probeFingerprint } from '../../src/core/models/remote-model'
+import { probeFingerprint, probeInput, remoteClient } from '../../src/core/models/remote-model'
 import { cosine } from '../../src/core/templates/vector-math'
 import type { RgbImage } from '../../src/core/imaging/image-io'
 import { remoteManifest, startKserveServer, unreachableUrl, type KserveServer } from '../helpers/kserve-server'
@@ -136,7 +136,7 @@ describe('remote encoders over KServe v2', () => {
     }
   })
 
-  it('retries a request that times out, with backoff, and gives up after the bounded attempts', async () => {
+  it('retries a request that times out, with backoff, gives up after the bounded attempts, and stops at once when cancelled', async () => {
     // Limits with room for a loaded CI machine: an undelayed request must finish well within them.
     const slow = await startKserveServer({ delayMs: 2500, delayedRequests: 1 })
     try {
@@ -147,6 +147,14 @@ describe('remote encoders over KServe v2', () => {
       expect(slow.stats.inferRequests).toBe(2)
       expect(entry.manifest.sha256).toBe(probeFingerprint(Float32Array.from(entry.manifest.remote!.probe!)))
       slow.options.delayedRequests = Infinity
+      // Cancelling a run stops its request at once (an AbortError, as the job queue expects).
+      const client = remoteClient(entry.manifest)
+      const controller = new AbortController()
+      setTimeout(() => controller.abort(), 200)
+      const t1 = performance.now()
+      const cancelled = await client.run({ input: probeInput(entry.manifest) }, ['output'], controller.signal).catch((e: Error) => e)
+      expect((cancelled as Error).name).toBe('AbortError')
+      expect(performance.now() - t1).toBeLessThan(1200)
       const err = await wb.models
         .register(null, remoteManifest(slow, 'remote-slower', { timeoutMs: 1200, retries: 1 }), { verify: false })
         .catch((e: Error) => e)
