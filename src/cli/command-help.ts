@@ -23,6 +23,17 @@ export const COMMANDS: Record<string, CommandHelp> = {
     ],
     example: 'unveil models register --model ../shared/models/encoders/mobileface-v2.onnx --manifest resources/manifests/mobileface-v2.json'
   },
+  'models add-remote': {
+    usage: 'unveil models add-remote --manifest FILE.json [--no-verify] [--json]',
+    summary:
+      'register an encoder served by a KServe v2 / Open Inference Protocol server (Triton, KServe, MLServer): readiness, metadata and a probe are checked, the probe\'s fingerprint stands in for a file sha256; then the same LFW checks as register',
+    options: [
+      ['--manifest FILE', 'an encoder manifest with a "remote" block: url, model, optional version, binary, timeoutMs (30000), retries (2), maxBatch (64)'],
+      ['--no-verify', 'skip the LFW check and the threshold measurement'],
+      JSON_OPTION
+    ],
+    example: 'unveil models add-remote --manifest resources/manifests/remote-kserve-example.json'
+  },
   'models unregister': { usage: 'unveil models unregister --model ID', summary: 'remove a model you registered (bundled ones stay)', options: [['--model ID', 'the model id']], example: 'unveil models unregister --model mobileface-v2' },
   'models verify': {
     usage: 'unveil models verify --model ID [--pairs N] [--json]',

@@ -1,7 +1,7 @@
 // Reads a stored reconstruction result defensively: ResultRecord.data crosses the bridge as
 // `unknown`, and a result written by another version of the software must still open, with
 // what it lacks given as null or empty.
-import type { EncoderScore, FarThreshold, GenerationRecord, ReconstructionCandidate, ReconstructionRecord, ResultRecord, ScoreThresholds } from './types'
+import type { EncoderScore, FarThreshold, GenerationRecord, ReconstructionCandidate, ReconstructionRecord, ResolvedModel, ResultRecord, ScoreThresholds } from './types'
 
 /** A reconstruction as a case holds it: the record plus where it is stored. */
 export interface StoredReconstruction extends ReconstructionRecord {
@@ -73,10 +73,19 @@ function candidatesOf(v: unknown): ReconstructionCandidate[] {
   })
 }
 
-function modelsOf(v: unknown): Record<string, { id: string; sha256: string }> {
+function remoteOf(v: unknown): ResolvedModel['remote'] | undefined {
+  if (!isObj(v) || typeof v.url !== 'string' || typeof v.model !== 'string') return undefined
+  return { url: v.url, model: v.model, version: str(v.version), versions: Array.isArray(v.versions) ? v.versions.filter((x): x is string => typeof x === 'string') : [] }
+}
+
+function modelsOf(v: unknown): Record<string, ResolvedModel> {
   if (!isObj(v)) return {}
   return Object.fromEntries(
-    Object.entries(v).flatMap(([role, m]) => (isObj(m) && typeof m.id === 'string' && typeof m.sha256 === 'string' ? [[role, { id: m.id, sha256: m.sha256 }]] : []))
+    Object.entries(v).flatMap(([role, m]) => {
+      if (!isObj(m) || typeof m.id !== 'string' || typeof m.sha256 !== 'string') return []
+      const remote = remoteOf(m.remote)
+      return [[role, remote ? { id: m.id, sha256: m.sha256, remote } : { id: m.id, sha256: m.sha256 }]]
+    })
   )
 }
 

@@ -41,6 +41,43 @@ export interface ModelManifest {
   licence: string
   source: string
   notes?: string
+  /** A model served over HTTP instead of an ONNX file (then `file` is empty and `sha256` is the probe fingerprint). */
+  remote?: RemoteEngineSpec
+}
+
+/** A model a run used: id and sha256; for a remote engine also its server, model name and versions. */
+export interface ResolvedModel {
+  id: string
+  sha256: string
+  remote?: { url: string; model: string; version: string | null; versions: string[] }
+}
+
+/**
+ * An encoder behind an inference server that speaks the KServe v2 / Open Inference Protocol
+ * (Triton, KServe, MLServer). It has no file to hash: registration records what the server
+ * reports and the templates of a fixed probe input, whose float32 bytes' sha256 becomes the
+ * manifest's sha256 (docs/architecture.md, "Remote engines").
+ */
+export interface RemoteEngineSpec {
+  protocol: 'kserve-v2'
+  /** Server base URL, http or https, e.g. http://gpu-box:8000 (no credentials). */
+  url: string
+  /** Model name on the server: v2/models/<model>. */
+  model: string
+  /** Version to address (v2/models/<model>/versions/<version>); absent: the server's default. */
+  version?: string
+  /** Tensors in the binary tensor data extension instead of JSON numbers (Triton supports it). */
+  binary?: boolean
+  /** Per request (default 30 s). */
+  timeoutMs?: number
+  /** Retries after a timeout, a refused connection or HTTP 5xx/429, with exponential backoff (default 2). */
+  retries?: number
+  /** Largest batch one request carries (default 64). */
+  maxBatch?: number
+  /** Recorded at registration from the model's metadata endpoint. */
+  served?: { name: string; versions: string[]; platform: string }
+  /** Recorded at registration: the template of the fixed probe input; each load compares the server's answer with it. */
+  probe?: number[]
 }
 
 export interface VerificationRecord {
@@ -215,8 +252,11 @@ export interface ReconstructionRecord {
   executionProvider: string | null
   /** sha256 of the target template's float32 little-endian vector, as the case's audit log records it. */
   templateVectorSha256: string | null
-  /** The models the method resolved, by role (generator, decoder, target): id and sha256. */
-  models: Record<string, { id: string; sha256: string }>
+  /**
+   * The models the method resolved, by role (generator, decoder, target): id and sha256 (a remote
+   * engine's probe fingerprint), and for a remote engine where it was reached and the versions it reported.
+   */
+  models: Record<string, ResolvedModel>
   /** Methods that choose among candidates (ALSUV's top k): each, best by the seen encoder first. */
   candidates: ReconstructionCandidate[]
 }

@@ -1,6 +1,6 @@
 // Input validation shared by the IPC handlers, the CLI and core: every value that crosses a
 // trust boundary is checked here and rejected with a message naming the field.
-import type { CaseCreateInput, ModelManifest, ModelRole, Normalisation } from './types'
+import type { CaseCreateInput, ModelManifest, ModelRole, Normalisation, RemoteEngineSpec } from './types'
 import { printable } from './printable'
 
 export class ValidationError extends Error {
@@ -102,7 +102,53 @@ function validateNormalisation(v: unknown, field: string): Normalisation {
   return { scale: requireNumber(o.scale, `${field}.scale`, 1e-9), mean: requireTriple(o.mean, `${field}.mean`), std }
 }
 
-/** Structural validation of a model manifest (what a user writes next to their ONNX file). */
+/** Names that go into a URL path unescaped on every server (KServe model names, versions). */
+const SERVED_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/
+
+function requireServedName(v: unknown, field: string): string {
+  const s = requireString(v, field, { max: 200 })
+  if (!SERVED_NAME.test(s)) throw new ValidationError(`${field} '${printable(s)}' must be letters, digits, '.', '_' or '-'`)
+  return s
+}
+
+/** The `remote` block of a manifest: a model behind a KServe v2 / Open Inference Protocol server. */
+function validateRemote(v: unknown, field: string): RemoteEngineSpec {
+  const o = requireObject(v, field)
+  if (o.protocol !== undefined && o.protocol !== 'kserve-v2') throw new ValidationError(`${field}.protocol must be 'kserve-v2'`)
+  const raw = requireString(o.url, `${field}.url`, { max: 1000 })
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ValidationError(`${field}.url '${printable(raw)}' is not a URL`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ValidationError(`${field}.url must be http or https`)
+  // The registry and every case that references the model store the URL in clear.
+  if (url.username || url.password) throw new ValidationError(`${field}.url must not carry credentials`)
+  if (url.search || url.hash) throw new ValidationError(`${field}.url must be the server's base URL, without query or fragment`)
+  const spec: RemoteEngineSpec = { protocol: 'kserve-v2', url: url.href.replace(/\/+$/, ''), model: requireServedName(o.model, `${field}.model`) }
+  if (o.version !== undefined) spec.version = requireServedName(o.version, `${field}.version`)
+  if (o.binary !== undefined) {
+    if (typeof o.binary !== 'boolean') throw new ValidationError(`${field}.binary must be true or false`)
+    spec.binary = o.binary
+  }
+  if (o.timeoutMs !== undefined) spec.timeoutMs = requireInteger(o.timeoutMs, `${field}.timeoutMs`, 10, 600_000)
+  if (o.retries !== undefined) spec.retries = requireInteger(o.retries, `${field}.retries`, 0, 10)
+  if (o.maxBatch !== undefined) spec.maxBatch = requireInteger(o.maxBatch, `${field}.maxBatch`, 1, 1024)
+  // Written by registration; a manifest read back from the registry or a case carries them.
+  if (o.served !== undefined) {
+    const s = requireObject(o.served, `${field}.served`)
+    const versions = Array.isArray(s.versions) ? s.versions.map((x, i) => requireString(x, `${field}.served.versions[${i}]`, { max: 200 })) : []
+    spec.served = { name: requireString(s.name, `${field}.served.name`, { max: 200 }), versions, platform: requireString(s.platform ?? '', `${field}.served.platform`, { max: 200, allowEmpty: true }) }
+  }
+  if (o.probe !== undefined) {
+    if (!Array.isArray(o.probe) || o.probe.length > 65536) throw new ValidationError(`${field}.probe must be a list of numbers`)
+    spec.probe = o.probe.map((x, i) => requireNumber(x, `${field}.probe[${i}]`))
+  }
+  return spec
+}
+
+/** Structural validation of a model manifest (what a user writes next to their ONNX file, or for a remote engine). */
 export function validateManifest(v: unknown): ModelManifest {
   const o = requireObject(v, 'manifest')
   const role = requireString(o.role, 'manifest.role') as ModelRole
@@ -119,7 +165,7 @@ export function validateManifest(v: unknown): ModelManifest {
     id: requireId(o.id, 'manifest.id'),
     name: requireString(o.name, 'manifest.name', { max: 200 }),
     role,
-    file: requireString(o.file ?? 'model.onnx', 'manifest.file', { max: 400 }),
+    file: o.remote !== undefined ? '' : requireString(o.file ?? 'model.onnx', 'manifest.file', { max: 400 }),
     sha256: o.sha256 === undefined ? '' : requireSha256(o.sha256, 'manifest.sha256'),
     input: {
       name: requireString(input.name, 'manifest.input.name', { max: 200 }),
@@ -135,6 +181,10 @@ export function validateManifest(v: unknown): ModelManifest {
     licence: requireString(o.licence, 'manifest.licence', { max: 400 }),
     source: requireString(o.source, 'manifest.source', { max: 1000 }),
     notes: optionalString(o.notes, 'manifest.notes') ?? undefined
+  }
+  if (o.remote !== undefined) {
+    if (role !== 'encoder') throw new ValidationError('manifest.remote is for encoders only')
+    manifest.remote = validateRemote(o.remote, 'manifest.remote')
   }
   if (role === 'encoder') {
     manifest.embeddingDim = requireInteger(o.embeddingDim, 'manifest.embeddingDim', 2, 65536)

@@ -30,15 +30,19 @@ export async function modelsCommand(argv: string[]): Promise<void> {
         for (const m of models) {
           const acc = m.verification ? ` LFW ${(m.verification.accuracy * 100).toFixed(2)}%` : ''
           const dim = m.manifest.embeddingDim ? ` ${m.manifest.embeddingDim}-d` : ''
-          console.log(`${m.manifest.id.padEnd(28)} ${m.manifest.role.padEnd(10)}${dim}${acc}  sha256 ${m.manifest.sha256.slice(0, 16)}…  ${m.bundled ? 'bundled' : 'user'}`)
+          const origin = m.bundled ? 'bundled' : m.manifest.remote ? `remote ${m.path}` : 'user'
+          console.log(`${m.manifest.id.padEnd(28)} ${m.manifest.role.padEnd(10)}${dim}${acc}  sha256 ${m.manifest.sha256.slice(0, 16)}…  ${origin}`)
         }
       })
       return
     }
-    case 'register': {
-      const v = parse(rest, { model: { type: 'string' }, manifest: { type: 'string' }, json: { type: 'boolean' }, 'no-verify': { type: 'boolean' } })
+    case 'register':
+    case 'add-remote': {
+      // add-remote: an encoder behind a KServe v2 server, its manifest's `remote` block says where.
+      const remote = sub === 'add-remote'
+      const v = parse(rest, { ...(remote ? {} : { model: { type: 'string' as const } }), manifest: { type: 'string' }, json: { type: 'boolean' }, 'no-verify': { type: 'boolean' } })
       const manifestFile = required(v, 'manifest')
-      const modelFile = inputPath(v, 'model')
+      const modelFile = remote ? null : inputPath(v, 'model')
       let manifest: unknown
       try {
         manifest = JSON.parse(new TextDecoder().decode(inputFile(v, 'manifest', manifestFile)))
@@ -48,7 +52,8 @@ export async function modelsCommand(argv: string[]): Promise<void> {
       }
       await withWorkbench(async (wb) => {
         const { entry, verification, thresholds } = await wb.models.register(modelFile, manifest, { verify: !v['no-verify'] })
-        if (!v.json) console.log(`registered ${entry.manifest.id} (${entry.manifest.role}, sha256 ${entry.manifest.sha256})`)
+        const where = entry.manifest.remote ? `remote ${entry.path}, probe fingerprint` : 'sha256'
+        if (!v.json) console.log(`registered ${entry.manifest.id} (${entry.manifest.role}, ${where} ${entry.manifest.sha256})`)
         if (verification) {
           const summary = await followJob(wb, verification, `checking ${entry.manifest.id} on LFW`, 'LFW check')
           if (!v.json) printVerification(entry.manifest.id, summary)
@@ -104,6 +109,6 @@ export async function modelsCommand(argv: string[]): Promise<void> {
       return
     }
     default:
-      throw new UsageError('usage: unveil models list|register|verify|thresholds|unregister')
+      throw new UsageError('usage: unveil models list|register|add-remote|verify|thresholds|unregister')
   }
 }

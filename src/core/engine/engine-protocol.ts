@@ -66,3 +66,19 @@ export type IsolatedHostFactory = (workerPath: string, settings: WorkerSettings)
 
 /** Environment variable carrying the WorkerSettings (JSON) to a worker started as a process. */
 export const WORKER_SETTINGS_ENV = 'UNVEIL_WORKER_SETTINGS'
+
+/** A run the caller cancelled (its AbortSignal fired); named AbortError as the job queue expects. */
+export class CancelledError extends Error {
+  constructor(message = 'cancelled') {
+    super(message)
+    this.name = 'AbortError'
+  }
+}
+
+/**
+ * A model the engine reaches over the network instead of in its worker (engine/kserve-client.ts):
+ * one batch of feeds in, the requested outputs back, checked for shape and finite values.
+ */
+export interface RemoteRunner {
+  run(feeds: Record<string, WireTensor>, outputs: string[] | undefined, signal?: AbortSignal): Promise<Record<string, WireTensor>>
+}

@@ -6,11 +6,12 @@ import { availableParallelism } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { EngineInfo, ExecutionProvider } from '../../shared/types'
-import { WORKER_SETTINGS_ENV, type EngineRequest, type EngineResponse, type IsolatedHostFactory, type LoadedModelInfo, type WireTensor, type WorkerHost, type WorkerSettings } from './engine-protocol'
+import { CancelledError, WORKER_SETTINGS_ENV, type EngineRequest, type EngineResponse, type IsolatedHostFactory, type LoadedModelInfo, type RemoteRunner, type WireTensor, type WorkerHost, type WorkerSettings } from './engine-protocol'
 import { LanePool } from './lane-pool'
 import { ScheduleChooser, dataParallelFromEnv, type DataParallelSetting, type Schedule, type ScheduleState } from './schedule-choice'
 
-export type { WireTensor, LoadedModelInfo, IsolatedHostFactory, WorkerHost } from './engine-protocol'
+export type { WireTensor, LoadedModelInfo, IsolatedHostFactory, RemoteRunner, WorkerHost } from './engine-protocol'
+export { CancelledError } from './engine-protocol'
 
 export interface EngineOptions {
   providers?: ExecutionProvider[]
@@ -84,13 +85,6 @@ interface BatchOptions {
   onBatch?: (done: number, total: number) => void
 }
 
-export class CancelledError extends Error {
-  constructor(message = 'cancelled') {
-    super(message)
-    this.name = 'AbortError'
-  }
-}
-
 /** A request before it is numbered (Omit distributed over the union's members). */
 type RequestBody = EngineRequest extends infer R ? (R extends EngineRequest ? Omit<R, 'id'> : never) : never
 
@@ -134,6 +128,8 @@ export class InferenceEngine {
   private lastInfo: LoadedModelInfo | null = null
   private closed = false
   private readonly sources = new Map<string, ModelSource>()
+  /** Models served over the network (remote engines): run() sends their batches there. */
+  private readonly remotes = new Map<string, RemoteRunner>()
   private readonly providerOf = new Map<string, LoadedModelInfo['provider']>()
   /** Models whose lane results differed from the intra-op schedule's: never run on lanes. */
   private readonly laneMismatch = new Set<string>()
@@ -241,11 +237,17 @@ export class InferenceEngine {
     return p
   }
 
+  /** Serves a key from a remote engine: run() and runBatched() then send its batches there. */
+  attachRemote(key: string, runner: RemoteRunner): void {
+    this.remotes.set(key, runner)
+  }
+
   isLoaded(key: string): boolean {
-    return this.loaded.has(key)
+    return this.loaded.has(key) || this.remotes.has(key)
   }
 
   async release(key: string): Promise<void> {
+    if (this.remotes.delete(key)) return
     if (!this.loaded.delete(key)) return
     this.sources.delete(key)
     this.providerOf.delete(key)
@@ -261,6 +263,13 @@ export class InferenceEngine {
     feeds: Record<string, WireTensor>,
     options: { signal?: AbortSignal; outputs?: string[] } = {}
   ): Promise<{ outputs: Record<string, WireTensor>; ms: number }> {
+    const remote = this.remotes.get(key)
+    if (remote) {
+      if (this.closed) throw new Error('inference engine is closed')
+      const t0 = performance.now()
+      const outputs = await remote.run(feeds, options.outputs, options.signal)
+      return { outputs, ms: performance.now() - t0 }
+    }
     if (!this.loaded.has(key)) throw new Error(`model ${key} is not loaded`)
     await this.loaded.get(key)
     const r = await this.send({ type: 'run', key, feeds, outputs: options.outputs }, [], options.signal)

@@ -8,6 +8,7 @@ import { planarToModelInput } from '../imaging/image-tensor'
 import { FUSED_INPUT, FUSED_OUTPUT, fuseGeneratorEncoder } from './pipeline-fusion'
 import { ModelTrial } from './model-trial'
 import type { ModelManifest } from '../../shared/types'
+import { DEFAULT_REMOTE_MAX_BATCH, connectRemote, remoteModelUrl } from './remote-model'
 
 export interface PreparedModel {
   entry: ModelEntry
@@ -102,6 +103,7 @@ export class ModelLoader {
   }
 
   private async load(entry: ModelEntry): Promise<PreparedModel> {
+    if (entry.manifest.remote) return this.loadRemote(entry)
     const original = this.registry.readModel(entry)
     const label = `model '${entry.manifest.id}'`
     const options: PatchOptions = { rewrites: this.rewrites }
@@ -121,6 +123,19 @@ export class ModelLoader {
     await this.engine.load(key, unbatched.bytes)
     this.patchedBytes.set(key, unbatched.bytes)
     return { entry, key, maxBatch: 1, patch: unbatched.report }
+  }
+
+  /**
+   * A remote encoder: its server checked and its probe compared with the registered one
+   * (remote-model.ts), then served by the engine under its own key. It never merges with a
+   * generator (no graph to merge), so searches take the two-step path.
+   */
+  private async loadRemote(entry: ModelEntry): Promise<PreparedModel> {
+    const client = await connectRemote(entry.manifest)
+    // Two entries may reach the same model (the same fingerprint) at other URLs or with other settings.
+    const key = `remote:${entry.manifest.id}@${remoteModelUrl(entry.manifest.remote!)}:${entry.manifest.sha256}`
+    this.engine.attachRemote(key, client)
+    return { entry, key, maxBatch: entry.manifest.remote!.maxBatch ?? DEFAULT_REMOTE_MAX_BATCH, patch: { denormalsFlushed: 0, batchDimsFreed: [], reshapesFixed: 0 } }
   }
 
   /**

@@ -9,6 +9,7 @@ import { sha256Hex } from '../fs/sha256'
 import { BUNDLED_MANIFESTS, DEFAULT_DETECTOR_ID, DEFAULT_ENCODER_ID, DEFAULT_LANDMARKER_ID, bundledModelDir, resourceModels, shippedThresholds } from './bundled-models'
 import { modelSignature, parseModel } from './onnx-patch'
 import { printable } from '../../shared/printable'
+import { remoteModelUrl } from './remote-model'
 
 const MAX_MODEL_BYTES = 2 * 1024 * 1024 * 1024
 
@@ -135,7 +136,8 @@ export class ModelRegistry {
     }))
     const user: ModelEntry[] = this.data.models.map((m) => ({
       manifest: m.manifest,
-      path: join(this.modelDir, m.file),
+      // A remote engine has no file: its path is the model's URL on the server.
+      path: m.manifest.remote ? remoteModelUrl(m.manifest.remote) : join(this.modelDir, m.file),
       bundled: false,
       verification: this.data.verifications[m.manifest.id],
       thresholds: thresholds(m.manifest),
@@ -170,6 +172,9 @@ export class ModelRegistry {
 
   /** Reads a model file and checks it is still the file whose sha256 the manifest records. */
   readModel(entry: ModelEntry): Uint8Array {
+    if (entry.manifest.remote) {
+      throw new ModelRegistryError(`'${entry.manifest.id}' is a remote engine (${entry.path}): it has no model file, so it can only be queried (black-box methods, scoring), not read`)
+    }
     if (!existsSync(entry.path)) throw new ModelRegistryError(`model file for '${entry.manifest.id}' is missing: ${entry.path}`)
     const bytes = new Uint8Array(readFileSync(entry.path))
     const sha = sha256Hex(bytes)
@@ -187,6 +192,7 @@ export class ModelRegistry {
    */
   prepareRegistration(modelPath: string | Buffer, manifestInput: unknown): { manifest: ModelManifest; bytes: Uint8Array } {
     const manifest = validateManifest(manifestInput)
+    if (manifest.remote) throw new ValidationError('the manifest describes a remote engine (its remote block): register it without a model file (unveil models add-remote)')
     if (this.list().some((e) => e.manifest.id === manifest.id)) {
       throw new ModelRegistryError(`a model with id '${manifest.id}' is already registered`)
     }
@@ -201,6 +207,25 @@ export class ModelRegistry {
     manifest.sha256 = sha
     checkManifestAgainstModel(manifest, bytes)
     return { manifest, bytes }
+  }
+
+  /** Validates a remote encoder's manifest (KServe v2) without storing anything or contacting the server. */
+  prepareRemoteRegistration(manifestInput: unknown): ModelManifest {
+    const manifest = validateManifest(manifestInput)
+    if (!manifest.remote) throw new ValidationError('the manifest has no remote block: register a model file with it instead')
+    if (this.list().some((e) => e.manifest.id === manifest.id)) {
+      throw new ModelRegistryError(`a model with id '${manifest.id}' is already registered`)
+    }
+    return manifest
+  }
+
+  /** Stores a remote encoder whose server passed registerRemote (remote-model.ts): an entry, no file. */
+  commitRemoteRegistration(manifest: ModelManifest): ModelEntry {
+    this.update((data) => {
+      if (data.models.some((m) => m.manifest.id === manifest.id)) throw new ModelRegistryError(`a model with id '${manifest.id}' is already registered`)
+      data.models.push({ manifest: { ...manifest, file: '' }, file: '', registeredAt: new Date().toISOString() })
+    })
+    return this.get(manifest.id)
   }
 
   /**
@@ -237,7 +262,8 @@ export class ModelRegistry {
       data.models = data.models.filter((m) => m.manifest.id !== id)
       delete data.verifications[id]
       delete data.thresholds[id]
-      if (gone && !data.models.some((m) => m.file === gone.file)) rmSync(join(this.modelDir, gone.file), { force: true })
+      // A remote engine's entry has no file.
+      if (gone && gone.file && !data.models.some((m) => m.file === gone.file)) rmSync(join(this.modelDir, gone.file), { force: true })
     })
   }
 

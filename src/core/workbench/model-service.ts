@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import type { EngineInfo, ModelEntry, ThresholdRecord, VerificationRunSummary } from '../../shared/types'
+import type { EngineInfo, ModelEntry, ModelManifest, ThresholdRecord, VerificationRunSummary } from '../../shared/types'
 import { ValidationError } from '../../shared/validation'
 import { balancedSubset, readLfwPairs } from '../datasets/lfw-pairs'
 import type { InferenceEngine } from '../engine/inference-engine'
@@ -9,6 +9,7 @@ import { measureVerification } from '../evaluation/encoder-verification'
 import type { JobHandle, JobQueue } from '../jobs/job-queue'
 import type { ModelLoader } from '../models/model-loader'
 import type { ModelRegistry } from '../models/model-registry'
+import { registerRemote } from '../models/remote-model'
 import type { FaceService } from './face-service'
 
 /** Images whose different-person pairs set each encoder's FAR thresholds (issue: >= 2,000). */
@@ -71,7 +72,8 @@ export class ModelService {
    * (a wrong colour order or normalisation still yields vectors, just worse ones); the check's
    * job is returned so callers can follow it.
    */
-  async register(modelPath: string | Buffer, manifestInput: unknown, options: { verify?: boolean } = {}): Promise<RegisteredModel> {
+  async register(modelPath: string | Buffer | null, manifestInput: unknown, options: { verify?: boolean } = {}): Promise<RegisteredModel> {
+    if (modelPath === null) return this.registerRemote(manifestInput, options)
     const { manifest, bytes } = this.registry.prepareRegistration(modelPath, manifestInput)
     // Trial first, in a child process with a time limit: nothing is stored unless it passes.
     try {
@@ -79,7 +81,27 @@ export class ModelService {
     } catch (err) {
       throw new ValidationError(`model '${manifest.id}' does not run as its manifest describes: ${(err as Error).message.split('\n')[0].trim()}; nothing was registered`)
     }
-    const registered = this.registry.commitRegistration(manifest, bytes)
+    return this.afterRegistration(this.registry.commitRegistration(manifest, bytes), options)
+  }
+
+  /**
+   * Registers an encoder served over KServe v2 (a manifest with a `remote` block, no file): the
+   * server's readiness, metadata and an answer to the fixed probe are checked before anything
+   * is stored (remote-model.ts); then the same LFW checks as for a local encoder.
+   */
+  private async registerRemote(manifestInput: unknown, options: { verify?: boolean }): Promise<RegisteredModel> {
+    const checked = this.registry.prepareRemoteRegistration(manifestInput)
+    let manifest: ModelManifest
+    try {
+      manifest = await registerRemote(checked)
+    } catch (err) {
+      throw new ValidationError(`${(err as Error).message.split('\n')[0].trim()}; nothing was registered`)
+    }
+    return this.afterRegistration(this.registry.commitRemoteRegistration(manifest), options)
+  }
+
+  private afterRegistration(registered: ModelEntry, options: { verify?: boolean }): RegisteredModel {
+    const { manifest } = registered
     const measure = (options.verify ?? true) && manifest.role === 'encoder' && resolveDataDir() !== null
     if (!measure) return { entry: registered, verification: null, thresholds: null }
     // An encoder's thresholds are measured now, as a job of their own, so no reconstruction ever waits for them.

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import type { EncoderScore, GenerationRecord, JobProgress, MethodInfo, ReconstructionCandidate, ReconstructionRecord, ReconstructionRunSummary, ResultRecord, RunRecord, TemplateRecord } from '../../shared/types'
+import type { EncoderScore, GenerationRecord, JobProgress, MethodInfo, ReconstructionCandidate, ReconstructionRecord, ModelManifest, ReconstructionRunSummary, ResultRecord, RunRecord, TemplateRecord } from '../../shared/types'
 import type { StartRunInput } from '../../shared/ipc-contract'
 import { ValidationError } from '../../shared/validation'
 import type { CaseStore } from '../cases/case-store'
@@ -15,6 +15,7 @@ import { getMethod, listMethods, resolveParameters } from '../methods/method-reg
 import type { TargetTemplate } from '../methods/reconstruction-method'
 import type { ModelLoader } from '../models/model-loader'
 import type { ModelRegistry } from '../models/model-registry'
+import { resolvedModel } from '../models/remote-model'
 import type { CaseService } from './case-service'
 import type { FaceService } from './face-service'
 
@@ -146,9 +147,16 @@ export class RunService {
     // Encoders the search itself used are marked, so transfer is read from the others.
     for (const s of scores) s.usedInSearch = s.encoderSha256 === request.template.encoderSha256 ? 'seen' : s.encoderSha256 === out.modelSha256s.validation ? 'validation' : null
     const image = chwToImage(out.image, 112, 112)
-    const bySha = new Map(this.registry.list().map((e) => [e.manifest.sha256, e.manifest.id]))
+    const registered = this.registry.list().map((e) => e.manifest)
+    const bySha = new Map(registered.map((m) => [m.sha256, m]))
+    // The target's own entry first: another registration may share a remote engine's fingerprint.
+    const own = registered.find((m) => m.id === request.template.encoderId)
+    const resolve = (role: string, sha256: string): ModelManifest | undefined => (role === 'target' && own?.sha256 === sha256 ? own : bySha.get(sha256))
     const models = Object.fromEntries(
-      Object.entries(out.modelSha256s).flatMap(([role, sha256]) => (bySha.has(sha256) ? [[role, { id: bySha.get(sha256)!, sha256 }]] : []))
+      Object.entries(out.modelSha256s).flatMap(([role, sha256]) => {
+        const m = resolve(role, sha256)
+        return m ? [[role, resolvedModel(m)]] : []
+      })
     )
     return {
       method: method.info.id,
