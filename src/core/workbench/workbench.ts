@@ -94,7 +94,18 @@ export class Workbench {
     this.evaluations = new EvaluationService(this.engine, this.registry, this.loader, this.cases, this.runs, this.jobs, this.version)
     this.explain = new ExplainService(this.engine, this.registry, this.loader, this.cases, this.faces, this.runs, this.jobs, this.version)
     this.reports = new ReportService(this.cases, this.runs, this.evaluations, this.version, options.reportPrinter ?? new ChromiumPrinter())
-    this.demo = new DemoService({ libraryDir: options.libraryDir, caseRoot: options.caseRoot, registry: this.registry, jobs: this.jobs, cases: this.cases, templates: this.templates, runs: this.runs, compare: this.compare, explain: this.explain, reports: this.reports })
+    this.demo = new DemoService({
+      libraryDir: options.libraryDir,
+      caseRoot: options.caseRoot,
+      registry: this.registry,
+      jobs: this.jobs,
+      cases: this.cases,
+      templates: this.templates,
+      runs: this.runs,
+      compare: this.compare,
+      explain: this.explain,
+      reports: this.reports
+    })
   }
 
   static async open(options: WorkbenchOptions): Promise<Workbench> {
