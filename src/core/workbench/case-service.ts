@@ -89,10 +89,7 @@ export class CaseService {
    * Reads a case folder's audit log and its verification without listing the case or marking
    * its runs: checking evidence must not modify it.
    */
-  inspectAudit(
-    dir: string,
-    options: { expect?: { seq: number; hash: string } } = {}
-  ): { log: AuditEntry[]; verification: AuditVerification; head: ReturnType<CaseStore['auditHead']> } {
+  inspectAudit(dir: string, options: { expect?: { seq: number; hash: string } } = {}): { log: AuditEntry[]; verification: AuditVerification; head: ReturnType<CaseStore['auditHead']> } {
     const store = CaseStore.open(dir)
     try {
       return { log: store.auditLog(), verification: store.verifyAudit(options), head: store.auditHead() }
