@@ -42,3 +42,33 @@ export interface DemoStatus {
   /** The step whose computation is running in this process, if any. */
   busy: number | null
 }
+
+const f3 = (x: number | null): string => (x === null ? '—' : x.toFixed(3))
+
+/** What a step computed, in a few lines of text (the tour's captions and the CLI's output). */
+export function demoResultLines(r: DemoStepResult): string[] {
+  switch (r.step) {
+    case 'enrol':
+      return [`${r.templates} templates enrolled with ${r.encoderId}; the first one is the target of the next steps`]
+    case 'dfd':
+      return [`DFD reconstruction: cosine to the target template ${f3(r.similarity)} (${r.seconds.toFixed(1)} s)`]
+    case 'ga':
+      return [`GA reconstruction: cosine to the target template ${f3(r.similarity)} after ${r.queries ?? '—'} queries (${r.seconds.toFixed(1)} s)`]
+    case 'compare':
+      return r.runs.map(
+        (run) =>
+          `${run.method}: ` +
+          run.scores
+            .map(
+              (s) =>
+                `${s.encoderId}${s.usedInSearch === 'seen' ? ' (attacked)' : ''} cos ${f3(s.cosine)}${s.acceptedAt1e3 === null ? '' : s.acceptedAt1e3 ? ' accepted' : ' rejected'}`
+            )
+            .join(', ') +
+          ' at FAR 1e-3'
+      )
+    case 'explain':
+      return [`eyes occluded: cosine ${f3(r.eyesCosine)} to the unoccluded template; mouth occluded: ${f3(r.mouthCosine)}`]
+    case 'report':
+      return [`report written to ${r.path} (${r.bytes} bytes, sha256 ${r.sha256.slice(0, 16)}…), recorded in the audit log`]
+  }
+}
