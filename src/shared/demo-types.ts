@@ -55,17 +55,21 @@ export function demoResultLines(r: DemoStepResult): string[] {
     case 'ga':
       return [`GA reconstruction: cosine to the target template ${f3(r.similarity)} after ${r.queries ?? '—'} queries (${r.seconds.toFixed(1)} s)`]
     case 'compare':
-      return r.runs.map(
-        (run) =>
-          `${run.method}: ` +
-          run.scores
-            .map(
-              (s) =>
-                `${s.encoderId}${s.usedInSearch === 'seen' ? ' (attacked)' : ''} cos ${f3(s.cosine)}${s.acceptedAt1e3 === null ? '' : s.acceptedAt1e3 ? ' accepted' : ' rejected'}`
-            )
-            .join(', ') +
-          ' at FAR 1e-3'
-      )
+      return [
+        ...r.runs.map(
+          (run) =>
+            `${run.method} (decisions at FAR 1e-3): ` +
+            run.scores
+              .map(
+                (s) =>
+                  `${s.encoderId}${s.usedInSearch === 'seen' ? ' (attacked)' : ''} cos ${f3(s.cosine)} ${s.acceptedAt1e3 === null ? 'no threshold' : s.acceptedAt1e3 ? 'accepted' : 'rejected'}`
+              )
+              .join(', ')
+        ),
+        ...(r.runs.every((run) => run.scores.length <= 1)
+          ? ['only one engine is registered: register another encoder on the Models page to see whether the reconstructions transfer to it']
+          : [])
+      ]
     case 'explain':
       return [`eyes occluded: cosine ${f3(r.eyesCosine)} to the unoccluded template; mouth occluded: ${f3(r.mouthCosine)}`]
     case 'report':

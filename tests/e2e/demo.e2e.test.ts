@@ -2,6 +2,7 @@
 // on the empty cases page through all six steps with Next (and one Back), a restart of the whole
 // main-process side mid-tour, and Reset; one screenshot per step into docs/images/demo-step-N.png.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import type { Server } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -11,11 +12,14 @@ import { createApiHandlers } from '../../src/main/api-handlers'
 import { Workbench } from '../../src/core/workbench/workbench'
 import type { ApiHandlers } from '../../src/shared/ipc-contract'
 import type { CaseInfo } from '../../src/shared/types'
+import { dataDirOrSkip, sharedEncoder } from '../helpers/data'
 import { ROOT, SAMPLE_PHOTO, closeBridgedSession, openBridgedPage, rendererSkipReason, serveRenderer, serverUrl } from './renderer-harness'
 
 const reason = rendererSkipReason()
 if (reason) console.log(`SKIP end-to-end guided demo: ${reason}`)
 
+const data = reason ? null : dataDirOrSkip('a second engine in the demo compare step (mobileface-v2)')
+const secondEngine = data ? sharedEncoder(data, 'mobileface-v2.onnx') : null
 const SHOT_DIR = join(ROOT, 'docs/images')
 const VIEWPORT = { width: 1280, height: 860 }
 
@@ -73,6 +77,11 @@ describe.skipIf(reason !== null)('the guided demo in Chromium', () => {
 
   it('walks the whole tour, resumes after a restart, and Reset deletes only the demo case', async () => {
     const t0 = performance.now()
+    // A second registered engine, as a trainer's machine with the research encoders would have: the compare step scores under both.
+    if (secondEngine)
+      await s!.workbench.models.register(secondEngine, JSON.parse(readFileSync(join(ROOT, 'resources/manifests/mobileface-v2.json'), 'utf8')), {
+        verify: false
+      })
     let page = s!.page
     await page.goto(`${serverUrl(s!.server)}/index.html#/cases`)
     await page.getByTestId('start-demo').click()
@@ -117,7 +126,17 @@ describe.skipIf(reason !== null)('the guided demo in Chromium', () => {
 
     await next()
     await shows(4, 'compare')
-    expect(await page.getByTestId('demo-result').textContent()).toMatch(/dfd: faceplugin-fr-feature \(attacked\) cos 0\.\d{3} (accepted|rejected)/)
+    const compared = await page.getByTestId('demo-result').textContent()
+    expect(compared).toMatch(/dfd \(decisions at FAR 1e-3\): faceplugin-fr-feature \(attacked\) cos 0\.\d{3} (accepted|rejected)/)
+    expect(compared).toMatch(
+      secondEngine
+        ? /ga \(decisions at FAR 1e-3\): faceplugin-fr-feature \(attacked\) cos .*, mobileface-v2 cos -?\d\.\d{3} no threshold/
+        : /only one engine is registered/
+    )
+    const stored = (await s.handlers.demoStatus()).steps[3].result
+    if (stored?.step !== 'compare') throw new Error('the compare step stored no result')
+    const encoders = s.workbench.registry.byRole('encoder').map((e) => e.manifest.id)
+    for (const r of stored.runs) expect(r.scores.map((x) => x.encoderId)).toEqual(encoders)
     await next()
     await shows(5, 'explain')
     expect(await page.getByTestId('demo-result').textContent()).toMatch(/eyes occluded: cosine -?\d\.\d{3}/)
@@ -127,6 +146,10 @@ describe.skipIf(reason !== null)('the guided demo in Chromium', () => {
     const report = (await s.handlers.demoStatus()).steps[5].result
     if (report?.step !== 'report') throw new Error('the report step stored no result')
     expect(readFileSync(report.path).subarray(0, 5).toString()).toBe('%PDF-')
+    expect(report.path.startsWith(demoCase.dir)).toBe(true)
+    expect(createHash('sha256').update(readFileSync(report.path)).digest('hex')).toBe(report.sha256)
+    expect(s.workbench.cases.auditLog(demoCase.caseId).at(-1)?.action).toBe('report.write')
+    expect(s.workbench.cases.verifyAudit(demoCase.caseId).ok).toBe(true)
 
     // Reset asks first; Cancel keeps everything.
     await page.getByTestId('demo-reset').click()

@@ -38,6 +38,10 @@ export async function demoCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv
   const positional = sub === 'step' && rest[0] && !rest[0].startsWith('-') ? rest.shift()! : null
   const v = parse(rest, { json: { type: 'boolean' }, yes: { type: 'boolean' } })
+  if (!['start', 'next', 'back', 'step', 'status', 'reset'].includes(sub ?? ''))
+    throw new UsageError(`unknown demo command '${sub ?? ''}' (start, next, back, step N, status, reset)`)
+  const n = Number(positional)
+  if (sub === 'step' && (!positional || !Number.isInteger(n))) throw new UsageError('unveil demo step N: N is the step number, 1 to 6')
   await withWorkbench(async (wb) => {
     let status: DemoStatus
     switch (sub) {
@@ -50,14 +54,8 @@ export async function demoCommand(argv: string[]): Promise<void> {
       case 'back':
         status = await wb.demo.back()
         break
-      case 'step': {
-        const n = Number(positional)
-        if (!positional || !Number.isInteger(n)) throw new UsageError('unveil demo step N: N is the step number, 1 to 6')
+      case 'step':
         status = await withProgress(wb, () => wb.demo.go(n - 1))
-        break
-      }
-      case 'status':
-        status = wb.demo.status()
         break
       case 'reset': {
         if (!v.yes) throw new UsageError(`reset deletes the demo case (${wb.demo.dir}); add --yes to confirm`)
@@ -67,7 +65,7 @@ export async function demoCommand(argv: string[]): Promise<void> {
         return
       }
       default:
-        throw new UsageError(`unknown demo command '${sub ?? ''}' (start, next, back, step N, status, reset)`)
+        status = wb.demo.status()
     }
     if (v.json) printJson(status)
     else printStep(wb, status)
