@@ -110,7 +110,8 @@ describe.skipIf(!samples)('the guided demo', () => {
     expect(status.steps.filter((s) => s.result).map((s) => s.id)).toEqual(DEMO_STEP_IDS.slice(0, 4))
     expect(wb.cases.verifyAudit(status.demo!.caseId).ok).toBe(true)
 
-    // Starting again resumes rather than making a second demo case.
+    // Starting again resumes rather than making a second demo case, and lists the demo case again if it was taken off the list.
+    wb.cases.forget(status.demo!.dir)
     const again = await wb.demo.start()
     expect(again.demo).toEqual(status.demo)
     expect(wb.cases.list().filter((c) => c.number === 'UNVEIL-DEMO')).toHaveLength(1)

@@ -67,7 +67,12 @@ export class DemoService {
   /** Starts the tour (the demo case, then its first step), or resumes the one that was started. */
   async start(): Promise<DemoStatus> {
     const existing = this.live()
-    if (existing) return this.go(existing.current)
+    if (existing) {
+      // The demo case may have been taken off the case list meanwhile; listing it again changes nothing else.
+      const info = this.deps.cases.openFolder(existing.dir)
+      if (info.id !== existing.caseId) throw new ValidationError(`${existing.dir} no longer holds the demo case; reset the demo (the folder is left untouched)`)
+      return this.go(existing.current)
+    }
     if (sampleImagePaths().length === 0) throw new ValidationError('the demo needs the sample photos of @vladmandic/face-api, which are not installed')
     const dir = this.dir
     if (existsSync(dir)) throw new ValidationError(`cannot start the demo: ${dir} already exists and is not the demo's case; move or rename that folder first`)
