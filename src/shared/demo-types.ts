@@ -67,7 +67,9 @@ export function demoResultLines(r: DemoStepResult): string[] {
               .join(', ')
         ),
         ...(r.runs.every((run) => run.scores.length <= 1)
-          ? ['only one engine is registered: register another encoder on the Models page to see whether the reconstructions transfer to it']
+          ? [
+              'only one engine is registered: register another encoder (Models page, or unveil models register) to see whether the reconstructions transfer to it'
+            ]
           : [])
       ]
     case 'explain':

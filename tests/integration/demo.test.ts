@@ -168,6 +168,7 @@ describe.skipIf(!samples || !cliBuilt)('unveil demo', () => {
       expect(started.code, started.err).toBe(0)
       expect(started.out).toMatch(/^step 1 of 6: Enrol photos into templates\n/)
       expect(started.out).toContain('6 templates enrolled with faceplugin-fr-feature')
+      expect(started.err).toMatch(/^demo: computing step 1 of 6, face detection, .*…\n/)
       expect(unveil('back')).toMatchObject({ code: 1, err: 'unveil: this is the first step of the demo\n' })
       const status = JSON.parse(unveil('status', '--json').out) as { current: number; demo: { dir: string } }
       expect(status.current).toBe(0)

@@ -1,4 +1,4 @@
-import { demoResultLines, type DemoStatus } from '../../shared/demo-types'
+import { DEMO_STEP_IDS, demoResultLines, type DemoStatus } from '../../shared/demo-types'
 import type { Workbench } from '../../core/workbench/workbench'
 import { UsageError, parse, printJson, progressBar, withWorkbench } from '../cli-support'
 
@@ -22,9 +22,14 @@ function printStep(wb: Workbench, s: DemoStatus): void {
   console.log(`  case: ${s.demo.dir}`)
 }
 
-/** A progress bar for the demo case's runs while a step computes (the step itself may take seconds). */
-async function withProgress(wb: Workbench, work: () => Promise<DemoStatus>): Promise<DemoStatus> {
+/**
+ * A step about to compute is announced on stderr (enrolment and the report are not jobs), then a
+ * progress bar follows the demo case's runs while it computes.
+ */
+async function withProgress(wb: Workbench, index: number, work: () => Promise<DemoStatus>): Promise<DemoStatus> {
   const dir = wb.demo.dir
+  const step = wb.demo.status().steps[index]
+  if (step && !step.result) process.stderr.write(`demo: computing step ${index + 1} of ${DEMO_STEP_IDS.length}, ${step.computes}…\n`)
   const bar = progressBar('demo')
   const off = wb.runs.onProgress((p) => (p.caseDir === dir && p.status === 'running' ? bar(p.step, p.totalSteps, p.message ?? undefined) : undefined))
   try {
@@ -46,16 +51,16 @@ export async function demoCommand(argv: string[]): Promise<void> {
     let status: DemoStatus
     switch (sub) {
       case 'start':
-        status = await withProgress(wb, () => wb.demo.start())
+        status = await withProgress(wb, wb.demo.status().current, () => wb.demo.start())
         break
       case 'next':
-        status = await withProgress(wb, () => wb.demo.next())
+        status = await withProgress(wb, wb.demo.status().current + 1, () => wb.demo.next())
         break
       case 'back':
         status = await wb.demo.back()
         break
       case 'step':
-        status = await withProgress(wb, () => wb.demo.go(n - 1))
+        status = await withProgress(wb, n - 1, () => wb.demo.go(n - 1))
         break
       case 'reset': {
         if (!v.yes) throw new UsageError(`reset deletes the demo case (${wb.demo.dir}); add --yes to confirm`)
