@@ -15,7 +15,16 @@ export interface DemoEngineScore {
 }
 
 export type DemoStepResult =
-  | { step: 'enrol'; templateId: string; templates: number; encoderId: string; imageSha256s: string[] }
+  | {
+      step: 'enrol'
+      templateId: string
+      templates: number
+      encoderId: string
+      /** The enrolled photos, the target's first. */
+      imageSha256s: string[]
+      /** The target's aligned crop (what the encoder saw). */
+      targetCropSha256: string
+    }
   | { step: 'dfd'; runId: string; imageSha256: string; similarity: number | null; seconds: number }
   | { step: 'ga'; runId: string; imageSha256: string; similarity: number | null; queries: number | null; seconds: number }
   | { step: 'compare'; imageSha256: string; runs: { runId: string; method: string; scores: DemoEngineScore[] }[] }

@@ -86,7 +86,7 @@ describe.skipIf(reason !== null)('the guided demo in Chromium', () => {
     await page.goto(`${serverUrl(s!.server)}/index.html#/cases`)
     await page.getByTestId('start-demo').click()
     await shows(1, 'enrol')
-    expect(await page.getByTestId('demo-picture').count()).toBe(6)
+    expect(await page.getByTestId('demo-picture').count()).toBe(7) // six photos and the target's aligned crop
     expect(await page.getByTestId('demo-back').isDisabled()).toBe(true)
 
     await next()

@@ -8,6 +8,7 @@ import { CaseStore } from '../cases/case-store'
 import { DEMO_CASE_NUMBER, DEMO_FOLDER, DEMO_GA, DEMO_OCCLUSION, DEMO_SEED, DEMO_STEPS, DEMO_STEP_COUNT } from '../demo/demo-steps'
 import { DemoStateFile, type DemoState } from '../demo/demo-state'
 import { sampleImagePaths } from '../env/sample-images'
+import { encodePng } from '../imaging/image-io'
 import type { JobQueue } from '../jobs/job-queue'
 import type { ModelRegistry } from '../models/model-registry'
 import type { CaseService } from './case-service'
@@ -207,12 +208,21 @@ export class DemoService {
       })
     }
     const templates = store.listTemplates().sort((a, b) => (a.sourceFileName ?? '').localeCompare(b.sourceFileName ?? ''))
+    // The target's face as the encoder saw it: the sample photos are group photos, the reconstructions are of one face.
+    const crop = (await this.deps.runs.groundTruthCrop(store, templates[0]))!
+    const cropImage = store.addImage(await encodePng(crop), {
+      mime: 'image/png',
+      width: crop.width,
+      height: crop.height,
+      originalName: 'demo-target-aligned.png'
+    })
     return {
       step: 'enrol',
       templateId: templates[0].id,
       templates: templates.length,
       encoderId,
-      imageSha256s: templates.flatMap((t) => (t.imageSha256 ? [t.imageSha256] : []))
+      imageSha256s: templates.flatMap((t) => (t.imageSha256 ? [t.imageSha256] : [])),
+      targetCropSha256: cropImage.sha256
     }
   }
 

@@ -10,7 +10,14 @@ import { DEMO_STEP_IDS, type DemoStatus, type DemoStepResult } from '../../../sr
 import { freshRendererPerTest, installFakeBridge, settle } from './fake-bridge'
 
 const demo = { caseId: '33333333-3333-4333-8333-333333333333', dir: '/cases/Unveil demo', startedAt: '2026-12-01T10:00:00.000Z' }
-const enrol: DemoStepResult = { step: 'enrol', templateId: '44444444-4444-4444-8444-444444444444', templates: 6, encoderId: 'enc-a', imageSha256s: [] }
+const enrol: DemoStepResult = {
+  step: 'enrol',
+  templateId: '44444444-4444-4444-8444-444444444444',
+  templates: 6,
+  encoderId: 'enc-a',
+  imageSha256s: [],
+  targetCropSha256: 'c'.repeat(64)
+}
 
 function status(current: number, results: (DemoStepResult | null)[], started = true, busy: number | null = null): DemoStatus {
   return {
