@@ -267,6 +267,27 @@ export const COMMANDS: Record<string, CommandHelp> = {
     example: 'unveil explain occlusion --case cases/demo --image photo.jpg --out occlusion.png'
   },
   'explain list': { usage: 'unveil explain list --case DIR [--json]', summary: "the case's stored Explain runs, newest first, with their sheets' sha256", options: [['--case DIR', 'the case folder'], JSON_OPTION], example: 'unveil explain list --case cases/demo' },
+  'demo start': {
+    usage: 'unveil demo start [--json]',
+    summary: 'the guided demo for trainers: creates the demo case from the sample photos and enrols them (step 1 of 6), or resumes the tour',
+    options: [JSON_OPTION],
+    example: 'unveil demo start'
+  },
+  'demo next': { usage: 'unveil demo next [--json]', summary: 'the next step of the demo, computed at a budget of seconds (DFD, GA, compare, explain, report)', options: [JSON_OPTION], example: 'unveil demo next' },
+  'demo back': { usage: 'unveil demo back [--json]', summary: 'the previous step of the demo, as it was computed', options: [JSON_OPTION], example: 'unveil demo back' },
+  'demo step': {
+    usage: 'unveil demo step N [--json]',
+    summary: 'step N (1-6) of the demo; every step before it must be done',
+    options: [['N', 'the step number'], JSON_OPTION],
+    example: 'unveil demo step 3'
+  },
+  'demo status': { usage: 'unveil demo status [--json]', summary: 'where the demo stands: the step shown, its explanation and result', options: [JSON_OPTION], example: 'unveil demo status' },
+  'demo reset': {
+    usage: 'unveil demo reset --yes [--json]',
+    summary: 'delete the demo case and the tour state (no other case is touched)',
+    options: [['--yes', 'confirm the deletion'], JSON_OPTION],
+    example: 'unveil demo reset --yes'
+  },
   export: {
     usage: 'unveil export --case DIR --out DIR [--json]',
     summary: 'export bundle: case.json, results JSON + CSV, evaluations JSON + CSV, every image by sha256, a CASE/UCO JSON-LD graph and SHA256SUMS (recorded in the audit log)',

@@ -1,6 +1,7 @@
 import { auditCommand } from './commands/audit'
 import { caseCommand } from './commands/case'
 import { datasetCommand } from './commands/dataset'
+import { demoCommand } from './commands/demo'
 import { enrollCommand } from './commands/enroll'
 import { evalCommand } from './commands/eval'
 import { exportCommand } from './commands/export'
@@ -59,6 +60,9 @@ async function main(argv: string[]): Promise<number> {
       return 0
     case 'export':
       await exportCommand(rest)
+      return 0
+    case 'demo':
+      await demoCommand(rest)
       return 0
     case 'version':
     case '--version':

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ApiHandlers, FilePayload } from '../shared/ipc-contract'
+import { DEMO_STEP_IDS } from '../shared/demo-types'
 import {
   ValidationError,
   jsonErrorMessage,
@@ -64,6 +65,10 @@ export function createApiHandlers({ workbench: wb, chooseFolder, grants = new Pa
     },
     openCaseFolder: async (dir) => wb.cases.openFolder(granted(dir, 'case folder')),
     createSampleCase: async () => wb.createSampleCase(),
+    demoStatus: async () => wb.demo.status(),
+    startDemo: async () => wb.demo.start(),
+    demoGoTo: async (step) => wb.demo.go(requireInteger(step, 'demo step', 0, DEMO_STEP_IDS.length - 1)),
+    resetDemo: async () => wb.demo.reset(),
     getCase: async (caseId) => wb.cases.get(requireUuid(caseId, 'case id')),
     chooseFolder: async (title) => {
       const dir = await chooseFolder(requireString(title, 'dialog title', { max: 200 }))

@@ -169,6 +169,7 @@ async function start(): Promise<void> {
       {
         newCase: () => navigate('/cases?new=1'),
         openCaseFolder: () => void openCaseFolderFromMenu(handlers),
+        startDemo: () => navigate('/demo?start=1'),
         about: showAbout
       },
       !app.isPackaged

@@ -3,6 +3,7 @@ import { Menu, app, type MenuItemConstructorOptions } from 'electron'
 export interface MenuActions {
   newCase(): void
   openCaseFolder(): void
+  startDemo(): void
   about(): void
 }
 
@@ -15,6 +16,7 @@ export function buildApplicationMenu(actions: MenuActions, devTools: boolean): M
       submenu: [
         { label: 'New case…', accelerator: 'CmdOrCtrl+N', click: () => actions.newCase() },
         { label: 'Open case folder…', accelerator: 'CmdOrCtrl+O', click: () => actions.openCaseFolder() },
+        { label: 'Start demo', click: () => actions.startDemo() },
         { type: 'separator' },
         isMac ? { role: 'close' } : { role: 'quit', label: 'Quit' }
       ]

@@ -19,6 +19,7 @@ import type {
 } from './types'
 import type { EvaluationRecord } from './evaluation-types'
 import type { ExplainAggregationInput, ExplainCentroidsInput, ExplainOcclusionInput, ExplainRun } from './explain-types'
+import type { DemoStatus } from './demo-types'
 
 /** A file the user picked or dropped, read in the renderer. */
 export interface FilePayload {
@@ -129,6 +130,14 @@ export interface UnveilApi {
   /** Adds an existing case folder to the case list. */
   openCaseFolder(dir: string): Promise<CaseInfo>
   createSampleCase(): Promise<CaseDetail>
+  /** The guided demo: where the tour stands (demo null when none was started). */
+  demoStatus(): Promise<DemoStatus>
+  /** Creates the demo case and computes its first step, or resumes the tour that was started. */
+  startDemo(): Promise<DemoStatus>
+  /** Shows a step of the tour (0-based; every step before it must be done), computing it first when needed. */
+  demoGoTo(step: number): Promise<DemoStatus>
+  /** Deletes the demo case and the tour state; no other case is touched. */
+  resetDemo(): Promise<{ removed: string | null }>
   getCase(caseId: string): Promise<CaseDetail>
   /** Native folder picker; null when the user cancels. */
   chooseFolder(title: string): Promise<string | null>
@@ -184,6 +193,10 @@ export const API_METHODS = [
   'createCase',
   'openCaseFolder',
   'createSampleCase',
+  'demoStatus',
+  'startDemo',
+  'demoGoTo',
+  'resetDemo',
   'getCase',
   'chooseFolder',
   'detectFaces',

@@ -45,6 +45,17 @@ export class CaseService {
     return store.info()
   }
 
+  /** Closes a case and removes its folder from the case list; the folder itself is untouched. */
+  forget(dir: string): void {
+    const abs = resolve(dir)
+    for (const [id, s] of this.stores) {
+      if (resolve(s.dir) !== abs) continue
+      if (s.isOpen) s.close()
+      this.stores.delete(id)
+    }
+    this.library.forget(abs)
+  }
+
   /** A case's contents, with the quick verification made when it was opened (integrity). */
   get(caseId: string): CaseDetail {
     const s = this.store(caseId)

@@ -14,6 +14,7 @@ import { ModelTrial } from '../models/model-trial'
 import { CaseService } from './case-service'
 import { CompareService } from './compare-service'
 import { DatasetService } from './dataset-service'
+import { DemoService } from './demo-service'
 import { EvaluationService } from './evaluation-service'
 import { ExplainService } from './explain-service'
 import { FaceService } from './face-service'
@@ -71,6 +72,7 @@ export class Workbench {
   readonly evaluations: EvaluationService
   readonly reports: ReportService
   readonly explain: ExplainService
+  readonly demo: DemoService
 
   private constructor(readonly options: WorkbenchOptions) {
     mkdirSync(options.libraryDir, { recursive: true })
@@ -95,6 +97,18 @@ export class Workbench {
     this.evaluations = new EvaluationService(this.engine, this.registry, this.loader, this.cases, this.runs, this.jobs, this.version)
     this.explain = new ExplainService(this.engine, this.registry, this.loader, this.cases, this.faces, this.runs, this.jobs, this.version)
     this.reports = new ReportService(this.cases, this.runs, this.evaluations, this.version, options.reportPrinter ?? new ChromiumPrinter())
+    this.demo = new DemoService({
+      libraryDir: options.libraryDir,
+      caseRoot: options.caseRoot,
+      registry: this.registry,
+      jobs: this.jobs,
+      cases: this.cases,
+      templates: this.templates,
+      runs: this.runs,
+      compare: this.compare,
+      explain: this.explain,
+      reports: this.reports
+    })
   }
 
   static async open(options: WorkbenchOptions): Promise<Workbench> {

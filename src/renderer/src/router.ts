@@ -3,6 +3,7 @@ import CasesPage from './pages/CasesPage.vue'
 import CasePage from './pages/CasePage.vue'
 import ModelsPage from './pages/ModelsPage.vue'
 import EvaluatePage from './pages/EvaluatePage.vue'
+import DemoPage from './pages/DemoPage.vue'
 
 // Hash history: the app is loaded from file:// where path-based routes cannot resolve.
 export function createAppRouter(): Router {
@@ -14,6 +15,7 @@ export function createAppRouter(): Router {
       { path: '/cases/:id', name: 'case', component: CasePage, props: true },
       { path: '/cases/:id/evaluate', name: 'evaluate', component: EvaluatePage, props: true },
       { path: '/models', name: 'models', component: ModelsPage },
+      { path: '/demo', name: 'demo', component: DemoPage },
       { path: '/:pathMatch(.*)*', redirect: '/cases' }
     ]
   })
