@@ -16,6 +16,7 @@ import { CompareService } from './compare-service'
 import { DatasetService } from './dataset-service'
 import { EvaluationService } from './evaluation-service'
 import { ExplainService } from './explain-service'
+import { ExplainFitService } from './explain-fit-service'
 import { FaceService } from './face-service'
 import { GradientService } from './gradient-service'
 import { ModelService } from './model-service'
@@ -71,6 +72,7 @@ export class Workbench {
   readonly evaluations: EvaluationService
   readonly reports: ReportService
   readonly explain: ExplainService
+  readonly explainFits: ExplainFitService
 
   private constructor(readonly options: WorkbenchOptions) {
     mkdirSync(options.libraryDir, { recursive: true })
@@ -90,7 +92,8 @@ export class Workbench {
     this.compare = new CompareService(this.cases, this.faces)
     this.gradients = new GradientService(this.engine, this.registry, options.libraryDir)
     this.evaluations = new EvaluationService(this.engine, this.registry, this.loader, this.cases, this.runs, this.jobs, this.version)
-    this.explain = new ExplainService(this.engine, this.registry, this.loader, this.cases, this.faces, this.runs, this.jobs, this.version)
+    this.explainFits = new ExplainFitService(this.engine, this.registry, this.loader, this.jobs, this.version, options.libraryDir)
+    this.explain = new ExplainService(this.engine, this.registry, this.loader, this.cases, this.faces, this.runs, this.jobs, this.version, this.explainFits.artefacts)
     this.reports = new ReportService(this.cases, this.runs, this.evaluations, this.version, options.reportPrinter ?? new ChromiumPrinter())
   }
 
