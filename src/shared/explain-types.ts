@@ -67,6 +67,13 @@ export interface ExplainAttributesInput {
   seed: number
 }
 
+/** What the library holds for one encoder, as the Explain panel offers it. */
+export interface ExplainFits {
+  encoderId: string
+  maps: { transform: string; fittedAt: string; crops: number; validation: { identity: number; mapped: number } }[]
+  attributes: { fittedAt: string; crops: number; attributes: ('age' | 'gender')[] } | null
+}
+
 /** Fitting equivariance maps on an aligned dataset (manifest.json), one per transform. */
 export interface EquivarianceFitInput {
   encoderId: string
@@ -117,7 +124,7 @@ export interface AttributeArtefact {
   data: FitData
   counts: { train: number; validation: number }
   seed: number
-  ageRidge: number
+  ridge: number
   directions: {
     attribute: 'age' | 'gender'
     direction: number[]

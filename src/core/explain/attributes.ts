@@ -57,50 +57,56 @@ function centred(vectors: Float32Array[]): { rows: Float32Array[]; mean: Float64
   return { rows: vectors.map((v) => v.map((x, i) => x - mean[i])), mean }
 }
 
-/**
- * Age: ridge regression of age on the unit templates (λ = ridge · photos); the direction is the
- * weight vector's, one year is 1/‖w‖ along it.
- */
-export function ageDirection(train: Float32Array[], ages: number[], val: Float32Array[], valAges: number[], ridge = 0.01): AttributeDirection {
-  const d = train[0].length
+/** Ridge regression (λ = ridge · photos) of a label on the centred unit templates: the weights, and the means it centred with. */
+function regression(train: Float32Array[], labels: number[], ridge: number): { w: Float64Array; mean: Float64Array; meanLabel: number } {
   const { rows, mean } = centred(train)
-  const meanAge = ages.reduce((s, a) => s + a, 0) / ages.length
+  const meanLabel = labels.reduce((s, a) => s + a, 0) / labels.length
   const { xtx, xty } = normalEquations(
     rows,
-    ages.map((a) => [a - meanAge]),
+    labels.map((a) => [a - meanLabel]),
     1
   )
-  const w = solveRidge(xtx, d, ridge * train.length, xty, 1)
-  const predict = (v: Float32Array): number => meanAge + v.reduce((s, x, i) => s + (x - mean[i]) * w[i], 0)
-  const norm = Math.sqrt(dot(w, w))
+  return { w: solveRidge(xtx, train[0].length, ridge * train.length, xty, 1), mean, meanLabel }
+}
+
+/** Age: the direction of the age regression's weights; one year is 1/‖w‖ along it. */
+export function ageDirection(train: Float32Array[], ages: number[], val: Float32Array[], valAges: number[], ridge = 0.01): AttributeDirection {
+  const { w, mean, meanLabel } = regression(train, ages, ridge)
+  const predict = (v: Float32Array): number => meanLabel + v.reduce((s, x, i) => s + (x - mean[i]) * w[i], 0)
+  const direction = normalise(w)
   return {
     attribute: 'age',
-    direction: normalise(w),
-    unit: 1 / norm,
-    origin: dot(mean, normalise(w)),
-    base: meanAge,
+    direction,
+    unit: 1 / Math.sqrt(dot(w, w)),
+    origin: dot(mean, direction),
+    base: meanLabel,
     stepUnit: 'years',
     validation: { photos: val.length, metric: 'pearson-r', value: PEARSON(val.map(predict), valAges) }
   }
 }
 
-/** Gender: the difference of the female and male class means; a step of 1 crosses from one mean to the other. */
-export function genderDirection(train: Float32Array[], genders: (0 | 1)[], val: Float32Array[], valGenders: (0 | 1)[]): AttributeDirection {
-  const d = train[0].length
-  const means = [new Float64Array(d), new Float64Array(d)]
-  const counts = [0, 0]
-  train.forEach((v, n) => {
-    counts[genders[n]]++
-    for (let i = 0; i < d; i++) means[genders[n]][i] += v[i]
-  })
+/**
+ * Gender: the direction of the regression of the 0/1 label (it weighs the templates' spread,
+ * which the plain difference of class means does not); a step of 1 crosses from the male
+ * mean's projection to the female mean's.
+ */
+export function genderDirection(train: Float32Array[], genders: (0 | 1)[], val: Float32Array[], valGenders: (0 | 1)[], ridge = 0.01): AttributeDirection {
+  const counts = [genders.filter((g) => g === 0).length, genders.filter((g) => g === 1).length]
   if (counts[0] === 0 || counts[1] === 0) throw new RangeError('the gender direction needs photos of both genders')
-  const diff = means[1].map((x, i) => x / counts[1] - means[0][i] / counts[0])
-  const direction = normalise(diff)
-  const gap = Math.sqrt(dot(diff, diff))
-  // Midpoint of the two means' projections: above it, classified female.
-  const mid = (dot(means[1], direction) / counts[1] + dot(means[0], direction) / counts[0]) / 2
+  const direction = normalise(regression(train, genders, ridge).w)
+  const projected = [0, 0]
+  train.forEach((v, n) => (projected[genders[n]] += dot(v, direction) / counts[genders[n]]))
+  const mid = (projected[0] + projected[1]) / 2
   const right = val.filter((v, n) => (dot(v, direction) > mid ? 1 : 0) === valGenders[n]).length
-  return { attribute: 'gender', direction, unit: gap, origin: dot(means[0], direction) / counts[0], base: 0, stepUnit: 'male→female gap', validation: { photos: val.length, metric: 'accuracy', value: right / val.length } }
+  return {
+    attribute: 'gender',
+    direction,
+    unit: projected[1] - projected[0],
+    origin: projected[0],
+    base: 0,
+    stepUnit: 'male→female gap',
+    validation: { photos: val.length, metric: 'accuracy', value: right / val.length }
+  }
 }
 
 /** What the direction reads from a template (predicted age in years; gender score, 0 at the male mean, 1 at the female mean). */

@@ -100,16 +100,21 @@ export class ExplainArtefacts {
     return record
   }
 
+  /** The encoder's attribute directions as stored, or null. */
+  attributes(encoderId: string): AttributeArtefact | null {
+    const file = this.dir(encoderId, 'attributes.json')
+    return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as AttributeArtefact) : null
+  }
+
   /** The encoder's attribute directions; refused in one line when none were fitted or they are another encoder's. */
   loadAttributes(encoder: { id: string; sha256: string }): { record: AttributeArtefact; directions: Map<AttributeName, AttributeDirection> } {
-    const file = this.dir(encoder.id, 'attributes.json')
-    if (!existsSync(file)) {
-      const others = existsSync(this.root) ? readdirSync(this.root).filter((e) => e !== encoder.id && existsSync(this.dir(e, 'attributes.json'))) : []
+    const record = this.attributes(encoder.id)
+    if (!record) {
+      const others = existsSync(this.root) ? readdirSync(this.root).filter((e) => e !== encoder.id && this.attributes(e)) : []
       throw new ValidationError(
         `no attribute directions for encoder ${encoder.id}${others.length ? ` (they are fitted for ${others.join(', ')})` : ''}; fit them with unveil explain attributes --fit --encoder ${encoder.id} --data DIR`
       )
     }
-    const record = JSON.parse(readFileSync(file, 'utf8')) as AttributeArtefact
     if (record.encoder.sha256 !== encoder.sha256)
       throw new ValidationError(
         `the attribute directions were fitted for encoder ${record.encoder.id} sha256 ${record.encoder.sha256.slice(0, 12)}…, the template is from ${encoder.id} sha256 ${encoder.sha256.slice(0, 12)}…; fit them again`
@@ -150,8 +155,9 @@ function attributeCard(a: AttributeArtefact): string {
   return `# Attribute directions for ${a.encoder.id}
 
 Directions in the encoder's space of unit templates along which age and gender change, measured on
-labelled photos (UTKFace file names: \`age_gender_race_date\`). Age: ridge regression of age on the
-templates (λ = ${a.ageRidge} × photos), the direction of its weights. Gender: the female mean minus the male mean.
+labelled photos (UTKFace file names: \`age_gender_race_date\`): the direction of the weights of a ridge
+regression (λ = ${a.ridge} × photos) of the age, and of the gender (0 male, 1 female; adults of 18 or more only, a child's face shows it too
+little), on the templates.
 
 | attribute | step | held-out check |
 |---|---|---|

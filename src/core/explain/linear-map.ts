@@ -105,7 +105,7 @@ export function mapTemplate(map: LinearMap, template: ArrayLike<number>): Float3
 export const meanCosine = (as: ArrayLike<number>[], bs: ArrayLike<number>[]): number => as.reduce((s, a, i) => s + cosine(a, bs[i]), 0) / as.length
 
 /** Relative ridge strengths tried (λ = r · number of training pairs; unit templates make XᵀX/n trace 1). */
-export const RIDGE_GRID = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3]
+export const RIDGE_GRID = [1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3]
 
 export interface MapFit {
   map: LinearMap
@@ -116,6 +116,30 @@ export interface MapFit {
   validation: { pairs: number; identity: number; mapped: number }
   /** Mean squared residual ‖xW − y‖² per training pair, of the final fit on all pairs. */
   trainMse: number
+}
+
+/**
+ * Validation predictions X_v W for W = (A + λI)⁻¹(B + λI) without forming W: Z = X_v (A + λI)⁻¹
+ * takes a solve with one column per validation pair instead of one per dimension.
+ */
+function validationPredictions(normal: { xtx: Float64Array; xty: Float64Array }, dim: number, lambda: number, val: Float32Array[]): Float32Array[] {
+  const m = val.length
+  const xvt = new Float64Array(dim * m)
+  val.forEach((x, c) => {
+    for (let i = 0; i < dim; i++) xvt[i * m + c] = x[i]
+  })
+  const zt = solveRidge(normal.xtx, dim, lambda, xvt, m)
+  return val.map((_, c) => {
+    const out = new Float64Array(dim)
+    for (let i = 0; i < dim; i++) {
+      const z = zt[i * m + c]
+      if (z === 0) continue
+      const row = i * dim
+      for (let j = 0; j < dim; j++) out[j] += z * normal.xty[row + j]
+      out[i] += lambda * z
+    }
+    return Float32Array.from(out)
+  })
 }
 
 /**
@@ -130,11 +154,7 @@ export function fitMap(from: Float32Array[], to: Float32Array[], validation: num
   const valTo = to.slice(cut)
   let best = { ridge: RIDGE_GRID[0], score: -Infinity }
   for (const r of RIDGE_GRID) {
-    const map = fitTowardsIdentity(train, dim, r * cut)
-    const score = meanCosine(
-      valFrom.map((x) => applyMap(map, x)),
-      valTo
-    )
+    const score = meanCosine(validationPredictions(train, dim, r * cut, valFrom), valTo)
     if (score > best.score) best = { ridge: r, score }
   }
   const held = normalEquations(valFrom, valTo, dim)

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { AttributeArtefact, AttributeFitInput, EquivarianceFitInput, EquivarianceMapArtefact } from '../../shared/explain-types'
+import type { AttributeArtefact, AttributeFitInput, EquivarianceFitInput, EquivarianceMapArtefact, ExplainFits } from '../../shared/explain-types'
 import { ValidationError } from '../../shared/validation'
 import type { InferenceEngine } from '../engine/inference-engine'
 import { splitHoldout } from '../explain/aggregation'
@@ -20,8 +20,10 @@ import { cosine, normalise } from '../templates/vector-math'
 const DEFAULT_FIT_LIMIT = 2000
 /** Share of the fit crops held out to choose the ridge strength (and report the fit error). */
 const VALIDATION_SHARE = 0.2
-const AGE_RIDGE = 0.01
+/** Ridge strength (× photos) of the age and gender regressions. */
+const ATTRIBUTE_RIDGE = 0.01
 const MIN_FIT_CROPS = 20
+const ADULT_AGE = 18
 
 export interface MappedTemplateFile {
   json: string
@@ -164,13 +166,12 @@ export class ExplainFitService {
             trainLabels.map((l) => l.age),
             val,
             valLabels.map((l) => l.age),
-            AGE_RIDGE
+            ATTRIBUTE_RIDGE
           ),
           genderDirection(
-            train,
-            trainLabels.map((l) => l.gender),
-            val,
-            valLabels.map((l) => l.gender)
+            ...adults(train, trainLabels),
+            ...adults(val, valLabels),
+            ATTRIBUTE_RIDGE
           )
         ]
         const record = this.artefacts.saveAttributes({
@@ -180,7 +181,7 @@ export class ExplainFitService {
           data: { dir: data.dir, manifestSha256: data.sha256, available: labelled.length },
           counts: { train: cut, validation },
           seed: input.seed,
-          ageRidge: AGE_RIDGE,
+          ridge: ATTRIBUTE_RIDGE,
           directions: directions.map((d) => ({ ...d, direction: Array.from(d.direction) })),
           softwareVersion: this.version,
           createdAt: new Date().toISOString()
@@ -189,6 +190,26 @@ export class ExplainFitService {
         return record
       }
     })
+  }
+
+  /** The maps and attribute directions fitted for an encoder. */
+  fits(encoderId: string): ExplainFits {
+    this.registry.getWithRole(encoderId, 'encoder')
+    const attributes = this.artefacts.attributes(encoderId)
+    return {
+      encoderId,
+      maps: this.artefacts.maps(encoderId).map((m) => ({
+        transform: m.transform,
+        fittedAt: m.createdAt,
+        crops: m.counts.train + m.counts.validation,
+        validation: { identity: m.fit.validation.identity, mapped: m.fit.validation.mapped }
+      })),
+      attributes: attributes && {
+        fittedAt: attributes.createdAt,
+        crops: attributes.counts.train + attributes.counts.validation,
+        attributes: attributes.directions.map((d) => d.attribute)
+      }
+    }
   }
 
   /** The map for a transform applied to the (first) template of a template file, as a new JSON template file. */
@@ -215,6 +236,12 @@ export class ExplainFitService {
     ])
     return { json, transform, encoderId: encoder.id, map: record, movedCosine: cosine(mapped, vector) }
   }
+}
+
+/** Adults' templates and genders: a child's face shows its gender too little to point the direction. */
+function adults(vectors: Float32Array[], labels: { age: number; gender: 0 | 1 }[]): [Float32Array[], (0 | 1)[]] {
+  const keep = labels.flatMap((l, i) => (l.age >= ADULT_AGE ? [i] : []))
+  return [keep.map((i) => vectors[i]), keep.map((i) => labels[i].gender)]
 }
 
 function unique(ts: GeometricTransform[]): GeometricTransform[] {
