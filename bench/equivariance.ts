@@ -107,7 +107,14 @@ export async function equivariance(): Promise<string> {
         const withMap = tarAtFar(a, mapped, aSide, bSide, genuine)
         if (withMap > without) improved++
         rows.set(name, [...(rows.get(name) ?? []), without.toFixed(3), withMap.toFixed(3)])
-        fitRows.push([encoderId, name, String(record.counts.train + record.counts.validation), `${record.ridge.relative}`, record.fit.validation.identity.toFixed(3), record.fit.validation.mapped.toFixed(3)])
+        fitRows.push([
+          encoderId,
+          name,
+          String(record.counts.train + record.counts.validation),
+          `${record.ridge.relative}`,
+          record.fit.validation.identity.toFixed(3),
+          record.fit.validation.mapped.toFixed(3)
+        ])
       }
       ordering.push(`${encoderId}: the map raises TAR for ${improved} of ${STANDARD_TRANSFORMS.length} transforms`)
       timings.push(`${encoderId} ${((performance.now() - t0) / 1000).toFixed(0)} s (fit ${fitSeconds.toFixed(0)} s)`)

@@ -55,7 +55,12 @@ describe.skipIf(!dataDir)('Explain equivariance maps and attribute directions', 
     caseId = wb.cases.create({ dir: join(tmp, 'case'), name: 'equivariance', number: null, examiner: null, notes: null }).id
     const lfw = join(dataDir!, 'datasets', 'lfw', 'images')
     const people = readdirSync(lfw).sort()
-    const photos = (names: string[]): string[] => names.flatMap((p) => readdirSync(join(lfw, p)).sort().map((f) => `${p}/${f}`))
+    const photos = (names: string[]): string[] =>
+      names.flatMap((p) =>
+        readdirSync(join(lfw, p))
+          .sort()
+          .map((f) => `${p}/${f}`)
+      )
     // Fit on people from the start of the alphabet, hold out people from its end.
     const fitFiles = photos(people.slice(0, 60)).slice(0, 80)
     const heldFiles = photos(people.slice(-16)).slice(0, 16)
@@ -96,7 +101,9 @@ describe.skipIf(!dataDir)('Explain equivariance maps and attribute directions', 
       const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
       const without = mean(perturbed.map((p, i) => cosine(p, originals[i])))
       const withMap = mean(perturbed.map((p, i) => cosine(mapTemplate(map, p), originals[i])))
-      console.log(`${name}: held-out mean cosine to the unperturbed crop ${without.toFixed(3)} without the map, ${withMap.toFixed(3)} with it (${heldOut.length} crops)`)
+      console.log(
+        `${name}: held-out mean cosine to the unperturbed crop ${without.toFixed(3)} without the map, ${withMap.toFixed(3)} with it (${heldOut.length} crops)`
+      )
       expect(withMap).toBeGreaterThan(without + 0.02)
     }
   })
@@ -112,7 +119,9 @@ describe.skipIf(!dataDir)('Explain equivariance maps and attribute directions', 
     const mapped = wb.explainFits.mapTemplateFile(new TextEncoder().encode(file.json), 'rotated.json', 'rotate:30', null)
     const vector = JSON.parse(mapped.json).templates[0].vector as number[]
     const { map } = wb.explainFits.artefacts.loadMap({ id: ENCODER, sha256: wb.registry.get(ENCODER).manifest.sha256 }, 'rotate:30')
-    console.log(`aligned enrolment of a rotated crop: cosine to the upright crop ${cosine(direct, original).toFixed(3)}, after the map ${cosine(vector, original).toFixed(3)}`)
+    console.log(
+      `aligned enrolment of a rotated crop: cosine to the upright crop ${cosine(direct, original).toFixed(3)}, after the map ${cosine(vector, original).toFixed(3)}`
+    )
     // The file holds the map's output at the template's norm (the held-out gain is measured above).
     expect(cosine(vector, mapTemplate(map, direct))).toBeGreaterThan(0.9999)
     expect(Math.hypot(...vector)).toBeCloseTo(file.norm, 3)
@@ -146,7 +155,9 @@ describe.skipIf(!dataDir)('Explain equivariance maps and attribute directions', 
     const fitted = (await wb.explainFits.fitAttributes({ encoderId: ENCODER, datasetDir: join(tmp, 'utk'), limit: null, seed: 1 }).outcome)!
     const age = fitted.directions.find((d) => d.attribute === 'age')!
     const gender = fitted.directions.find((d) => d.attribute === 'gender')!
-    console.log(`attribute directions from ${fitted.counts.train} UTKFace crops: held-out age r ${age.validation.value.toFixed(3)}, gender accuracy ${gender.validation.value.toFixed(3)} (${gender.validation.photos} photos)`)
+    console.log(
+      `attribute directions from ${fitted.counts.train} UTKFace crops: held-out age r ${age.validation.value.toFixed(3)}, gender accuracy ${gender.validation.value.toFixed(3)} (${gender.validation.photos} photos)`
+    )
     // Age is read well from a hundred crops; gender needs more (about 0.7 from 480, docs/benchmarks.md), so only its effect on the decoded faces is checked.
     expect(age.validation.value).toBeGreaterThan(0.5)
     expect(gender.validation.photos).toBeGreaterThan(5)
@@ -156,7 +167,11 @@ describe.skipIf(!dataDir)('Explain equivariance maps and attribute directions', 
     const { record } = stored<AttributesRecord>(run.id)
     const steps = Object.fromEntries(record.attributes.map((a) => [a.attribute, a.steps]))
     console.log(
-      record.attributes.map((a) => `${a.attribute}: ${a.steps.map((s) => `${s.offset} identity ${s.identityCosine.toFixed(3)} reads ${s.decodedReading.toFixed(2)}`).join('; ')}`).join(' | ')
+      record.attributes
+        .map(
+          (a) => `${a.attribute}: ${a.steps.map((s) => `${s.offset} identity ${s.identityCosine.toFixed(3)} reads ${s.decodedReading.toFixed(2)}`).join('; ')}`
+        )
+        .join(' | ')
     )
     for (const a of record.attributes) for (const s of a.steps) expect(imageExists(s.imageSha256)).toBe(true)
     // The decoded faces carry the attribute the template was moved towards...
@@ -183,7 +198,9 @@ describe.skipIf(!dataDir)('Explain equivariance maps and attribute directions', 
     if (mobileface) {
       await wb.models.register(mobileface, JSON.parse(readFileSync(join(ROOT, 'resources/manifests/mobileface-v2.json'), 'utf8')), { verify: false })
       const sha = wb.registry.get('mobileface-v2').manifest.sha256
-      const theirs = JSON.stringify({ templates: [{ vector: Array.from({ length: 256 }, (_, i) => Math.sin(i)), encoderId: 'mobileface-v2', encoderSha256: sha }] })
+      const theirs = JSON.stringify({
+        templates: [{ vector: Array.from({ length: 256 }, (_, i) => Math.sin(i)), encoderId: 'mobileface-v2', encoderSha256: sha }]
+      })
       expect(() => wb.explainFits.mapTemplateFile(new TextEncoder().encode(theirs), 'theirs.json', 'rotate:30', null)).toThrow(
         /^no rotate:30 equivariance map for encoder mobileface-v2 \(the rotate:30 map was fitted for faceplugin-fr-feature\); fit one with/
       )
@@ -203,12 +220,20 @@ describe.skipIf(!dataDir)('Explain equivariance maps and attribute directions', 
       return { code: r.status ?? -1, err: r.stderr }
     }
     const t = join(tmp, 'cli-template.json')
-    writeFileSync(t, JSON.stringify({ templates: [{ vector: wb.cases.store(caseId).listTemplates()[0].vector, encoderId: ENCODER, encoderSha256: wb.registry.get(ENCODER).manifest.sha256 }] }))
+    writeFileSync(
+      t,
+      JSON.stringify({
+        templates: [{ vector: wb.cases.store(caseId).listTemplates()[0].vector, encoderId: ENCODER, encoderSha256: wb.registry.get(ENCODER).manifest.sha256 }]
+      })
+    )
     const photo = lfwImage(dataDir!, 'Zico', 1)
     const cases: [string[], RegExp][] = [
       [['explain', 'equivariance', '--template', t, '--transform', 'shear:3', '--out', join(tmp, 'm.json')], /unknown transform 'shear:3'/],
       [['explain', 'equivariance', '--template', t, '--transform', 'rotate:0', '--out', join(tmp, 'm.json')], /rotate takes degrees, non-zero/],
-      [['explain', 'equivariance', '--template', t, '--transform', 'scale:0.5', '--out', join(tmp, 'm.json')], /no scale:0.5 equivariance map for encoder faceplugin-fr-feature/],
+      [
+        ['explain', 'equivariance', '--template', t, '--transform', 'scale:0.5', '--out', join(tmp, 'm.json')],
+        /no scale:0.5 equivariance map for encoder faceplugin-fr-feature/
+      ],
       [['explain', 'equivariance', '--fit', '--encoder', ENCODER, '--data', join(tmp, 'nowhere')], /is not a folder/],
       [['explain', 'equivariance', '--fit', '--encoder', ENCODER, '--data', join(tmp, 'fit-photos')], /has no manifest.json; align it first/],
       [['explain', 'equivariance', '--fit', '--template', t], /give one of --fit/],

@@ -41,7 +41,9 @@ export interface AttributeDirection {
 const PEARSON = (a: number[], b: number[]): number => {
   const ma = a.reduce((s, x) => s + x, 0) / a.length
   const mb = b.reduce((s, x) => s + x, 0) / b.length
-  let sab = 0, saa = 0, sbb = 0
+  let sab = 0,
+    saa = 0,
+    sbb = 0
   for (let i = 0; i < a.length; i++) {
     sab += (a[i] - ma) * (b[i] - mb)
     saa += (a[i] - ma) ** 2

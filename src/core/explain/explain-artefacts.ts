@@ -87,7 +87,8 @@ export class ExplainArtefacts {
         `the ${transform} map was fitted for encoder ${record.encoder.id} sha256 ${record.encoder.sha256.slice(0, 12)}…, the template is from ${encoder.id} sha256 ${encoder.sha256.slice(0, 12)}…; fit it again`
       )
     const bytes = new Uint8Array(readFileSync(this.dir(encoder.id, 'equivariance', record.weights.file)))
-    if (sha256Hex(bytes) !== record.weights.sha256) throw new ValidationError(`the weights of the ${transform} map of ${encoder.id} have changed since it was fitted; fit it again`)
+    if (sha256Hex(bytes) !== record.weights.sha256)
+      throw new ValidationError(`the weights of the ${transform} map of ${encoder.id} have changed since it was fitted; fit it again`)
     const weights = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength))
     return { record, map: { dim: record.weights.shape[0], weights } }
   }
@@ -144,13 +145,16 @@ template, it gives the template the encoder would have produced had the crop bee
 | data | ${m.data.dir} (aligned-dataset manifest sha256 \`${m.data.manifestSha256}\`), ${m.data.available} crops, ${m.counts.train + m.counts.validation} used (seed ${m.seed}): ${m.counts.train} to fit, ${m.counts.validation} held out to choose λ, then all to refit |
 | fit error | training mean squared residual ${f4(m.fit.trainMse)} per pair; validation mean cosine perturbed→original ${f4(m.fit.validation.identity)} without the map, ${f4(m.fit.validation.mapped)} with it |
 | terms | inherits ${datasetTerms(m.data.dir)} |
-| made by | Unveil ${m.softwareVersion}, ${m.createdAt} |
+| made by | ${m.softwareVersion}, ${m.createdAt} |
 `
 }
 
 function attributeCard(a: AttributeArtefact): string {
   const rows = a.directions
-    .map((d) => `| ${d.attribute} | ${d.stepUnit} = ${f4(d.unit)} along the direction | ${d.validation.metric} ${f4(d.validation.value)} on ${d.validation.photos} held-out photos |`)
+    .map(
+      (d) =>
+        `| ${d.attribute} | ${d.stepUnit} = ${f4(d.unit)} along the direction | ${d.validation.metric} ${f4(d.validation.value)} on ${d.validation.photos} held-out photos |`
+    )
     .join('\n')
   return `# Attribute directions for ${a.encoder.id}
 
@@ -168,6 +172,6 @@ ${rows}
 | encoder | ${a.encoder.id}, sha256 \`${a.encoder.sha256}\` |
 | data | ${a.data.dir} (aligned-dataset manifest sha256 \`${a.data.manifestSha256}\`), ${a.data.available} labelled crops, ${a.counts.train} used to fit and ${a.counts.validation} held out (seed ${a.seed}) |
 | terms | inherits ${datasetTerms(a.data.dir)} |
-| made by | Unveil ${a.softwareVersion}, ${a.createdAt} |
+| made by | ${a.softwareVersion}, ${a.createdAt} |
 `
 }

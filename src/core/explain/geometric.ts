@@ -35,7 +35,8 @@ const RANGES: Record<GeometricKind, string> = {
 /** `rotate:30`, `translate:-0.1`, `scale:0.5`; anything else is refused in one line. */
 export function parseTransform(text: string): GeometricTransform {
   const m = /^(rotate|translate|scale):(-?\d+(?:\.\d+)?)$/.exec(text.trim())
-  if (!m) throw new ValidationError(`unknown transform '${text}'; use rotate:DEGREES, translate:FRACTION or scale:FACTOR (e.g. rotate:30, translate:0.2, scale:0.5)`)
+  if (!m)
+    throw new ValidationError(`unknown transform '${text}'; use rotate:DEGREES, translate:FRACTION or scale:FACTOR (e.g. rotate:30, translate:0.2, scale:0.5)`)
   const kind = m[1] as GeometricKind
   const amount = Number(m[2])
   if (!LIMITS[kind](amount)) throw new ValidationError(`transform '${text}': ${kind} takes ${RANGES[kind]}`)

@@ -97,7 +97,10 @@ export class ExplainFitService {
           )
           const fit = fitMap(perturbed, originals, validation)
           done++
-          ctx.progress({ step: done, message: `${name} map fitted (validation cosine ${fit.validation.identity.toFixed(3)} → ${fit.validation.mapped.toFixed(3)})` })
+          ctx.progress({
+            step: done,
+            message: `${name} map fitted (validation cosine ${fit.validation.identity.toFixed(3)} → ${fit.validation.mapped.toFixed(3)})`
+          })
           maps.push(
             this.artefacts.saveMap(
               {
@@ -168,11 +171,7 @@ export class ExplainFitService {
             valLabels.map((l) => l.age),
             ATTRIBUTE_RIDGE
           ),
-          genderDirection(
-            ...adults(train, trainLabels),
-            ...adults(val, valLabels),
-            ATTRIBUTE_RIDGE
-          )
+          genderDirection(...adults(train, trainLabels), ...adults(val, valLabels), ATTRIBUTE_RIDGE)
         ]
         const record = this.artefacts.saveAttributes({
           format: 'unveil-attribute-directions',
@@ -223,7 +222,8 @@ export class ExplainFitService {
     const encoder = this.registry.getWithRole(id, 'encoder').manifest
     const { record, map } = this.artefacts.loadMap({ id: encoder.id, sha256: parsed.encoderSha256 ?? encoder.sha256 }, transform)
     const vector = parsed.vectors[0]
-    if (vector.length !== map.dim) throw new ValidationError(`${name} holds ${vector.length}-d templates, the ${transform} map of ${encoder.id} takes ${map.dim}-d ones`)
+    if (vector.length !== map.dim)
+      throw new ValidationError(`${name} holds ${vector.length}-d templates, the ${transform} map of ${encoder.id} takes ${map.dim}-d ones`)
     const mapped = mapTemplate(map, vector)
     const json = exportTemplatesJson([
       {

@@ -11,9 +11,17 @@ const gaussian = (d: number): Float32Array => Float32Array.from({ length: d }, (
 describe('equivariance and attribute building blocks', () => {
   it('parses the paper’s transforms and refuses anything else in one line', () => {
     expect(STANDARD_TRANSFORMS.map(transformName)).toEqual([
-      'rotate:-30', 'rotate:-15', 'rotate:15', 'rotate:30',
-      'translate:-0.2', 'translate:-0.1', 'translate:0.1', 'translate:0.2',
-      'scale:0.5', 'scale:0.75', 'scale:1.25'
+      'rotate:-30',
+      'rotate:-15',
+      'rotate:15',
+      'rotate:30',
+      'translate:-0.2',
+      'translate:-0.1',
+      'translate:0.1',
+      'translate:0.2',
+      'scale:0.5',
+      'scale:0.75',
+      'scale:1.25'
     ])
     expect(parseTransform(' scale:0.5 ')).toEqual({ kind: 'scale', amount: 0.5 })
     expect(() => parseTransform('shear:3')).toThrow(/^unknown transform 'shear:3'; use rotate:DEGREES/)
@@ -41,8 +49,15 @@ describe('equivariance and attribute building blocks', () => {
     const d = 6
     const a = new Float64Array(d * d)
     for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) a[i * d + j] = i === j ? 2 : 0.1
-    const x = solveRidge(a, d, 0.5, Float64Array.from({ length: d }, (_, i) => i), 1)
-    for (let i = 0; i < d; i++) expect(Array.from({ length: d }, (_, j) => a[i * d + j] + (i === j ? 0.5 : 0)).reduce((s, v, j) => s + v * x[j], 0)).toBeCloseTo(i, 10)
+    const x = solveRidge(
+      a,
+      d,
+      0.5,
+      Float64Array.from({ length: d }, (_, i) => i),
+      1
+    )
+    for (let i = 0; i < d; i++)
+      expect(Array.from({ length: d }, (_, j) => a[i * d + j] + (i === j ? 0.5 : 0)).reduce((s, v, j) => s + v * x[j], 0)).toBeCloseTo(i, 10)
 
     const dim = 16
     const truth = { dim, weights: Float32Array.from({ length: dim * dim }, (_, k) => (k % (dim + 1) === 0 ? 1 : 0) + 0.15 * rng.normal()) }
@@ -54,7 +69,14 @@ describe('equivariance and attribute building blocks', () => {
     expect(fit.validation.mapped).toBeGreaterThan(0.99)
     const probe = normalise(gaussian(dim))
     expect(cosine(mapTemplate(fit.map, applyMap(invert(truth), probe)), probe)).toBeGreaterThan(0.99)
-    expect(l2norm(mapTemplate(fit.map, probe.map((v) => v * 7)))).toBeCloseTo(7, 4)
+    expect(
+      l2norm(
+        mapTemplate(
+          fit.map,
+          probe.map((v) => v * 7)
+        )
+      )
+    ).toBeCloseTo(7, 4)
     // Four pairs in 16 dimensions: the map barely leaves the identity.
     const few = fitMap(from.slice(0, 5), to.slice(0, 5), 1)
     expect(cosine(applyMap(few.map, probe), probe)).toBeGreaterThan(0.9)
