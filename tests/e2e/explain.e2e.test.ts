@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import type { Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -79,7 +79,13 @@ describe.skipIf(reason !== null)('the Explain tab of the case page in Chromium',
     const lfw = join(tmp, 'aligned-lfw')
     const utk = join(tmp, 'aligned-utk')
     await workbench.datasets.align({ inDir: join(dataDir!, 'datasets', 'lfw', 'images'), outDir: lfw, limit: 24, concurrency: 1 })
-    await workbench.datasets.align({ inDir: join(dataDir!, 'datasets', 'utkface', 'images'), outDir: utk, limit: 30, concurrency: 1 })
+    // UTKFace names sort by age as text: every k-th file gives both genders and a spread of ages.
+    const utkImages = join(dataDir!, 'datasets', 'utkface', 'images')
+    const names = readdirSync(utkImages).sort()
+    const spread = join(tmp, 'utk-photos')
+    mkdirSync(spread)
+    for (let i = 0; i < 30; i++) symlinkSync(join(utkImages, names[Math.floor((i * names.length) / 30)]), join(spread, names[Math.floor((i * names.length) / 30)]))
+    await workbench.datasets.align({ inDir: spread, outDir: utk, concurrency: 1 })
     await workbench.explainFits.fitEquivariance({ encoderId: 'faceplugin-fr-feature', datasetDir: lfw, transforms: ['rotate:15', 'scale:0.75'], limit: null, seed: 1 }).outcome
     await workbench.explainFits.fitAttributes({ encoderId: 'faceplugin-fr-feature', datasetDir: utk, limit: null, seed: 1 }).outcome
 

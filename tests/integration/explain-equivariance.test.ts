@@ -13,6 +13,7 @@ import { decodeImage, encodePng, type RgbImage } from '../../src/core/imaging/im
 import { cosine } from '../../src/core/templates/vector-math'
 import { readAlignedManifest } from '../../src/core/datasets/align/aligned-manifest'
 import { Workbench } from '../../src/core/workbench/workbench'
+import { explainRuns } from '../helpers/explain-runs'
 import { dataDirOrSkip, lfwImage, sharedEncoder } from '../helpers/data'
 
 const ROOT = join(__dirname, '../..')
@@ -39,16 +40,10 @@ describe.skipIf(!dataDir)('Explain equivariance maps and attribute directions', 
   const crops = async (dir: string): Promise<RgbImage[]> =>
     Promise.all(readAlignedManifest(dir)!.items.map(async (i) => decodeImage(new Uint8Array(readFileSync(join(dir, i.file))), i.file)))
   const encode = async (faces: RgbImage[]): Promise<Float32Array[]> => encodeAlignedFaces(wb.engine, await wb.loader.prepare(ENCODER), faces)
-  const finish = async (runId: string): Promise<void> => {
-    const run = await wb.jobs.wait(runId)
-    expect(run.error).toBeNull()
-    expect(run.status).toBe('succeeded')
-  }
-  const stored = <T>(runId: string): { record: T; sheetSha256: string } => {
-    const r = wb.explain.list(caseId).find((x) => x.runId === runId)!
-    return { record: r.record as T, sheetSha256: r.sheetSha256 }
-  }
-  const imageExists = (sha: string): boolean => existsSync(wb.cases.store(caseId).imagePath(sha))
+  const { finish, stored, imageExists } = explainRuns(
+    () => wb,
+    () => caseId
+  )
 
   beforeAll(async () => {
     wb = await Workbench.open({ libraryDir: home, caseRoot: tmp })
@@ -238,6 +233,10 @@ describe.skipIf(!dataDir)('Explain equivariance maps and attribute directions', 
       [['explain', 'equivariance', '--fit', '--encoder', ENCODER, '--data', join(tmp, 'fit-photos')], /has no manifest.json; align it first/],
       [['explain', 'equivariance', '--fit', '--template', t], /give one of --fit/],
       [['explain', 'attributes', '--fit', '--encoder', 'dfd-fr-feature-64', '--data', join(tmp, 'utk')], /'dfd-fr-feature-64' is a decoder, not an encoder/],
+      [
+        ['explain', 'attributes', '--fit', '--encoder', ENCODER, '--data', join(tmp, 'held')],
+        /need at least 20 crops labelled age_gender_… \(UTKFace file names\), .* has 0$/
+      ],
       [['enroll', '--image', photo, '--aligned', '--out', join(tmp, 'x.json')], /is 250x250, not an aligned 112x112 crop/],
       [['enroll', '--image', photo, '--aligned', '--case', tmp, '--out', join(tmp, 'x.json')], /--aligned encodes the crop as it is/]
     ]

@@ -140,6 +140,12 @@ export class ExplainFitService {
         `attribute directions need at least ${MIN_FIT_CROPS} crops labelled age_gender_… (UTKFace file names), ${data.dir} has ${labelled.length}`
       )
     const validation = Math.max(1, Math.round(chosen.length * VALIDATION_SHARE))
+    const grown = chosen.slice(0, chosen.length - validation).filter((c) => c.labels.age >= ADULT_AGE)
+    const women = grown.filter((c) => c.labels.gender === 1).length
+    if (women === 0 || women === grown.length)
+      throw new ValidationError(
+        `the gender direction needs photos of adults (${ADULT_AGE}+) of both genders; the ${chosen.length - validation} crops it would fit on have ${grown.length - women} men and ${women} women (raise --limit or use a folder with both)`
+      )
     return this.jobs.submit({
       caseStore: null,
       method: 'explain-fit-attributes',
