@@ -211,7 +211,7 @@ export interface EquivarianceRecord extends ExplainProvenance {
   original: { fidelity: number; imageSha256: string }
   transforms: {
     transform: string
-    /** The map's record sha256 (its JSON as stored) and weights sha256. */
+    /** Which fitted map was applied: its weights' sha256, when it was fitted, and its validation cosine. */
     map: { weightsSha256: string; fittedAt: string; validationMapped: number }
     /** Cosine to the unperturbed crop's template: the perturbed crop's, and the map's output. */
     perturbedCosine: number

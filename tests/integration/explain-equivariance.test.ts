@@ -235,7 +235,7 @@ describe.skipIf(!dataDir)('Explain equivariance maps and attribute directions', 
       [['explain', 'attributes', '--fit', '--encoder', 'dfd-fr-feature-64', '--data', join(tmp, 'utk')], /'dfd-fr-feature-64' is a decoder, not an encoder/],
       [
         ['explain', 'attributes', '--fit', '--encoder', ENCODER, '--data', join(tmp, 'held')],
-        /need at least 20 crops labelled age_gender_… \(UTKFace file names\), .* has 0$/
+        /need at least 20 crops labelled age_gender_… \(UTKFace file names\), .* has 0\n$/
       ],
       [['enroll', '--image', photo, '--aligned', '--out', join(tmp, 'x.json')], /is 250x250, not an aligned 112x112 crop/],
       [['enroll', '--image', photo, '--aligned', '--case', tmp, '--out', join(tmp, 'x.json')], /--aligned encodes the crop as it is/]
