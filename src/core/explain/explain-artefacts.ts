@@ -10,6 +10,7 @@ import { ValidationError } from '../../shared/validation'
 import { writeFileAtomic } from '../fs/atomic-write'
 import { sha256Hex } from '../fs/sha256'
 import type { AttributeDirection, AttributeName } from './attributes'
+import { STANDARD_TRANSFORMS, transformName } from './geometric'
 import type { LinearMap } from './linear-map'
 
 /** The terms a fit inherits from its data, by the dataset folder's name (the shared README's table). */
@@ -54,14 +55,16 @@ export class ExplainArtefacts {
     return full
   }
 
-  /** The maps fitted for an encoder, by transform name. */
+  /** The maps fitted for an encoder, in the order of the paper's transforms (others after, by name). */
   maps(encoderId: string): EquivarianceMapArtefact[] {
     const dir = this.dir(encoderId, 'equivariance')
     if (!existsSync(dir)) return []
+    const order = STANDARD_TRANSFORMS.map(transformName)
+    const rank = (t: string): number => (order.includes(t) ? order.indexOf(t) : order.length)
     return readdirSync(dir)
       .filter((f) => f.endsWith('.json') && !f.startsWith('.'))
-      .sort()
       .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as EquivarianceMapArtefact)
+      .sort((a, b) => rank(a.transform) - rank(b.transform) || a.transform.localeCompare(b.transform))
   }
 
   /** Encoders that have at least one map. */

@@ -28,7 +28,7 @@ import { averageLinkage, clustersOf, purity } from '../explain/centroids'
 import { ATTRIBUTES, moveAlong, readAlong, type AttributeName } from '../explain/attributes'
 import { decodeTemplates } from '../explain/decoding'
 import type { ExplainArtefacts } from '../explain/explain-artefacts'
-import { STANDARD_TRANSFORMS, parseTransform, transformCrop, transformName } from '../explain/geometric'
+import { parseTransform, transformCrop, transformName } from '../explain/geometric'
 import { mapTemplate } from '../explain/linear-map'
 import { featureBoxes, heatmapOverlay, maskBox, patchGrid, pixelSensitivity } from '../explain/occlusion'
 import { alignPhotos } from '../faces/aligned-faces'
@@ -342,11 +342,9 @@ export class ExplainService {
     const { template, encoderId } = this.faceInput(store, input, 'equivariance')
     const models = this.models(encoderId, template?.vector.length ?? null)
     const encoder = { id: encoderId, sha256: template?.encoderSha256 ?? models.encoderSha256 }
-    const fitted = this.artefacts.maps(encoderId).map((m) => m.transform)
-    const order = STANDARD_TRANSFORMS.map(transformName)
     const names = input.transforms
       ? [...new Set(input.transforms.map((t) => transformName(parseTransform(t))))]
-      : [...fitted].sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99))
+      : this.artefacts.maps(encoderId).map((m) => m.transform)
     if (names.length === 0)
       throw new ValidationError(`no equivariance maps are fitted for encoder ${encoderId}; fit them with unveil explain equivariance --fit --encoder ${encoderId} --data DIR`)
     // Every map is loaded (and checked against the encoder) before anything is queued.
