@@ -30,15 +30,23 @@ const SHARED_ENCODERS = [
   ['mobileface-v2.onnx', 'mobileface-v2.json']
 ]
 
+/** Registers the ../shared encoders (without the LFW check) where the library lacks them; returns their ids. */
+export async function registerSharedEncoders(wb: Workbench, data: string): Promise<string[]> {
+  const ids: string[] = []
+  for (const [model, manifest] of SHARED_ENCODERS) {
+    const id = manifest.replace('.json', '')
+    ids.push(id)
+    if (wb.models.list().some((m) => m.manifest.id === id)) continue
+    await wb.models.register(join(data, 'models', 'encoders', model), JSON.parse(readFileSync(join('resources', 'manifests', manifest), 'utf8')), { verify: false })
+  }
+  return ids
+}
+
 /** A workbench with the ../shared encoders registered and every encoder's FAR thresholds (BENCH_LIBRARY keeps them between runs). */
 export async function openLfwBenchWorkbench(data: string): Promise<Workbench> {
   const wb = await Workbench.open({ libraryDir: process.env.BENCH_LIBRARY ?? mkdtempSync(join(tmpdir(), 'unveil-bench-')), caseRoot: tmpdir() })
   try {
-    for (const [model, manifest] of SHARED_ENCODERS) {
-      const id = manifest.replace('.json', '')
-      if (wb.models.list().some((m) => m.manifest.id === id)) continue
-      await wb.models.register(join(data, 'models', 'encoders', model), JSON.parse(readFileSync(join('resources', 'manifests', manifest), 'utf8')), { verify: false })
-    }
+    await registerSharedEncoders(wb, data)
     await wb.models.ensureThresholds(wb.registry.byRole('encoder').map((e) => e.manifest.id))
     return wb
   } catch (err) {

@@ -2,6 +2,7 @@
 import { alsuvAblation } from './alsuv-ablation'
 import { caseVerify } from './case-verify'
 import { encoderSpeed } from './encoder-speed'
+import { equivariance } from './equivariance'
 import { fuzz } from './fuzz'
 import { gradientSpeed } from './gradient-speed'
 import { pipelineThroughput } from './pipeline-throughput'
@@ -10,7 +11,7 @@ import { remoteEngine } from './remote-engine'
 import { dfdQuality, gaPriorQuality, gaQuality } from './reconstruction-quality'
 
 const only = process.argv[2]
-const benches: Record<string, () => Promise<string>> = { encoder: encoderSpeed, pipeline: pipelineThroughput, quality: gaQuality, dfd: dfdQuality, prior: priorSamples, 'prior-ga': gaPriorQuality, gradients: gradientSpeed, alsuv: alsuvAblation, 'case-verify': caseVerify, fuzz, remote: remoteEngine }
+const benches: Record<string, () => Promise<string>> = { encoder: encoderSpeed, pipeline: pipelineThroughput, quality: gaQuality, dfd: dfdQuality, prior: priorSamples, 'prior-ga': gaPriorQuality, gradients: gradientSpeed, alsuv: alsuvAblation, 'case-verify': caseVerify, fuzz, remote: remoteEngine, equivariance }
 if (only && !(only in benches)) {
   console.error(`unknown benchmark '${only}'; one of: ${Object.keys(benches).join(', ')}`)
   process.exit(2)

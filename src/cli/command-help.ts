@@ -53,10 +53,11 @@ export const COMMANDS: Record<string, CommandHelp> = {
     example: 'unveil models thresholds --model mobileface-v2'
   },
   enroll: {
-    usage: 'unveil enroll --image FILE [--encoder ID] [--face N] [--case DIR] [--label TEXT] [--subject NAME] --out FILE.json',
+    usage: 'unveil enroll --image FILE [--aligned] [--encoder ID] [--face N] [--case DIR] [--label TEXT] [--subject NAME] --out FILE.json',
     summary: 'compute the template of a face in a photo (and add it to a case)',
     options: [
       ['--image FILE', 'a photo (JPEG, PNG, WebP, …)'],
+      ['--aligned', 'the image already is an aligned crop at the encoder’s size (112x112): encode it as it is, without detection (a rotated or shifted crop stays so); file only, no --case'],
       ['--encoder ID', 'the encoder (default: faceplugin-fr-feature)'],
       ['--face N', 'which face, largest first (default: 1)'],
       ['--case DIR', 'also store the photo and template in this case'],
@@ -265,6 +266,48 @@ export const COMMANDS: Record<string, CommandHelp> = {
       JSON_OPTION
     ],
     example: 'unveil explain occlusion --case cases/demo --image photo.jpg --out occlusion.png'
+  },
+  'explain equivariance': {
+    usage:
+      'unveil explain equivariance (--fit --encoder ID --data DIR [--transform T,…] [--limit N] | --template T.json --transform T --out MAPPED.json | --case DIR (--template-id ID | --image PHOTO) [--transform T,…] [--out SHEET.png] | --list [--encoder ID]) [--seed S] [--json]',
+    summary:
+      "geometric equivariance (Križaj et al., Table 2): least-squares maps in embedding space from the template of a rotated, shifted or scaled crop to the upright crop's; fitted on an aligned dataset into the library (weights, record, model card), applied to a template file, or shown as a case run (perturbed crops decoded without and with the map)",
+    options: [
+      ['--fit', 'fit one map per transform on the crops of --data (an aligned dataset folder with manifest.json)'],
+      ['--encoder ID', 'the encoder the maps are for (--fit; with --template when the file does not say)'],
+      ['--data DIR', 'aligned crops, e.g. from unveil dataset align (a seeded sample of --limit, 20% held out to choose the ridge strength)'],
+      ['--limit N', 'crops used at most (default: 2000)'],
+      ['--transform T', 'rotate:DEGREES (counter-clockwise), translate:FRACTION (of the width, to the right), scale:FACTOR; comma-separated for --fit and --case (default: rotate ±15, ±30; translate ±0.1, ±0.2; scale 0.5, 0.75, 1.25 — or every fitted map)'],
+      ['--template FILE', 'a template file (of a perturbed crop, e.g. from unveil enroll --aligned): writes the mapped template to --out'],
+      ['--case DIR', 'the case the run is stored in'],
+      ['--template-id ID', 'a case template enrolled from a photo (its aligned crop is perturbed)'],
+      ['--image PHOTO', 'or a photo (its largest face is aligned)'],
+      ['--list', 'the maps fitted so far'],
+      ['--seed S', 'which crops a fit samples; recorded with a run (default: 1)'],
+      ['--out FILE', 'the mapped template (--template) or the sheet PNG (--case)'],
+      JSON_OPTION
+    ],
+    example: 'unveil explain equivariance --fit --encoder faceplugin-fr-feature --data aligned/celeba-10k'
+  },
+  'explain attributes': {
+    usage:
+      'unveil explain attributes (--fit --encoder ID --data DIR [--limit N] | --case DIR --template-id ID [--attribute age,gender] [--age-steps Y,…] [--gender-steps G,…] [--out SHEET.png]) [--seed S] [--json]',
+    summary:
+      'attribute directions (in the spirit of Križaj et al., Fig. 17): age and gender directions in embedding space from labelled UTKFace crops, and a case template moved along them in steps, each decoded with its identity similarity to the original template',
+    options: [
+      ['--fit', 'fit the directions on --data: an aligned UTKFace folder (labels from the file names age_gender_race_date)'],
+      ['--encoder ID', 'the encoder the directions are for (--fit)'],
+      ['--limit N', 'crops used at most (default: 2000; 20% held out to check the directions)'],
+      ['--case DIR', 'the case the run is stored in'],
+      ['--template-id ID', 'the case template to move'],
+      ['--attribute A', 'age, gender or age,gender (default: both)'],
+      ['--age-steps Y,…', 'offsets in years (default: -30,-15,0,15,30)'],
+      ['--gender-steps G,…', 'offsets in male→female gaps (default: -1,-0.5,0,0.5,1)'],
+      ['--seed S', 'which crops a fit samples; recorded with a run (default: 1)'],
+      ['--out FILE', 'also write the sheet PNG here'],
+      JSON_OPTION
+    ],
+    example: 'unveil explain attributes --case cases/demo --template-id 3f2a… --out attributes.png'
   },
   'explain list': { usage: 'unveil explain list --case DIR [--json]', summary: "the case's stored Explain runs, newest first, with their sheets' sha256", options: [['--case DIR', 'the case folder'], JSON_OPTION], example: 'unveil explain list --case cases/demo' },
   'demo start': {

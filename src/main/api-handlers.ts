@@ -11,6 +11,7 @@ import {
   optionalString,
   requireId,
   requireInteger,
+  requireNumber,
   requireObject,
   requireSha256,
   requireString,
@@ -48,6 +49,13 @@ function requireRecord(v: unknown, field: string): Record<string, number | strin
 }
 
 const optionalId = (v: unknown, field: string): string | null => (v === null || v === undefined || v === '' ? null : requireId(v, field))
+/** Null, or an array of at most `max` items each checked by `item`. */
+function optionalList<T>(v: unknown, field: string, max: number, item: (x: unknown, field: string) => T): T[] | null {
+  if (v === null || v === undefined) return null
+  if (!Array.isArray(v) || v.length === 0 || v.length > max) throw new ValidationError(`${field} must be a list of 1 to ${max} items`)
+  return v.map((x, i) => item(x, `${field}[${i}]`))
+}
+
 const optionalInteger = (v: unknown, field: string, min: number, max: number): number | null =>
   v === null || v === undefined ? null : requireInteger(v, field, min, max)
 
@@ -233,6 +241,32 @@ export function createApiHandlers({ workbench: wb, chooseFolder, grants = new Pa
         seed: requireInteger(o.seed, 'seed', 0, 2 ** 31 - 1)
       })
     },
-    listExplainRuns: async (caseId) => wb.explain.list(requireUuid(caseId, 'case id'))
+    listExplainRuns: async (caseId) => wb.explain.list(requireUuid(caseId, 'case id')),
+    explainEquivariance: async (input) => {
+      const o = requireObject(input, 'equivariance')
+      return wb.explain.equivariance({
+        caseId: requireUuid(o.caseId, 'case id'),
+        templateId: o.templateId === null || o.templateId === undefined ? null : requireUuid(o.templateId, 'template id'),
+        photo: o.photo === null || o.photo === undefined ? null : requireFile(o.photo, 'photo'),
+        encoderId: optionalId(o.encoderId, 'encoder'),
+        transforms: optionalList(o.transforms, 'transforms', 20, (x, f) => requireString(x, f, { max: 40 })),
+        seed: requireInteger(o.seed, 'seed', 0, 2 ** 31 - 1)
+      })
+    },
+    explainAttributes: async (input) => {
+      const o = requireObject(input, 'attributes')
+      return wb.explain.attributes({
+        caseId: requireUuid(o.caseId, 'case id'),
+        templateId: requireUuid(o.templateId, 'template id'),
+        attributes: optionalList(o.attributes, 'attributes', 2, (x, f) => {
+          if (x !== 'age' && x !== 'gender') throw new ValidationError(`${f} must be age or gender`)
+          return x
+        }),
+        ageSteps: optionalList(o.ageSteps, 'age steps', 9, (x, f) => requireNumber(x, f, -100, 100)),
+        genderSteps: optionalList(o.genderSteps, 'gender steps', 9, (x, f) => requireNumber(x, f, -5, 5)),
+        seed: requireInteger(o.seed, 'seed', 0, 2 ** 31 - 1)
+      })
+    },
+    explainFits: async (encoderId) => wb.explainFits.fits(requireId(encoderId, 'encoder'))
   }
 }

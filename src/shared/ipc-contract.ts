@@ -18,7 +18,15 @@ import type {
   TemplateRecord
 } from './types'
 import type { EvaluationRecord } from './evaluation-types'
-import type { ExplainAggregationInput, ExplainCentroidsInput, ExplainOcclusionInput, ExplainRun } from './explain-types'
+import type {
+  ExplainAggregationInput,
+  ExplainAttributesInput,
+  ExplainCentroidsInput,
+  ExplainEquivarianceInput,
+  ExplainFits,
+  ExplainOcclusionInput,
+  ExplainRun
+} from './explain-types'
 import type { DemoStatus } from './demo-types'
 
 /** A file the user picked or dropped, read in the renderer. */
@@ -182,6 +190,12 @@ export interface UnveilApi {
   explainOcclusion(input: ExplainOcclusionInput): Promise<RunRecord>
   /** The case's stored Explain runs (records and sheet sha256), newest first. */
   listExplainRuns(caseId: string): Promise<ExplainRun[]>
+  /** Explain: each perturbed crop's template decoded without and with its fitted equivariance map; queued as a run of the case. */
+  explainEquivariance(input: ExplainEquivarianceInput): Promise<RunRecord>
+  /** Explain: a template moved in steps along the fitted age and gender directions, each decoded; queued as a run of the case. */
+  explainAttributes(input: ExplainAttributesInput): Promise<RunRecord>
+  /** The equivariance maps and attribute directions fitted for an encoder (made with `unveil explain … --fit`). */
+  explainFits(encoderId: string): Promise<ExplainFits>
 }
 
 export type ApiMethod = keyof UnveilApi
@@ -224,7 +238,10 @@ export const API_METHODS = [
   'explainAggregation',
   'explainCentroids',
   'explainOcclusion',
-  'listExplainRuns'
+  'listExplainRuns',
+  'explainEquivariance',
+  'explainAttributes',
+  'explainFits'
 ] as const satisfies readonly ApiMethod[]
 
 // Compile-time check that API_METHODS lists every method of UnveilApi.

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AggregationRecord, CentroidsRecord, OcclusionRecord } from '../../src/shared/explain-types'
 import { Workbench } from '../../src/core/workbench/workbench'
+import { explainRuns } from '../helpers/explain-runs'
 import { dataDirOrSkip, lfwImage, sharedEncoder } from '../helpers/data'
 
 const dataDir = dataDirOrSkip('Explain analyses on LFW')
@@ -18,16 +19,10 @@ describe.skipIf(!dataDir)('Explain analyses with the shipped DFD decoder', () =>
   })
   afterAll(async () => wb?.close())
 
-  const finish = async (runId: string): Promise<void> => {
-    const run = await wb.jobs.wait(runId)
-    expect(run.error).toBeNull()
-    expect(run.status).toBe('succeeded')
-  }
-  const stored = <T>(runId: string): { record: T; sheetSha256: string } => {
-    const r = wb.explain.list(caseId).find((x) => x.runId === runId)!
-    return { record: r.record as T, sheetSha256: r.sheetSha256 }
-  }
-  const imageExists = (sha: string): boolean => existsSync(wb.cases.store(caseId).imagePath(sha))
+  const { finish, stored, imageExists } = explainRuns(
+    () => wb,
+    () => caseId
+  )
 
   it('averages more photos of one LFW person into a template closer to their held-out photos', async () => {
     const run = wb.explain.aggregation({ caseId, subject: null, personDir: join(lfw, 'Meryl_Streep'), encoderId: null, holdout: 4, impostors: 20, seed: 3 })

@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs'
-import { inputFile, inputFileName, integer, parse, required, withWorkbench } from '../cli-support'
+import { UsageError, inputFile, inputFileName, integer, parse, required, withWorkbench } from '../cli-support'
 
 export async function enrollCommand(argv: string[]): Promise<void> {
   const v = parse(argv, {
@@ -9,11 +9,13 @@ export async function enrollCommand(argv: string[]): Promise<void> {
     case: { type: 'string' },
     label: { type: 'string' },
     subject: { type: 'string' },
-    out: { type: 'string' }
+    out: { type: 'string' },
+    aligned: { type: 'boolean' }
   })
   const imagePath = required(v, 'image')
   const out = required(v, 'out')
   const faceIndex = (integer(v, 'face', 1) ?? 1) - 1
+  if (v.aligned && (v.case || v.face)) throw new UsageError('--aligned encodes the crop as it is into a template file; it takes neither --case nor --face')
   const bytes = inputFile(v, 'image', imagePath)
   await withWorkbench(async (wb) => {
     const encoderId = (v.encoder as string | undefined) ?? wb.models.defaults().encoder
@@ -21,7 +23,10 @@ export async function enrollCommand(argv: string[]): Promise<void> {
     const label = (v.label as string | undefined) ?? name
     let file: { json: string; vector: Float32Array; norm: number }
     let faces = ''
-    if (v.case) {
+    if (v.aligned) {
+      file = await wb.templates.enrolAlignedToFile(bytes, name, { encoderId, label })
+      faces = ' (aligned crop, no detection)'
+    } else if (v.case) {
       const info = wb.cases.openFolder(v.case as string)
       const t = await wb.templates.enrolFromPhoto(info.id, bytes, name, { encoderId, faceIndex, label, subject: v.subject as string | undefined })
       file = wb.templates.templateFile(t.vector, bytes, name, { encoderId, faceIndex, label, id: t.id })
@@ -32,6 +37,6 @@ export async function enrollCommand(argv: string[]): Promise<void> {
       faces = ` of ${e.faces}`
     }
     writeFileSync(out, file.json)
-    console.log(`template: ${file.vector.length}-d, norm ${file.norm.toFixed(4)}, encoder ${encoderId}, face ${faceIndex + 1}${faces} → ${out}`)
+    console.log(`template: ${file.vector.length}-d, norm ${file.norm.toFixed(4)}, encoder ${encoderId}, ${v.aligned ? 'crop' : `face ${faceIndex + 1}`}${faces} → ${out}`)
   })
 }

@@ -8,6 +8,8 @@ import { cosine } from '../templates/vector-math'
 
 export interface DecodedTemplates {
   images: RgbImage[]
+  /** Each decoded face encoded again by the same encoder. */
+  templates: Float32Array[]
   /** Cosine of each decoded face's template (under the same encoder) to the template decoded. */
   fidelity: number[]
 }
@@ -32,5 +34,5 @@ export async function decodeTemplates(
   )
   const images = planar.map((chw) => chwToImage(chw, w, h))
   const again = await encodeAlignedFaces(engine, encoder, images, { signal })
-  return { images, fidelity: again.map((t, i) => cosine(t, vectors[i])) }
+  return { images, templates: again, fidelity: again.map((t, i) => cosine(t, vectors[i])) }
 }

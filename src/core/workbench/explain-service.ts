@@ -3,7 +3,11 @@ import { basename, dirname, join, resolve } from 'node:path'
 import {
   EXPLAIN_RESULT_KIND,
   type AggregationRecord,
+  type AttributesRecord,
   type CentroidsRecord,
+  type EquivarianceRecord,
+  type ExplainAttributesInput,
+  type ExplainEquivarianceInput,
   type ExplainAggregationInput,
   type ExplainCentroidsInput,
   type ExplainKind,
@@ -21,7 +25,11 @@ import { detectLayout, isImageFile, walkImages } from '../datasets/dataset-layou
 import type { InferenceEngine } from '../engine/inference-engine'
 import { aggregate, splitHoldout } from '../explain/aggregation'
 import { averageLinkage, clustersOf, purity } from '../explain/centroids'
+import { ATTRIBUTES, moveAlong, readAlong, type AttributeName } from '../explain/attributes'
 import { decodeTemplates } from '../explain/decoding'
+import type { ExplainArtefacts } from '../explain/explain-artefacts'
+import { parseTransform, transformCrop, transformName } from '../explain/geometric'
+import { mapTemplate } from '../explain/linear-map'
 import { featureBoxes, heatmapOverlay, maskBox, patchGrid, pixelSensitivity } from '../explain/occlusion'
 import { alignPhotos } from '../faces/aligned-faces'
 import { encodeAlignedFaces } from '../faces/face-encoder'
@@ -41,6 +49,9 @@ import type { RunService } from './run-service'
 const AGGREGATION_FAR = 1e-3
 const DEFAULT_IMPOSTORS = 30
 const DEFAULT_DATASET_LIMIT = 200
+/** Attribute steps: years for age, the male→female gap for gender. */
+const DEFAULT_STEPS: Record<AttributeName, number[]> = { age: [-30, -15, 0, 15, 30], gender: [-1, -0.5, 0, 0.5, 1] }
+const STEP_LIMIT: Record<AttributeName, number> = { age: 100, gender: 5 }
 
 /** A face the analysis uses: its template when the case holds it, otherwise a photo to align and encode. */
 interface Source {
@@ -61,7 +72,7 @@ const ratio = (a: { accepted: number; trials: number }): string => `${a.accepted
 
 /**
  * The Explain view's analyses (Križaj et al.'s use of the decoder to show what an embedding
- * keeps): aggregation, centroids, occlusion. Each is checked in full before anything is
+ * keeps): aggregation, centroids, occlusion, equivariance, attribute directions. Each is checked in full before anything is
  * stored, then runs as a job whose run, pictures and record (with provenance) go into the case.
  */
 export class ExplainService {
@@ -73,7 +84,8 @@ export class ExplainService {
     private readonly faces: FaceService,
     private readonly runs: RunService,
     private readonly jobs: JobQueue,
-    private readonly version: string
+    private readonly version: string,
+    private readonly artefacts: ExplainArtefacts
   ) {}
 
   /** Averaged gallery templates of one subject over 1, 2, 5, 10, … photos, decoded, with TAR@FAR 1e-3 against held-out photos. */
@@ -250,18 +262,7 @@ export class ExplainService {
   /** Sensitivity of the template to a masked square swept over the aligned face, and the decoded templates of eye- and mouth-occluded crops. */
   occlusion(input: ExplainOcclusionInput): RunRecord {
     const store = this.cases.store(input.caseId)
-    if (!input.templateId === !input.photo) throw new ValidationError('occlusion: give a template of the case or a photo, not both or neither')
-    let template: TemplateRecord | null = null
-    let encoderId: string
-    if (input.templateId) {
-      template = store.getTemplate(input.templateId)
-      if (!template) throw new ValidationError(`no template ${input.templateId} in this case`)
-      if (!template.imageSha256)
-        throw new ValidationError(`occlusion needs the photo a template was enrolled from; template ${template.label} was imported without one`)
-      encoderId = template.encoderId
-    } else {
-      encoderId = input.encoderId ?? this.registry.defaults().encoder
-    }
+    const { template, encoderId } = this.faceInput(store, input, 'occlusion')
     const models = this.models(encoderId, template?.vector.length ?? null)
     const manifest = this.registry.get(encoderId).manifest
     const [width, height] = manifest.alignment?.size ?? [112, 112]
@@ -269,10 +270,7 @@ export class ExplainService {
     const points = manifest.alignment?.points ?? ARCFACE_112
     const parameters = { templateId: input.templateId, photo: input.photo?.name ?? null, patch: input.patch, stride: input.stride, fill: 'grey 128' }
     return this.submit(store, 'occlusion', parameters, input.seed, models, template?.id ?? null, boxes.length + 4, async (ctx) => {
-      const crop = template
-        ? (await this.runs.groundTruthCrop(store, template))!
-        : await this.faces.alignedFace(input.photo!.bytes, input.photo!.name, encoderId, 0, ctx.signal)
-      ctx.progress({ step: 1, message: 'aligned' })
+      const crop = await this.cropOf(store, template, input.photo, encoderId, ctx)
       const encoder = await this.loader.prepare(encoderId)
       const features = featureBoxes(points)
       const masked = [maskBox(crop, features.eyes), maskBox(crop, features.mouth)]
@@ -335,6 +333,168 @@ export class ExplainService {
     })
   }
 
+  /**
+   * The perturbation undone: the aligned crop rotated, shifted or scaled, its template decoded
+   * as it is and after the transform's equivariance map, next to the unperturbed crop's.
+   */
+  equivariance(input: ExplainEquivarianceInput): RunRecord {
+    const store = this.cases.store(input.caseId)
+    const { template, encoderId } = this.faceInput(store, input, 'equivariance')
+    const models = this.models(encoderId, template?.vector.length ?? null)
+    const encoder = { id: encoderId, sha256: template?.encoderSha256 ?? models.encoderSha256 }
+    const names = input.transforms
+      ? [...new Set(input.transforms.map((t) => transformName(parseTransform(t))))]
+      : this.artefacts.maps(encoderId).map((m) => m.transform)
+    if (names.length === 0)
+      throw new ValidationError(`no equivariance maps are fitted for encoder ${encoderId}; fit them with unveil explain equivariance --fit --encoder ${encoderId} --data DIR`)
+    // Every map is loaded (and checked against the encoder) before anything is queued.
+    const maps = names.map((n) => this.artefacts.loadMap(encoder, n))
+    const parameters = { templateId: input.templateId, photo: input.photo?.name ?? null, transforms: names.join(' ') }
+    return this.submit(store, 'equivariance', parameters, input.seed, models, template?.id ?? null, names.length + 4, async (ctx) => {
+      const crop = await this.cropOf(store, template, input.photo, encoderId, ctx)
+      const transforms = names.map(parseTransform)
+      const perturbedCrops = transforms.map((t) => transformCrop(crop, t))
+      const [original, ...perturbed] = await encodeAlignedFaces(this.engine, await this.loader.prepare(encoderId), [crop, ...perturbedCrops], {
+        signal: ctx.signal,
+        onBatch: (done) => ctx.progress({ step: 1 + Math.min(done, names.length), message: 'perturbed crops encoded' })
+      })
+      const mapped = perturbed.map((p, i) => mapTemplate(maps[i].map, p))
+      const decoded = await this.decode(ctx, models, [original, ...perturbed, ...mapped])
+      const n = names.length
+      const rows = names.map((name, i) => ({
+        name,
+        perturbedCosine: cosine(perturbed[i], original),
+        mappedCosine: cosine(mapped[i], original),
+        perturbed: { image: decoded.images[1 + i], fidelity: decoded.fidelity[1 + i] },
+        mapped: { image: decoded.images[1 + n + i], fidelity: decoded.fidelity[1 + n + i] }
+      }))
+      const sheet = await compareGrid({
+        title: `Equivariance · ${template?.label ?? input.photo!.name} · ${models.encoderId}`,
+        subtitle: `each perturbed crop's template decoded by ${models.decoderId} as it is and after the transform's linear map (perturbed → original); cos = cosine to the unperturbed crop's template`,
+        columns: n > 1 ? 6 : 3,
+        cells: [
+          { image: crop, title: 'aligned crop', lines: [] },
+          { image: decoded.images[0], title: 'decoded: original', lines: [{ text: `decoded face cos ${f3(decoded.fidelity[0])}`, tone: 'muted' }] },
+          { image: null, title: '', lines: [] },
+          ...rows.flatMap((r, i): GridCell[] => [
+            { image: perturbedCrops[i], title: `${r.name} crop`, lines: [{ text: `cos to original ${f3(r.perturbedCosine)}` }] },
+            { image: r.perturbed.image, title: `decoded: ${r.name}`, lines: [{ text: `decoded face cos ${f3(r.perturbed.fidelity)}`, tone: 'muted' }] },
+            {
+              image: r.mapped.image,
+              title: `decoded: ${r.name} mapped`,
+              lines: [
+                { text: `cos to original ${f3(r.mappedCosine)}`, tone: r.mappedCosine > r.perturbedCosine ? 'pass' : 'fail' },
+                { text: `decoded face cos ${f3(r.mapped.fidelity)}`, tone: 'muted' }
+              ]
+            }
+          ])
+        ]
+      })
+      return {
+        sheet,
+        images: [...decoded.images, crop, ...perturbedCrops],
+        record: (provenance, shas): EquivarianceRecord => ({
+          ...provenance,
+          kind: 'equivariance',
+          templateId: template?.id ?? null,
+          cropSha256: shas[1 + 2 * n],
+          original: { fidelity: decoded.fidelity[0], imageSha256: shas[0] },
+          transforms: rows.map((r, i) => ({
+            transform: r.name,
+            map: { weightsSha256: maps[i].record.weights.sha256, fittedAt: maps[i].record.createdAt, validationMapped: maps[i].record.fit.validation.mapped },
+            perturbedCosine: r.perturbedCosine,
+            mappedCosine: r.mappedCosine,
+            perturbedCropSha256: shas[2 + 2 * n + i],
+            perturbed: { fidelity: r.perturbed.fidelity, imageSha256: shas[1 + i] },
+            mapped: { fidelity: r.mapped.fidelity, imageSha256: shas[1 + n + i] }
+          }))
+        })
+      }
+    })
+  }
+
+  /** A case template moved in steps along the fitted age and gender directions, each decoded with its identity similarity to the original. */
+  attributes(input: ExplainAttributesInput): RunRecord {
+    const store = this.cases.store(input.caseId)
+    const template = store.getTemplate(input.templateId)
+    if (!template) throw new ValidationError(`no template ${input.templateId} in this case`)
+    const models = this.models(template.encoderId, template.vector.length)
+    const { record: fitted, directions } = this.artefacts.loadAttributes({ id: template.encoderId, sha256: template.encoderSha256 })
+    const wanted = input.attributes ?? ATTRIBUTES.filter((a) => directions.has(a))
+    const plan = [...new Set(wanted)].map((attribute) => {
+      const direction = directions.get(attribute)
+      if (!direction) throw new ValidationError(`no ${attribute} direction is fitted for encoder ${template.encoderId}`)
+      const steps = (attribute === 'age' ? input.ageSteps : input.genderSteps) ?? DEFAULT_STEPS[attribute]
+      if (steps.length < 1 || steps.length > 9 || steps.some((x) => !Number.isFinite(x) || Math.abs(x) > STEP_LIMIT[attribute]))
+        throw new ValidationError(`${attribute} steps: give 1 to 9 offsets within ±${STEP_LIMIT[attribute]} (${direction.stepUnit})`)
+      return { attribute, direction, steps }
+    })
+    const parameters = {
+      templateId: template.id,
+      attributes: plan.map((p) => p.attribute).join(' '),
+      ...Object.fromEntries(plan.map((p) => [`${p.attribute}Steps`, p.steps.join(' ')]))
+    }
+    return this.submit(store, 'attributes', parameters, input.seed, models, template.id, 2, async (ctx) => {
+      const moved = plan.flatMap((p) => p.steps.map((s) => moveAlong(template.vector, p.direction, s)))
+      const decoded = await this.decode(ctx, models, moved)
+      let k = 0
+      const rows = plan.map((p) => ({
+        ...p,
+        cells: p.steps.map((offset) => {
+          const i = k++
+          return {
+            offset,
+            i,
+            templateCosine: cosine(moved[i], template.vector),
+            identityCosine: cosine(decoded.templates[i], template.vector),
+            decodedReading: readAlong(decoded.templates[i], p.direction)
+          }
+        })
+      }))
+      const reading = (attribute: AttributeName, x: number): string => (attribute === 'age' ? `reads as age ${x.toFixed(0)}` : `gender score ${x.toFixed(2)}`)
+      const sheet = await compareGrid({
+        title: `Attribute directions · ${template.label} · ${models.encoderId}`,
+        subtitle: `template moved along each direction (fitted on ${basename(fitted.data.dir)}, ${fitted.counts.train} photos), decoded by ${models.decoderId}; identity cos = decoded face's template vs the original template`,
+        columns: Math.max(...plan.map((p) => p.steps.length)),
+        cells: rows.flatMap((r) =>
+          r.cells.map(
+            (c): GridCell => ({
+              image: decoded.images[c.i],
+              title: `${r.attribute} ${c.offset > 0 ? '+' : ''}${c.offset} ${r.attribute === 'age' ? 'years' : 'gap'}`,
+              lines: [
+                { text: `identity cos ${f3(c.identityCosine)}` },
+                { text: reading(r.attribute, c.decodedReading), tone: 'muted' },
+                { text: `moved template cos ${f3(c.templateCosine)}`, tone: 'muted' }
+              ]
+            })
+          )
+        )
+      })
+      return {
+        sheet,
+        images: decoded.images,
+        record: (provenance, shas): AttributesRecord => ({
+          ...provenance,
+          kind: 'attributes',
+          templateId: template.id,
+          directionsFittedAt: fitted.createdAt,
+          attributes: rows.map((r) => ({
+            attribute: r.attribute,
+            stepUnit: r.direction.stepUnit,
+            steps: r.cells.map((c) => ({
+              offset: c.offset,
+              templateCosine: c.templateCosine,
+              identityCosine: c.identityCosine,
+              decodedReading: c.decodedReading,
+              fidelity: decoded.fidelity[c.i],
+              imageSha256: shas[c.i]
+            }))
+          }))
+        })
+      }
+    })
+  }
+
   /** The case's stored Explain runs, newest first. */
   list(caseId: string): ExplainRun[] {
     const store = this.cases.store(caseId)
@@ -348,6 +508,26 @@ export class ExplainService {
         return [{ runId: run.id, kind: record.kind, createdAt: run.createdAt, sheetSha256: result.imageSha256, record }]
       })
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+  }
+
+  /** A case template enrolled from a photo, or a photo: checked before anything is queued. */
+  private faceInput(
+    store: CaseStore,
+    input: { templateId: string | null; photo: { name: string } | null; encoderId: string | null },
+    what: string
+  ): { template: TemplateRecord | null; encoderId: string } {
+    if (!input.templateId === !input.photo) throw new ValidationError(`${what}: give a template of the case or a photo, not both or neither`)
+    if (!input.templateId) return { template: null, encoderId: input.encoderId ?? this.registry.defaults().encoder }
+    const template = store.getTemplate(input.templateId)
+    if (!template) throw new ValidationError(`no template ${input.templateId} in this case`)
+    if (!template.imageSha256) throw new ValidationError(`${what} needs the photo a template was enrolled from; template ${template.label} was imported without one`)
+    return { template, encoderId: template.encoderId }
+  }
+
+  private async cropOf(store: CaseStore, template: TemplateRecord | null, photo: { name: string; bytes: Uint8Array } | null, encoderId: string, ctx: JobContext): Promise<RgbImage> {
+    const crop = template ? (await this.runs.groundTruthCrop(store, template))! : await this.faces.alignedFace(photo!.bytes, photo!.name, encoderId, 0, ctx.signal)
+    ctx.progress({ step: 1, message: 'aligned' })
+    return crop
   }
 
   /** The encoder's decoder, refused in one line when there is none. */

@@ -179,6 +179,13 @@ export class TemplateService {
     return { ...this.templateFile(Array.from(e.vector), bytes, name, { ...options, encoderId }), faces: e.faces.length }
   }
 
+  /** A JSON template file of an image that already is an aligned crop (encoded without detection). */
+  async enrolAlignedToFile(bytes: Uint8Array, name: string, options: { encoderId?: string; label: string }): Promise<Omit<EnrolledTemplateFile, 'faces'>> {
+    const encoderId = options.encoderId ?? this.registry.defaults().encoder
+    const vector = await this.faces.encodeAligned(bytes, name, encoderId)
+    return this.templateFile(Array.from(vector), bytes, name, { encoderId, faceIndex: 0, label: options.label })
+  }
+
   /** A JSON template file for a vector computed from a photo (e.g. one just enrolled into a case). */
   templateFile(
     vector: number[],

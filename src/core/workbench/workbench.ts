@@ -17,6 +17,7 @@ import { DatasetService } from './dataset-service'
 import { DemoService } from './demo-service'
 import { EvaluationService } from './evaluation-service'
 import { ExplainService } from './explain-service'
+import { ExplainFitService } from './explain-fit-service'
 import { FaceService } from './face-service'
 import { GradientService } from './gradient-service'
 import { ModelService } from './model-service'
@@ -73,6 +74,7 @@ export class Workbench {
   readonly reports: ReportService
   readonly explain: ExplainService
   readonly demo: DemoService
+  readonly explainFits: ExplainFitService
 
   private constructor(readonly options: WorkbenchOptions) {
     mkdirSync(options.libraryDir, { recursive: true })
@@ -95,7 +97,8 @@ export class Workbench {
     this.compare = new CompareService(this.cases, this.faces)
     this.gradients = new GradientService(this.engine, this.registry, options.libraryDir)
     this.evaluations = new EvaluationService(this.engine, this.registry, this.loader, this.cases, this.runs, this.jobs, this.version)
-    this.explain = new ExplainService(this.engine, this.registry, this.loader, this.cases, this.faces, this.runs, this.jobs, this.version)
+    this.explainFits = new ExplainFitService(this.engine, this.registry, this.loader, this.jobs, this.version, options.libraryDir)
+    this.explain = new ExplainService(this.engine, this.registry, this.loader, this.cases, this.faces, this.runs, this.jobs, this.version, this.explainFits.artefacts)
     this.reports = new ReportService(this.cases, this.runs, this.evaluations, this.version, options.reportPrinter ?? new ChromiumPrinter())
     this.demo = new DemoService({
       libraryDir: options.libraryDir,

@@ -24,6 +24,8 @@ describe('Explain IPC handlers', () => {
     const agg = { caseId, subject: null, personDir: null, encoderId: null, holdout: null, impostors: null, seed: 1 }
     const cen = { caseId, datasetDir: null, encoderId: null, k: 4, limit: null, seed: 1 }
     const occ = { caseId, templateId: null, photo: null, encoderId: null, patch: 16, stride: 8, seed: 1 }
+    const eq = { caseId, templateId: null, photo: null, encoderId: null, transforms: null, seed: 1 }
+    const attr = { caseId, templateId: '00000000-0000-4000-8000-000000000000', attributes: null, ageSteps: null, genderSteps: null, seed: 1 }
     const bad: [keyof typeof handlers, unknown[], RegExp][] = [
       ['explainAggregation', [null], /aggregation must be an object/],
       ['explainAggregation', [{ ...agg, caseId: '../x' }], /case id must be/],
@@ -39,10 +41,21 @@ describe('Explain IPC handlers', () => {
       ['explainOcclusion', [occ], /give a template of the case or a photo/],
       ['explainOcclusion', [{ ...occ, templateId: '00000000-0000-4000-8000-000000000000' }], /no template 00000000-0000-4000-8000-000000000000 in this case/],
       ['explainOcclusion', [{ ...occ, encoderId: 'Bad Id', photo: { name: 'a.jpg', bytes: new Uint8Array(3) } }], /encoder 'Bad Id' must be lower-case/],
-      ['listExplainRuns', ['nope'], /case id must be/]
+      ['listExplainRuns', ['nope'], /case id must be/],
+      ['explainEquivariance', [{ ...eq, transforms: 'rotate:30' }], /transforms must be a list of 1 to 20 items/],
+      ['explainEquivariance', [{ ...eq, transforms: [7] }], /transforms\[0\] must be/],
+      ['explainEquivariance', [eq], /equivariance: give a template of the case or a photo/],
+      ['explainEquivariance', [{ ...eq, photo: { name: 'a.jpg', bytes: new Uint8Array(3) }, transforms: ['shear:3'] }], /^unknown transform 'shear:3'/],
+      ['explainEquivariance', [{ ...eq, photo: { name: 'a.jpg', bytes: new Uint8Array(3) } }], /^no equivariance maps are fitted for encoder faceplugin-fr-feature; fit them with/],
+      ['explainAttributes', [{ ...attr, attributes: ['height'] }], /attributes\[0\] must be age or gender/],
+      ['explainAttributes', [{ ...attr, ageSteps: [500] }], /age steps\[0\] must be between -100 and 100/],
+      ['explainAttributes', [attr], /no template 00000000-0000-4000-8000-000000000000 in this case/],
+      ['explainFits', ['Bad Id'], /must be lower-case/],
+      ['explainFits', ['dfd-fr-feature-64'], /'dfd-fr-feature-64' is a decoder, not an encoder/]
     ]
     for (const [method, args, msg] of bad) await expect(handlers[method](...args), method).rejects.toThrow(msg)
     expect(wb.cases.get(caseId).runs).toHaveLength(0)
     expect(await handlers.listExplainRuns(caseId)).toEqual([])
+    expect(await handlers.explainFits('faceplugin-fr-feature')).toEqual({ encoderId: 'faceplugin-fr-feature', maps: [], attributes: null })
   })
 })

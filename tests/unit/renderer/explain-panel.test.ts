@@ -4,6 +4,7 @@ import { mount } from '@vue/test-utils'
 import ExplainPanel from '../../../src/renderer/src/components/case/ExplainPanel.vue'
 import { useCaseDetail } from '../../../src/renderer/src/stores/case-detail'
 import type { CaseDetail } from '../../../src/shared/ipc-contract'
+import type { RunRecord } from '../../../src/shared/types'
 import type { CentroidsRecord, ExplainRun } from '../../../src/shared/explain-types'
 import { freshRendererPerTest, installFakeBridge, settle } from './fake-bridge'
 
@@ -53,7 +54,7 @@ describe('Explain panel', () => {
     await useCaseDetail().open(CASE_ID)
     const empty = mount(ExplainPanel, { global: { plugins: [currentPinia()] }, attachTo: document.body })
     await settle()
-    expect(empty.text()).toContain('unveil explain aggregation|centroids|occlusion --case /cases/e')
+    expect(empty.text()).toContain('unveil explain aggregation|centroids|occlusion|equivariance|attributes --case /cases/e')
     runs = [run]
     const wrapper = mount(ExplainPanel, { global: { plugins: [currentPinia()] }, attachTo: document.body })
     await settle()
@@ -62,5 +63,56 @@ describe('Explain panel', () => {
     expect(figure.text()).toContain('decoder dfd-x')
     expect(figure.find('img').attributes('src')).toMatch(/^blob:/)
     expect(bridge.getImage).toHaveBeenCalledWith(CASE_ID, 'e'.repeat(64))
+  })
+
+  it('starts equivariance and attribute runs of the chosen template once its encoder has maps and directions', async () => {
+    const template = {
+      id: '88888888-8888-4888-8888-888888888888',
+      label: 'photo #1',
+      encoderId: 'faceplugin-fr-feature',
+      imageSha256: 'f'.repeat(64)
+    }
+    let fitted = false
+    const bridge = installFakeBridge({
+      getCase: async () => ({ ...detail(), templates: [template] }) as unknown as CaseDetail,
+      listExplainRuns: async () => [],
+      explainFits: async (encoderId: string) => ({
+        encoderId,
+        maps: fitted ? [{ transform: 'rotate:30', fittedAt: '', crops: 300, validation: { identity: 0.15, mapped: 0.22 } }] : [],
+        attributes: fitted ? { fittedAt: '', crops: 1600, attributes: ['age', 'gender'] } : null
+      }),
+      explainEquivariance: async () => ({}) as RunRecord,
+      explainAttributes: async () => ({}) as RunRecord
+    })
+    await useCaseDetail().open(CASE_ID)
+    const bare = mount(ExplainPanel, { global: { plugins: [currentPinia()] }, attachTo: document.body })
+    await settle()
+    expect(bare.find('[data-testid="explain-fits"]').text()).toContain('no equivariance maps and no attribute directions fitted for faceplugin-fr-feature')
+    expect(bare.find('[data-testid="explain-fits"]').text()).toContain('unveil explain equivariance --fit --encoder faceplugin-fr-feature')
+    expect(bare.find('[data-testid="explain-start-equivariance"]').attributes('disabled')).toBeDefined()
+    fitted = true
+    const wrapper = mount(ExplainPanel, { global: { plugins: [currentPinia()] }, attachTo: document.body })
+    await settle()
+    expect(wrapper.find('[data-testid="explain-fits"]').text()).toBe('1 equivariance maps and age and gender directions fitted for faceplugin-fr-feature')
+    await wrapper.find('[data-testid="explain-start-equivariance"]').trigger('click')
+    await settle()
+    await wrapper.find('[data-testid="explain-start-attributes"]').trigger('click')
+    await settle()
+    expect(bridge.explainEquivariance).toHaveBeenCalledWith({
+      caseId: CASE_ID,
+      templateId: template.id,
+      photo: null,
+      encoderId: null,
+      transforms: null,
+      seed: 1
+    })
+    expect(bridge.explainAttributes).toHaveBeenCalledWith({
+      caseId: CASE_ID,
+      templateId: template.id,
+      attributes: null,
+      ageSteps: null,
+      genderSteps: null,
+      seed: 1
+    })
   })
 })
