@@ -6,10 +6,11 @@ import { fuzz } from './fuzz'
 import { gradientSpeed } from './gradient-speed'
 import { pipelineThroughput } from './pipeline-throughput'
 import { priorSamples } from './prior-samples'
+import { queueThroughput } from './queue-throughput'
 import { dfdQuality, gaPriorQuality, gaQuality } from './reconstruction-quality'
 
 const only = process.argv[2]
-const benches: Record<string, () => Promise<string>> = { encoder: encoderSpeed, pipeline: pipelineThroughput, quality: gaQuality, dfd: dfdQuality, prior: priorSamples, 'prior-ga': gaPriorQuality, gradients: gradientSpeed, alsuv: alsuvAblation, 'case-verify': caseVerify, fuzz }
+const benches: Record<string, () => Promise<string>> = { encoder: encoderSpeed, pipeline: pipelineThroughput, quality: gaQuality, dfd: dfdQuality, prior: priorSamples, 'prior-ga': gaPriorQuality, gradients: gradientSpeed, alsuv: alsuvAblation, 'case-verify': caseVerify, fuzz, queue: queueThroughput }
 if (only && !(only in benches)) {
   console.error(`unknown benchmark '${only}'; one of: ${Object.keys(benches).join(', ')}`)
   process.exit(2)

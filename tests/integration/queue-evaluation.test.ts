@@ -12,8 +12,8 @@ import { freePort, redisServerOrSkip, startRedis } from '../helpers/redis'
 // Issue 14: distributed evaluations. A small evaluation (3 subjects of the sample photos, DFD
 // and a short GA, as an aligned dataset) runs once in this process and once on two `unveil worker` processes over a
 // throw-away Redis, one of which is killed with SIGKILL while it holds a job; the numbers must
-// be the same. The job lock is short (1.5 s) and every GA job runs longer than that, so a job
-// that only survives because its lock was renewed shows lock renewal works under long jobs.
+// be the same. The job lock is short (1 s) and the surviving worker's longest job lasts several
+// times that without stalling: its lock was renewed while the job's process was busy.
 
 const ROOT = join(__dirname, '../..')
 const redisBin = redisServerOrSkip('distributed evaluation tests')
@@ -22,7 +22,7 @@ if (!built) console.log('SKIP distributed evaluation tests: out/cli is not built
 const photos = sampleImagePaths()
 if (photos.length < 6) console.log('SKIP distributed evaluation tests: the sample photos (@vladmandic/face-api) are not installed')
 
-const LOCK_MS = 1500
+const LOCK_MS = 1000
 const work = mkdtempSync(join(tmpdir(), 'unveil-queue-'))
 
 /** The metrics without wall-clock figures (seconds and the time they were computed differ between any two runs). */
@@ -102,10 +102,11 @@ describe.skipIf(!redisBin || !built || photos.length < 6)('distributed evaluatio
     })
     const started = await wb.evaluations.startQueued({ caseId, ...input, queueUrl: redis.url })
     expect(started.total).toBe(6)
-    const [victim, survivor] = workers
-    const victimName = (s: EvaluationQueueStatus) => s.active.some((a) => a.worker.endsWith(`/${victim.child.pid}`) && a.attemptKey.startsWith('ga|'))
-    // Killed while it holds a job and has reported progress on it.
-    await until('a job running on the first worker', 60_000, () => statuses.some(victimName))
+    // Whichever worker is first seen on a GA job (several seconds long) is killed while it holds it.
+    const onGa = (s: EvaluationQueueStatus) => workers.find((w) => s.active.some((a) => a.worker.endsWith(`/${w.child.pid}`) && a.attemptKey.startsWith('ga|')))
+    await until('a worker on a GA job', 60_000, () => statuses.some((s) => onGa(s)))
+    const victim = onGa(statuses.find((s) => onGa(s))!)!
+    const survivor = workers.find((w) => w !== victim)!
     victim.child.kill('SIGKILL')
     await victim.exited
     const finished = await wb.jobs.wait(started.runId)
@@ -118,8 +119,10 @@ describe.skipIf(!redisBin || !built || photos.length < 6)('distributed evaluatio
     // Exactly the killed worker's job went back to the queue: none of the long jobs lost its lock.
     expect(last.stalled).toBe(1)
     expect(last.workers.find((w) => w.name.endsWith(`/${survivor.child.pid}`))!.done).toBeGreaterThan(0)
-    const gaSeconds = wb.evaluations.links(caseId, e.id).filter((l) => l.method === 'ga').map((l) => wb.cases.store(caseId).getRun(l.runId)!.seconds!)
-    expect(Math.min(...gaSeconds), 'GA jobs must outlast the lock for the renewal check').toBeGreaterThan(LOCK_MS / 1000)
+    // The survivor's jobs as it logged them, wall time in its sandbox included (its first job opens
+    // the workbench and loads the models there): the longest lasted several locks, yet never stalled.
+    const jobSeconds = [...survivor.log().matchAll(/finished \S+ in ([\d.]+) s/g)].map((m) => Number(m[1]))
+    expect(Math.max(...jobSeconds), survivor.log()).toBeGreaterThan((2 * LOCK_MS) / 1000)
     expect(wb.cases.verifyAudit(caseId).ok).toBe(true)
 
     // Duplicate delivery: every finished job's result, written again, changes nothing.

@@ -32,8 +32,18 @@ export interface AttemptJobData {
   mates: string[]
 }
 
-/** What a worker returns: the reconstruction, its record and its image-quality figures. */
-export interface AttemptJobResult {
+/** A reconstruction's record, image-quality figures against the ground truth, and when it ran. */
+export interface AttemptFigures {
+  record: ReconstructionRecord
+  psnr: number
+  ssim: number
+  msSsim: number
+  startedAt: string
+  finishedAt: string
+}
+
+/** What a worker returns: the reconstruction and its figures. */
+export interface AttemptJobResult extends AttemptFigures {
   kind: 'evaluation-attempt-result'
   evaluationId: string
   attemptKey: string
@@ -41,12 +51,6 @@ export interface AttemptJobResult {
   worker: string
   /** The reconstruction as PNG (base64). */
   png: string
-  record: ReconstructionRecord
-  psnr: number
-  ssim: number
-  msSsim: number
-  startedAt: string
-  finishedAt: string
 }
 
 /** Live progress of one job, as a worker reports it. */
@@ -115,10 +119,14 @@ export function readAttemptJob(data: unknown): AttemptJobData {
   }
 }
 
-/** Reads a finished job's return value; null when it is not an attempt result. */
+/** Reads a finished job's return value (anyone who reaches the Redis can write one); null when it is not a well-formed attempt result. */
 export function readAttemptResult(value: unknown): AttemptJobResult | null {
   if (!isObject(value) || value.kind !== 'evaluation-attempt-result') return null
-  if (typeof value.png !== 'string' || !isObject(value.record) || typeof value.attemptKey !== 'string' || typeof value.evaluationId !== 'string') return null
+  if (typeof value.png !== 'string' || !isObject(value.record) || typeof value.attemptKey !== 'string' || typeof value.evaluationId !== 'string' || typeof value.worker !== 'string') return null
+  if (![value.psnr, value.ssim, value.msSsim].every((x) => typeof x === 'number' && Number.isFinite(x))) return null
+  if (![value.startedAt, value.finishedAt].every((t) => typeof t === 'string' && Number.isFinite(Date.parse(t)))) return null
+  const record = value.record
+  if (!isObject(record.modelSha256s) || typeof record.similarity !== 'number' || !Array.isArray(record.scores)) return null
   return value as unknown as AttemptJobResult
 }
 

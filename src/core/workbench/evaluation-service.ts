@@ -16,7 +16,7 @@ import type { ModelLoader, PreparedModel } from '../models/model-loader'
 import type { ModelRegistry } from '../models/model-registry'
 import type { CaseService } from './case-service'
 import { EvaluationQueue } from '../queue/evaluation-queue'
-import { attemptJobId, jobEvaluationId, readAttemptResult, type AttemptJobData, type AttemptJobResult, type JobModel } from '../queue/evaluation-job'
+import { attemptJobId, jobEvaluationId, readAttemptResult, type AttemptFigures, type AttemptJobData, type AttemptJobResult, type JobModel } from '../queue/evaluation-job'
 import { QueuedEvaluation } from '../queue/queued-evaluation'
 import { parseQueueUrl } from '../queue/queue-connection'
 import { inversionRecord, type RunService } from './run-service'
@@ -69,14 +69,8 @@ export interface EvaluationAttemptData {
 type PendingAttempt = { method: EvaluationSpec['methods'][number]; attempt: EvaluationPlan['attempts'][number]; key: string }
 
 /** A reconstruction of one attempt with its image-quality figures, made in this process or by a queue worker. */
-export interface AttemptOutcome {
+export interface AttemptOutcome extends AttemptFigures {
   png: Uint8Array
-  record: ReconstructionRecord
-  psnr: number
-  ssim: number
-  msSsim: number
-  startedAt: string
-  finishedAt: string
 }
 
 /** What reconstructing one attempt needs: models, images, no case. */
@@ -514,6 +508,8 @@ export class EvaluationService {
     const truth = await this.crop(store, p.attempt.target, run.crops)
     const truthPng = await encodePng(truth)
     const png = new Uint8Array(Buffer.from(result.png, 'base64'))
+    const decoded = await decodeImage(png, `result of ${p.key}`)
+    if (decoded.width !== 112 || decoded.height !== 112) throw new Error(`the result of ${p.key} is ${decoded.width}x${decoded.height}, not a 112x112 reconstruction`)
     // No await from here on: the check and the writes are one step of this process.
     if (store.evaluations.runs(evaluationId).some((l) => l.attemptKey === p.key)) return false
     const r = result.record
