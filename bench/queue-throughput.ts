@@ -2,7 +2,7 @@
 // `unveil worker` processes on a throw-away Redis, against the same evaluation in this process,
 // and the overhead per job that the queue adds (queue round trip, crops and results through
 // Redis, the worker's sandbox). Workers and the in-process reference run with one ONNX Runtime
-// thread each, so a 1-worker run and the reference do the same work. On a 2-core machine 4
+// thread each, so a 1-worker run and the reference have the same compute. On a 2-core machine 4
 // workers cannot be faster than 2: the point there is that results stay equal and what the
 // extra processes cost.
 import { spawn, type ChildProcess } from 'node:child_process'

@@ -60,7 +60,7 @@ describe.skipIf(!redisBin || !built || photos.length < 6)('distributed evaluatio
     redis = await startRedis(redisBin!)
     // The workers start (and load their models) while this process runs the reference.
     workers.push(startWorker('w1', redis.url), startWorker('w2', redis.url))
-    // One thread everywhere: ONNX Runtime's results depend on its intra-op thread count.
+    // One inference thread here and in each worker: three processes share the machine's cores.
     wb = await Workbench.open({ libraryDir: join(work, 'owner'), caseRoot: work, providers: ['cpu'], threads: 1 })
     // Three "subjects" of two sample photos each (enough for type-I and type-II scores), as an aligned dataset.
     // (LFW layout: Person/Person_NNNN.jpg.)
