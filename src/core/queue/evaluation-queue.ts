@@ -3,7 +3,7 @@ import type { AttemptJobData } from './evaluation-job'
 import { EVALUATION_QUEUE } from './evaluation-job'
 import { connectionOptions, probeQueue, type QueueAddress } from './queue-connection'
 
-/** A week: a result waits that long for an owner that was away (then resumes the evaluation and finds it). */
+/** A week: a result waits that long for an owner that was away (it resumes the evaluation and finds it); the owner deletes each job once stored. */
 const KEEP_SECONDS = 7 * 24 * 3600
 
 /**
@@ -85,6 +85,11 @@ export class EvaluationQueue {
     // Each worker connection is named '<queue client>:w:<worker name>' (Redis CLIENT LIST has no spaces in names).
     const clients = (await this.queue.getWorkers()) as { rawname?: string; addr?: string }[]
     return [...new Set(clients.map((c) => (c.rawname?.includes(':w:') ? c.rawname.slice(c.rawname.indexOf(':w:') + 3) : (c.addr ?? '?'))))]
+  }
+
+  /** Deletes a finished job once its result is in the case: the crops and the reconstruction it carries should not outlive their use. */
+  async remove(jobId: string): Promise<void> {
+    await (await Job.fromId(this.queue, jobId))?.remove().catch(() => undefined)
   }
 
   /** Takes back the jobs no worker has started (cancel); running ones finish and wait for a resume. */

@@ -482,6 +482,7 @@ export class EvaluationService {
     const result = readAttemptResult(outcome?.returnvalue)
     if (!result || result.evaluationId !== run.evaluationId || result.attemptKey !== p.key) throw new Error(`job ${jobId} (${p.key}) returned no result of this attempt`)
     q.stored(jobId, result.worker, await this.storeResult(run, p, result))
+    await queue.remove(jobId)
   }
 
   /**
