@@ -432,7 +432,7 @@ export class EvaluationService {
       const rate = status.perMinute === null ? '' : `, ${status.perMinute.toFixed(1)}/min`
       ctx.progress({
         step: status.done - run.doneBefore,
-        message: `${status.done}/${total} reconstructions on ${status.workers.filter((w) => w.connected).length} workers (${queue.address.display})${rate}`,
+        message: `${status.done}/${total} reconstructions, ${status.active.length} running on ${status.workers.filter((w) => w.connected).length} workers (${queue.address.display})${rate}`,
         detail: { done: status.done, total, queue: status }
       })
     }
