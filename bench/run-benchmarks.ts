@@ -7,11 +7,12 @@ import { fuzz } from './fuzz'
 import { gradientSpeed } from './gradient-speed'
 import { pipelineThroughput } from './pipeline-throughput'
 import { priorSamples } from './prior-samples'
+import { queueThroughput } from './queue-throughput'
 import { remoteEngine } from './remote-engine'
 import { dfdQuality, gaPriorQuality, gaQuality } from './reconstruction-quality'
 
 const only = process.argv[2]
-const benches: Record<string, () => Promise<string>> = { encoder: encoderSpeed, pipeline: pipelineThroughput, quality: gaQuality, dfd: dfdQuality, prior: priorSamples, 'prior-ga': gaPriorQuality, gradients: gradientSpeed, alsuv: alsuvAblation, 'case-verify': caseVerify, fuzz, remote: remoteEngine, equivariance }
+const benches: Record<string, () => Promise<string>> = { encoder: encoderSpeed, pipeline: pipelineThroughput, quality: gaQuality, dfd: dfdQuality, prior: priorSamples, 'prior-ga': gaPriorQuality, gradients: gradientSpeed, alsuv: alsuvAblation, 'case-verify': caseVerify, fuzz, remote: remoteEngine, equivariance, queue: queueThroughput }
 if (only && !(only in benches)) {
   console.error(`unknown benchmark '${only}'; one of: ${Object.keys(benches).join(', ')}`)
   process.exit(2)

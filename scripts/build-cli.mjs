@@ -3,7 +3,7 @@
 import { build } from 'esbuild'
 import { existsSync } from 'node:fs'
 
-const entries = { index: 'src/cli/index.ts' }
+const entries = { index: 'src/cli/index.ts', 'queue-processor': 'src/cli/queue-processor.ts' }
 if (existsSync('src/core/engine/inference-worker.ts')) entries['inference-worker'] = 'src/core/engine/inference-worker.ts'
 
 await build({

@@ -189,7 +189,7 @@ export const COMMANDS: Record<string, CommandHelp> = {
     example: 'unveil dataset align --in ../shared/datasets/lfw --out aligned/lfw'
   },
   eval: {
-    usage: 'unveil eval --case DIR [--dataset DIR] [--pairs FILE] --seen ENC --methods ga,dfd,… [--encoders ID,…] [--budget N] [--seed S] [--limit N] [--mates N] [--param M.KEY=V]… [--json]',
+    usage: 'unveil eval --case DIR [--dataset DIR] [--pairs FILE] --seen ENC --methods ga,dfd,… [--encoders ID,…] [--budget N] [--seed S] [--limit N] [--mates N] [--param M.KEY=V]… [--queue redis://HOST:PORT] [--json]',
     summary: 'leak assessment: reconstruct every source photo with each method, score under every encoder; attack rates, verification, identification, image quality with 95% intervals; stored in the case, resumable',
     options: [
       ['--case DIR', 'the case the evaluation and its runs are stored in'],
@@ -203,9 +203,20 @@ export const COMMANDS: Record<string, CommandHelp> = {
       ['--limit N', 'at most N subjects'],
       ['--mates N', 'other photos per subject used as type-II references (default 4)'],
       ['--param M.KEY=V', 'a method parameter, e.g. ga.population=64 (repeatable)'],
+      ['--queue URL', 'distribute the reconstructions over `unveil worker` processes on a Redis queue (redis://HOST:PORT); results come back into this case'],
       ['--json', 'print the stored evaluation as JSON']
     ],
     example: 'unveil eval --case cases/lfw-eval --dataset aligned/lfw --pairs ../shared/datasets/lfw/pairsDevTrain.txt --seen faceplugin-fr-feature --methods ga,dfd --budget 2000 --limit 50'
+  },
+  worker: {
+    usage: 'unveil worker --queue redis://HOST:PORT [--concurrency N] [--lock-ms MS]',
+    summary: 'run evaluation jobs from a Redis queue (unveil eval --queue) on this machine until Ctrl-C; refuses jobs of another version or with models it does not have (by sha256)',
+    options: [
+      ['--queue URL', 'the Redis server the evaluations are queued on'],
+      ['--concurrency N', 'jobs at a time, each in its own process (default 1); the cores are shared among them'],
+      ['--lock-ms MS', 'job lock; a worker that dies loses its jobs to the others after this long (default 30000)']
+    ],
+    example: 'unveil worker --queue redis://10.0.0.5:6379 --concurrency 2'
   },
   report: {
     usage: 'unveil report --case DIR [--runs ID,…|--evaluation ID] --out FILE.pdf [--svg DIR] [--json]',

@@ -11,6 +11,7 @@ import { invertCommand } from './commands/invert'
 import { priorCommand } from './commands/prior'
 import { gradientsCommand } from './commands/gradients'
 import { reportCommand } from './commands/report'
+import { workerCommand } from './commands/worker'
 import { UsageError, printable } from './cli-support'
 import { commandHelp, overview } from './command-help'
 import { softwareVersion } from '../core/workbench/workbench'
@@ -63,6 +64,9 @@ async function main(argv: string[]): Promise<number> {
       return 0
     case 'demo':
       await demoCommand(rest)
+      return 0
+    case 'worker':
+      await workerCommand(rest)
       return 0
     case 'version':
     case '--version':

@@ -164,7 +164,7 @@ export function createApiHandlers({ workbench: wb, chooseFolder, grants = new Pa
       const o = requireObject(input, 'evaluation')
       if (!Array.isArray(o.methods) || o.methods.length === 0 || o.methods.length > 32) throw new ValidationError('choose between 1 and 32 methods')
       if (!Array.isArray(o.encoderIds) || o.encoderIds.length > 64) throw new ValidationError('encoderIds must be a list of encoder ids')
-      return wb.evaluations.start({
+      const evaluation = {
         caseId: requireUuid(o.caseId, 'case id'),
         datasetDir: optionalPath(o.datasetDir, 'dataset folder'),
         pairsFile: optionalPath(o.pairsFile, 'pair list'),
@@ -176,8 +176,11 @@ export function createApiHandlers({ workbench: wb, chooseFolder, grants = new Pa
         encoderIds: o.encoderIds.map((e, i) => requireId(e, `encoderIds[${i}]`)),
         budget: o.budget === null || o.budget === undefined ? null : requireInteger(o.budget, 'budget', 1, 1e9),
         seed: requireInteger(o.seed, 'seed', 0, 2 ** 31 - 1),
-        limit: o.limit === null || o.limit === undefined ? null : requireInteger(o.limit, 'limit', 1, 1e6)
-      })
+        limit: o.limit === null || o.limit === undefined ? null : requireInteger(o.limit, 'limit', 1, 1e6),
+        // The URL itself is checked (scheme, host) by the core before it connects.
+        queueUrl: optionalString(o.queueUrl, 'queue URL', 2048)
+      }
+      return evaluation.queueUrl ? wb.evaluations.startQueued(evaluation) : wb.evaluations.start(evaluation)
     },
     exportReport: async (input) => {
       const o = requireObject(input, 'report')

@@ -141,3 +141,20 @@ export interface EvaluationMetrics {
   runs: { method: string; attempts: number; meanSeconds: number | null; meanQueries: number | null }[]
   bootstrap: { reps: number; seed: number }
 }
+
+/** A queued evaluation's live state, sent with its job progress (`detail.queue`) for the UI. */
+export interface EvaluationQueueStatus {
+  /** The queue's address without a password. */
+  url: string
+  /** Workers connected to the queue now, and any that returned results to this evaluation. */
+  workers: { name: string; connected: boolean; done: number; active: number }[]
+  /** Reconstructions stored so far (earlier starts included) and in all. */
+  done: number
+  total: number
+  /** Reconstructions per minute since this start enqueued its jobs; null until the first arrives. */
+  perMinute: number | null
+  /** Jobs a worker is on now, with that job's own progress. */
+  active: { attemptKey: string; worker: string; step: number; totalSteps: number }[]
+  /** Jobs put back in the queue because their worker stopped renewing its lock (died). */
+  stalled: number
+}

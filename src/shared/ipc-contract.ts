@@ -99,6 +99,8 @@ export interface StartEvaluationInput {
   budget: number | null
   seed: number
   limit: number | null
+  /** A Redis URL: the reconstructions go to `unveil worker` processes on a queue; null or absent: this computer. */
+  queueUrl?: string | null
 }
 
 export interface EvaluationStarted {
@@ -176,7 +178,7 @@ export interface UnveilApi {
   compareGrid(caseId: string, templateId: string, runIds: string[] | null): Promise<FilePayload>
   /** The case's evaluations (leak assessments), with their metrics once complete. */
   listEvaluations(caseId: string): Promise<EvaluationRecord[]>
-  /** Starts an evaluation as a job, or resumes the unfinished one with the same settings. */
+  /** Starts an evaluation as a job (here, or on a queue of workers), or resumes the unfinished one with the same settings. */
   startEvaluation(input: StartEvaluationInput): Promise<EvaluationStarted>
   /** Writes the case report PDF into a folder; its sha256 goes into the audit log. */
   exportReport(input: ReportExportInput): Promise<ReportWritten>

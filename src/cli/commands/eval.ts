@@ -1,6 +1,6 @@
 import { resolve } from 'node:path'
 import type { EvaluationMetrics, ProportionRecord } from '../../shared/evaluation-types'
-import { UsageError, followRun, integer, parse, printJson, required, seedOption, withWorkbench } from '../cli-support'
+import { UsageError, followRun, integer, parse, printJson, printable, required, seedOption, withWorkbench } from '../cli-support'
 
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`
 
@@ -51,6 +51,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
     limit: { type: 'string' },
     mates: { type: 'string' },
     param: { type: 'string', multiple: true },
+    queue: { type: 'string' },
     json: { type: 'boolean' }
   })
   const caseDir = resolve(required(v, 'case'))
@@ -81,7 +82,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
 
   await withWorkbench(async (wb) => {
     const info = wb.cases.openFolder(caseDir)
-    const started = wb.evaluations.start({
+    const input = {
       caseId: info.id,
       datasetDir: (v.dataset as string | undefined) ?? null,
       pairsFile: (v.pairs as string | undefined) ?? null,
@@ -91,13 +92,16 @@ export async function evalCommand(argv: string[]): Promise<void> {
       budget: budget ?? null,
       seed,
       limit: limit ?? null,
-      matesPerSubject: mates
-    })
+      matesPerSubject: mates,
+      queueUrl: (v.queue as string | undefined) ?? null
+    }
+    const started = input.queueUrl ? await wb.evaluations.startQueued(input) : wb.evaluations.start(input)
     const e = started.evaluation
     console.error(
       `evaluation ${e.id} in case '${info.name}' (job ${started.runId}): ${started.total} reconstructions` +
         (started.resumed ? `, resuming with ${started.alreadyDone} already done` : '') +
-        `; scored under ${e.spec.encoderIds.join(', ')}`
+        `; scored under ${e.spec.encoderIds.join(', ')}` +
+        (input.queueUrl ? `; jobs on ${printable(input.queueUrl.replace(/\/\/[^@/]*@/, '//'))} for unveil worker` : '')
     )
     const finished = await followRun(wb, started.runId, 'evaluation')
     if (finished.status !== 'succeeded') throw new Error(`evaluation ${e.id} ${finished.status}${finished.error ? `: ${finished.error}` : ''}; run the same command again to resume`)

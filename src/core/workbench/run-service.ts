@@ -31,6 +31,8 @@ export interface InversionRequest {
   progress?: (update: ProgressUpdate) => void
   groundTruth?: RgbImage | null
   sameIdentity?: RgbImage[]
+  /** Score under these encoders only (a queue worker scores under the owner's); default every registered encoder. */
+  scoringEncoderIds?: string[]
 }
 
 export interface InversionResult {
@@ -108,7 +110,7 @@ export class RunService {
   async invert(request: InversionRequest): Promise<InversionResult> {
     const method = getMethod(request.method)
     const parameters = resolveParameters(method.info, request.parameters)
-    const encoders = this.registry.byRole('encoder')
+    const encoders = request.scoringEncoderIds ? request.scoringEncoderIds.map((id) => this.registry.getWithRole(id, 'encoder')) : this.registry.byRole('encoder')
     const startedAt = new Date().toISOString()
     // Every update carries the expected total (a method may revise it), so progress bars can draw.
     let totalSteps = method.totalSteps(parameters)

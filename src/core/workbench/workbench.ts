@@ -24,6 +24,7 @@ import { ModelService } from './model-service'
 import { PriorService } from './prior-service'
 import { ChromiumPrinter } from '../reports/chromium-printer'
 import { ReportService, type ReportPrinter } from './report-service'
+import { QueueWorkerService } from './queue-worker-service'
 import { RunService } from './run-service'
 import { TemplateService } from './template-service'
 import { removeStaleTempFiles } from '../fs/atomic-write'
@@ -36,6 +37,9 @@ export type { IsolatedHostFactory, WorkerHost } from '../engine/inference-engine
 export { WORKER_SETTINGS_ENV } from '../engine/engine-protocol'
 export type { AlignProgress } from '../datasets/dataset-aligner'
 export type { EvaluationInput, EvaluationStart } from './evaluation-service'
+export { serveEvaluationQueue, type ServeOptions } from './queue-worker-service'
+export { WORKER_NAME_ENV } from '../queue/queue-worker'
+export type { AttemptJobResult } from '../queue/evaluation-job'
 export { REPORT_FOOTER, REPORT_MARGINS_MM, type ReportPrinter } from './report-service'
 
 export interface WorkbenchOptions {
@@ -71,6 +75,8 @@ export class Workbench {
   readonly compare: CompareService
   readonly gradients: GradientService
   readonly evaluations: EvaluationService
+  /** Runs evaluation jobs that come from a queue (`unveil worker`). */
+  readonly queueJobs: QueueWorkerService
   readonly reports: ReportService
   readonly explain: ExplainService
   readonly demo: DemoService
@@ -97,6 +103,7 @@ export class Workbench {
     this.compare = new CompareService(this.cases, this.faces)
     this.gradients = new GradientService(this.engine, this.registry, options.libraryDir)
     this.evaluations = new EvaluationService(this.engine, this.registry, this.loader, this.cases, this.runs, this.jobs, this.version)
+    this.queueJobs = new QueueWorkerService(this.registry, this.loader, this.evaluations, this.version)
     this.explainFits = new ExplainFitService(this.engine, this.registry, this.loader, this.jobs, this.version, options.libraryDir)
     this.explain = new ExplainService(this.engine, this.registry, this.loader, this.cases, this.faces, this.runs, this.jobs, this.version, this.explainFits.artefacts)
     this.reports = new ReportService(this.cases, this.runs, this.evaluations, this.version, options.reportPrinter ?? new ChromiumPrinter())

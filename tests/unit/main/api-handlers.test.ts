@@ -25,6 +25,7 @@ describe('IPC handlers validate every input before it reaches core', () => {
   })
 
   it('refuses malformed arguments with messages naming the field', async () => {
+    const evaluation = { caseId, datasetDir: null, pairsFile: null, seenEncoderId: 'faceplugin-fr-feature', methods: [{ id: 'dfd', parameters: {} }], encoderIds: [], budget: null, seed: 1, limit: null }
     const bad: [keyof typeof handlers, unknown[], RegExp][] = [
       ['createCase', [{ dir: join(root, 'x'), name: '' }], /case name must not be empty/],
       ['createCase', [null], /case must be an object/],
@@ -50,7 +51,10 @@ describe('IPC handlers validate every input before it reaches core', () => {
       ['reportPlots', [{ caseId, evaluationId: '00000000-0000-4000-8000-000000000000', runId: '00000000-0000-4000-8000-000000000001' }], /not both/],
       ['reportPlots', [{ caseId, evaluationId: '<svg>', runId: null }], /evaluation id must be/],
       ['reportPlots', [{ caseId, evaluationId: '00000000-0000-4000-8000-000000000000', runId: null }], /no evaluation 00000000/],
-      ['reportPlots', [{ caseId, evaluationId: null, runId: '00000000-0000-4000-8000-000000000000' }], /no run 00000000/]
+      ['reportPlots', [{ caseId, evaluationId: null, runId: '00000000-0000-4000-8000-000000000000' }], /no run 00000000/],
+      ['startEvaluation', [{ ...evaluation, queueUrl: 42 }], /queue URL must be a string/],
+      ['startEvaluation', [{ ...evaluation, queueUrl: 'http://10.0.0.5:6379' }], /queue URL must start with redis:\/\/ or rediss:\/\/, got http:\/\//],
+      ['startEvaluation', [{ ...evaluation, queueUrl: 'redis://10.0.0.5:6379/db' }], /queue URL path must be a database number/]
     ]
     for (const [method, args, msg] of bad) await expect(handlers[method](...args), method).rejects.toThrow(msg)
     expect(wb.cases.get(caseId).templates).toHaveLength(0)

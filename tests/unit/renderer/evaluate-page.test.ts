@@ -2,8 +2,9 @@
 import { describe, expect, it } from 'vitest'
 import { mount } from '@vue/test-utils'
 import EvaluatePage from '../../../src/renderer/src/pages/EvaluatePage.vue'
-import type { EvaluationRecord } from '../../../src/shared/evaluation-types'
+import type { EvaluationQueueStatus, EvaluationRecord } from '../../../src/shared/evaluation-types'
 import type { MethodInfo } from '../../../src/shared/types'
+import { useJobs } from '../../../src/renderer/src/stores/jobs'
 import { encoderEntry, freshRendererPerTest, installFakeBridge, settle } from './fake-bridge'
 
 const CASE_ID = '55555555-5555-4555-8555-555555555555'
@@ -134,5 +135,42 @@ describe('Evaluate page', () => {
     await settle()
     expect(bridge.reportPlots).toHaveBeenCalledTimes(1)
     expect(w.get('[data-testid="plot-gallery"]').text()).toContain('Plots: no evaluation eeeeeeee in this case')
+  })
+
+  it('starts a queued evaluation with the Redis URL and shows its workers and throughput from the job progress', async () => {
+    const runId = 'rrrrrrrr-0000-4000-8000-000000000002'
+    const bridge = installFakeBridge({
+      listMethods: async () => methods,
+      listModels: async () => [encoderEntry('enc')],
+      listEvaluations: async () => [],
+      startEvaluation: async () => ({ evaluation, runId, resumed: false, alreadyDone: 0, total: 6 }),
+      listJobs: async () => [],
+      reportPlots: async () => []
+    })
+    const w = mount(EvaluatePage, { props: { id: CASE_ID }, global: { stubs: { RouterLink: true } } })
+    await useJobs().start()
+    await settle()
+    await w.get('[data-testid="eval-queue-url"]').setValue(' redis://10.0.0.5:6379 ')
+    await w.get('[data-testid="evaluate-form"]').trigger('submit')
+    await settle()
+    expect(bridge.startEvaluation).toHaveBeenCalledWith(expect.objectContaining({ queueUrl: 'redis://10.0.0.5:6379' }))
+    const queue: EvaluationQueueStatus = {
+      url: 'redis://10.0.0.5:6379',
+      workers: [
+        { name: 'lab-1/4242', connected: true, done: 3, active: 1 },
+        { name: 'lab-2/77', connected: false, done: 1, active: 0 }
+      ],
+      done: 4,
+      total: 6,
+      perMinute: 2.5,
+      active: [{ attemptKey: 'ga|Subject1/Subject1_0001.png', worker: 'lab-1/4242', step: 12, totalSteps: 40 }],
+      stalled: 1
+    }
+    bridge.emitProgress({ runId, caseDir: '/c', status: 'running', step: 4, totalSteps: 7, bestScore: null, etaSeconds: null, message: '4/6 reconstructions on 1 workers', detail: { done: 4, total: 6, queue } })
+    await settle()
+    const panel = w.get('[data-testid="eval-queue"]').text()
+    expect(panel).toContain('4/6 reconstructions, 2.5 per minute; 1 job(s) taken back from workers that stopped')
+    expect(w.get('[data-testid="eval-worker-lab-1/4242"]').text()).toMatch(/lab-1\/4242\s*connected\s*3\s*ga\|Subject1\/Subject1_0001\.png \(12\/40\)/)
+    expect(w.get('[data-testid="eval-worker-lab-2/77"]').text()).toContain('gone')
   })
 })
