@@ -7,9 +7,10 @@ import { gradientSpeed } from './gradient-speed'
 import { pipelineThroughput } from './pipeline-throughput'
 import { priorSamples } from './prior-samples'
 import { dfdQuality, gaPriorQuality, gaQuality } from './reconstruction-quality'
+import { vec2faceAblation } from './vec2face-ablation'
 
 const only = process.argv[2]
-const benches: Record<string, () => Promise<string>> = { encoder: encoderSpeed, pipeline: pipelineThroughput, quality: gaQuality, dfd: dfdQuality, prior: priorSamples, 'prior-ga': gaPriorQuality, gradients: gradientSpeed, alsuv: alsuvAblation, 'case-verify': caseVerify, fuzz }
+const benches: Record<string, () => Promise<string>> = { encoder: encoderSpeed, pipeline: pipelineThroughput, quality: gaQuality, dfd: dfdQuality, prior: priorSamples, 'prior-ga': gaPriorQuality, gradients: gradientSpeed, alsuv: alsuvAblation, 'case-verify': caseVerify, fuzz, vec2face: vec2faceAblation }
 if (only && !(only in benches)) {
   console.error(`unknown benchmark '${only}'; one of: ${Object.keys(benches).join(', ')}`)
   process.exit(2)

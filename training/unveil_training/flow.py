@@ -127,7 +127,7 @@ class FlowStep(nn.Module):
 class FlowConfig:
     steps: int = 4
     hidden: int = 64
-    spacing: float = 0.25
+    spacing: float = 0.02
 
     def as_dict(self) -> dict:
         return asdict(self)

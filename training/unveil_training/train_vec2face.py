@@ -103,6 +103,8 @@ def parse_args(argv):
     s.add_argument("--widths", default="32,64,128,256")
     s.add_argument("--lfw", help="aligned LFW folder: agreement and verification accuracy on its pairs")
     s.add_argument("--lfw-pairs", help="pair list (default <research data>/datasets/lfw/pairsDevTrain.txt)")
+    s.add_argument("--lfw-limit", type=int, default=600,
+                   help="at most this many pairs, half genuine and half impostor, evenly spaced (each photo is one engine query)")
     f = sub.add_parser("flow", help="train the normalising flow H by NLL with one Gaussian per identity")
     common_args(f)
     f.add_argument("--steps-per-level", type=int, default=FlowConfig.steps)
@@ -154,15 +156,18 @@ def _seeded_subset(pool: np.ndarray, n: int, seed: int) -> np.ndarray:
 
 # --- stage 1: student ---------------------------------------------------------------------
 
-def lfw_agreement(student: StudentEncoder, encoder: OnnxEncoder, lfw_root: str, pairs_file: Path, cache_dir: Path,
-                  device, log) -> dict:
+def lfw_agreement(student: StudentEncoder, encoder: OnnxEncoder, lfw_root: str, pairs_file: Path, limit: int,
+                  cache_dir: Path, device, log) -> dict:
     """On LFW pairs (never trained on): the student's cosine to the engine's templates of the same
     photos, and both networks' verification accuracy (10 folds)."""
     ds = AlignedDataset.open(lfw_root)
     a, b, same = lfw_pairs(ds, pairs_file)
+    keep = np.concatenate([np.flatnonzero(same == s)[np.linspace(0, (same == s).sum() - 1, min(limit // 2, (same == s).sum())).astype(int)]
+                           for s in (True, False)])
+    a, b, same = a[keep], b[keep], same[keep]
     used = np.unique(np.concatenate([a, b]))
     data = FaceData([lfw_root], (STUDENT_SIZE, 112), cache_dir, log)
-    cache = Path(cache_dir) / "templates" / f"{encoder.sha256[:16]}-{ds.key}-{Path(pairs_file).stem}.npy"
+    cache = Path(cache_dir) / "templates" / f"{encoder.sha256[:16]}-{ds.key}-{Path(pairs_file).stem}-{len(a)}.npy"
     if cache.is_file():
         engine_t = np.load(cache)
     else:
@@ -225,7 +230,7 @@ def train_student(args, argv) -> dict:
     metrics = {"heldOutImages": int(len(pool)), "heldOutCosine": summary(cosine_rows(pred, templates[pool]))}
     if args.lfw:
         pairs = Path(args.lfw_pairs) if args.lfw_pairs else shared_data_dir() / "datasets" / "lfw" / "pairsDevTrain.txt"
-        metrics["lfw"] = lfw_agreement(model, encoder, args.lfw, pairs, Path(args.cache_dir), device, log)
+        metrics["lfw"] = lfw_agreement(model, encoder, args.lfw, pairs, args.lfw_limit, Path(args.cache_dir), device, log)
     log("validation", **{"held_out_cosine": metrics["heldOutCosine"]["mean"]},
         **({"lfw_student_acc": metrics["lfw"]["studentAccuracy"], "lfw_engine_acc": metrics["lfw"]["engineAccuracy"],
             "lfw_cosine": metrics["lfw"]["cosineToEngine"]["mean"]} if "lfw" in metrics else {}))
