@@ -12,7 +12,7 @@ import { resolveDataDir } from '../src/core/env/data-dir'
 import { psnr, ssim } from '../src/core/evaluation/image-quality'
 import { verificationAccuracy } from '../src/core/evaluation/verification-accuracy'
 import { contactSheet } from '../src/core/imaging/contact-sheet'
-import type { RgbImage } from '../src/core/imaging/image-io'
+import { decodeImage, type RgbImage } from '../src/core/imaging/image-io'
 import { chwToImage, imageToChw } from '../src/core/imaging/image-tensor'
 import { resolveDecoder } from '../src/core/methods/dfd-method'
 import { TemplateOracle } from '../src/core/methods/template-oracle'
@@ -29,6 +29,23 @@ const VARIANTS_DIR = process.env.BENCH_VEC2FACE_DIR ?? join('training', 'runs', 
 const SHEET = process.env.BENCH_SHEET ?? join('docs', 'images', 'vec2face-lfw.png')
 const SHEET_PEOPLE = 8
 const FAR = 1e-3
+/** Optional: crops already written by `unveil dataset align` for LFW (the same pipeline), to skip detection. */
+const ALIGNED = process.env.BENCH_LFW_ALIGNED
+
+/** Aligned photo of an LFW file: from the aligned folder when given, else detected and aligned here. */
+async function lfwCrops(wb: Workbench, data: string): Promise<(file: string) => Promise<RgbImage>> {
+  if (ALIGNED) {
+    const items = (JSON.parse(readFileSync(join(ALIGNED, 'manifest.json'), 'utf8')) as { items: { file: string; source: string }[] }).items
+    const bySource = new Map(items.map((it) => [it.source, it.file]))
+    return async (file) => {
+      const crop = bySource.get(file)
+      if (!crop) throw new Error(`${file} is not in ${ALIGNED}/manifest.json (no face was aligned)`)
+      return decodeImage(readFileSync(join(ALIGNED, crop)), crop)
+    }
+  }
+  const { align } = await lfwAligner(wb, data)
+  return async (file) => (await align(file)).aligned
+}
 
 /** Registers the ablation variants' exported generators (manifest + ONNX side by side) once. */
 async function registerVariants(wb: Workbench): Promise<void> {
@@ -127,7 +144,7 @@ export async function vec2faceAblation(): Promise<string> {
       title,
       '',
       machineLine(),
-      `${n} LFW development people (first genuine pair of each in pairsDevTrain.txt); template from photo 1 with ${target.id}; one forward pass per template ` +
+      `${n} LFW development people (first genuine pair of each in pairsDevTrain.txt${ALIGNED ? `; crops from ${ALIGNED}, written by unveil dataset align` : ''}); template from photo 1 with ${target.id}; one forward pass per template ` +
         `(Vec2Face v ~ N(0, I) seeded 1000+i). Verification under ${target.id}: the reconstruction of photo 1 replaces photo 1 in the genuine pair; ` +
         `${n} impostor pairs (photo 2 of person i, photo 1 of person i+1, real); accuracy by the LFW protocol (10 folds); TAR and SAR at each encoder's ` +
         `FAR 1e-3 threshold (shipped or measured on LFW impostor pairs). SAR-I: vs photo 1 (the template's own photo); SAR-II: vs photo 2. ` +
