@@ -8,6 +8,7 @@
 // encoder's FAR 1e-3 threshold. Type I/II success rates at FAR 1e-3 under every encoder.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import sharp from 'sharp'
 import { resolveDataDir } from '../src/core/env/data-dir'
 import { psnr, ssim } from '../src/core/evaluation/image-quality'
 import { verificationAccuracy } from '../src/core/evaluation/verification-accuracy'
@@ -138,7 +139,14 @@ export async function vec2faceAblation(): Promise<string> {
       process.stderr.write(`${m.id}: ${rows.at(-1)!.slice(2).join(' ')}\n`)
     }
     mkdirSync(dirname(SHEET), { recursive: true })
-    writeFileSync(SHEET, await contactSheet(sheet, SHEET_PEOPLE))
+    // 64 px tiles, the generators' native output size: the file stays small.
+    writeFileSync(
+      SHEET,
+      await sharp(await contactSheet(sheet, SHEET_PEOPLE))
+        .resize({ width: 64 * SHEET_PEOPLE })
+        .png({ compressionLevel: 9 })
+        .toBuffer()
+    )
     const enc = (e: { id: string }): string => (e.id === target.id ? `${e.id} (target)` : e.id)
     return [
       title,
@@ -148,7 +156,7 @@ export async function vec2faceAblation(): Promise<string> {
         `(Vec2Face v ~ N(0, I) seeded 1000+i). Verification under ${target.id}: the reconstruction of photo 1 replaces photo 1 in the genuine pair; ` +
         `${n} impostor pairs (photo 2 of person i, photo 1 of person i+1, real); accuracy by the LFW protocol (10 folds); TAR and SAR at each encoder's ` +
         `FAR 1e-3 threshold (shipped or measured on LFW impostor pairs). SAR-I: vs photo 1 (the template's own photo); SAR-II: vs photo 2. ` +
-        `${((performance.now() - t0) / 1000).toFixed(0)} s. Contact sheet (originals, then one row per model in table order): \`${SHEET}\`.`,
+        `${((performance.now() - t0) / 1000).toFixed(0)} s. Contact sheet (64 px tiles: originals, then one row per model in table order): \`${SHEET}\`.`,
       '',
       markdownTable(
         [

@@ -14,6 +14,8 @@ import { sha256Hex } from '../../src/core/fs/sha256'
 
 process.env.UNVEIL_DATA = join(tmpdir(), 'unveil-no-data')
 const shipped = new ModelRegistry(mkdtempSync(join(tmpdir(), 'unveil-probe-'))).byRole('decoder').filter((d) => d.bundled && d.manifest.conditional)
+/** How far above the random-face baseline the mean own similarity must be (see the model cards' LFW figures). */
+const MARGIN = 0.05
 if (shipped.length === 0) console.log('SKIP shipped Vec2Face test: no DiBiGAN/DAB-GAN generator is shipped in resources/models yet')
 
 describe.skipIf(shipped.length === 0)('the shipped Vec2Face generators', () => {
@@ -39,14 +41,15 @@ describe.skipIf(shipped.length === 0)('the shipped Vec2Face generators', () => {
       const target = { encoderId: encoder.id, encoderSha256: encoder.sha256 }
       const method = m.conditional!.method
       const ownA = await wb.runs.invert({ template: { ...target, vector: a }, method, parameters: { generator: id, variations: 2 }, seed: 1 })
-      const ofB = await wb.runs.invert({ template: { ...target, vector: b }, method, parameters: { generator: id, variations: 1 }, seed: 1 })
+      const ownB = await wb.runs.invert({ template: { ...target, vector: b }, method, parameters: { generator: id, variations: 2 }, seed: 1 })
       expect(ownA.queries).toBe(2)
       expect(ownA.candidates).toHaveLength(2)
       const oracle = new TemplateOracle(wb.engine, models.encoder)
-      const [templateOfB] = await oracle.templates([imageToChw(ofB.image, 'RGB', { scale: 255, mean: [0, 0, 0], std: [1, 1, 1] })])
-      // The random-face baseline: another person's reconstruction scored against this template.
-      const baseline = cosine(a, templateOfB)
-      expect(ownA.similarity).toBeGreaterThan(baseline + 0.1)
+      const planar = (img: typeof ownA.image): Float32Array => imageToChw(img, 'RGB', { scale: 255, mean: [0, 0, 0], std: [1, 1, 1] })
+      const [ofA, ofB] = await oracle.templates([planar(ownA.image), planar(ownB.image)])
+      // The random-face baseline: the other person's reconstruction scored against each template.
+      const baseline = (cosine(a, ofB) + cosine(b, ofA)) / 2
+      expect((ownA.similarity + ownB.similarity) / 2).toBeGreaterThan(baseline + MARGIN)
     }
   )
 })
