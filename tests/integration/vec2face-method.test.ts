@@ -60,7 +60,7 @@ describe('Vec2Face methods (dibigan, dabgan)', () => {
   })
 
   it('runs one pass per seeded variation, keeps the K faces as candidates and scores the best like any run', async () => {
-    const r = await wb.runs.invert({ template: template(), method: 'dibigan', parameters: { variations: 3 }, seed: 5 })
+    const r = await wb.runs.invert({ template: template(), method: 'dibigan', parameters: { generator: 'tiny-dibigan', variations: 3 }, seed: 5 })
     expect(r.queries).toBe(3)
     expect(r.candidates).toHaveLength(3)
     expect(r.candidates.filter((c) => c.picked)).toHaveLength(1)
@@ -68,20 +68,27 @@ describe('Vec2Face methods (dibigan, dabgan)', () => {
     expect(new Set(r.candidates.map((c) => c.seen)).size).toBe(3)
     expect(r.models.generator?.id).toBe('tiny-dibigan')
     expect(r.scores.find((s) => s.encoderId === fr.id)!.target).toBeCloseTo(r.similarity, 5)
-    const again = await wb.runs.invert({ template: template(), method: 'dibigan', parameters: { variations: 3 }, seed: 5 })
+    const again = await wb.runs.invert({ template: template(), method: 'dibigan', parameters: { generator: 'tiny-dibigan', variations: 3 }, seed: 5 })
     expect(again.candidates.map((c) => c.seen)).toEqual(r.candidates.map((c) => c.seen))
-    const other = await wb.runs.invert({ template: template(), method: 'dibigan', parameters: { variations: 3 }, seed: 6 })
+    const other = await wb.runs.invert({ template: template(), method: 'dibigan', parameters: { generator: 'tiny-dibigan', variations: 3 }, seed: 6 })
     expect(other.candidates.map((c) => c.seen)).not.toEqual(r.candidates.map((c) => c.seen))
   })
 
   it('refuses a generator of another encoder unless transfer is allowed, and records the transfer', async () => {
-    await expect(wb.runs.invert({ template: template(), method: 'dabgan', parameters: {}, seed: 1 })).rejects.toThrow(
-      /^no dabgan generator is registered for encoder 'faceplugin-fr-feature' \(registered ones invert 'some-other-encoder'; --allow-other-encoder to transfer\)$/
+    // A template of an encoder no dabgan generator was trained for (the shipped one inverts fr-feature).
+    const unknown = { ...template(), encoderId: 'an-unknown-encoder', encoderSha256: 'e'.repeat(64) }
+    await expect(wb.runs.invert({ template: unknown, method: 'dabgan', parameters: {}, seed: 1 })).rejects.toThrow(
+      /^no dabgan generator is registered for encoder 'an-unknown-encoder' \(registered ones invert .*'some-other-encoder'.*; --allow-other-encoder to transfer\)$/
     )
     await expect(wb.runs.invert({ template: template(), method: 'dabgan', parameters: { generator: 'tiny-dabgan-other' }, seed: 1 })).rejects.toThrow(
       "generator 'tiny-dabgan-other' inverts templates of 'some-other-encoder', but this template comes from 'faceplugin-fr-feature' (--allow-other-encoder to transfer)"
     )
-    const r = await wb.runs.invert({ template: template(), method: 'dabgan', parameters: { allowOtherEncoder: 1, variations: 1 }, seed: 1 })
+    const r = await wb.runs.invert({
+      template: template(),
+      method: 'dabgan',
+      parameters: { generator: 'tiny-dabgan-other', allowOtherEncoder: 1, variations: 1 },
+      seed: 1
+    })
     expect(r.parameters.allowOtherEncoder).toBe(1)
     expect(r.summary.transfer).toEqual({ from: 'faceplugin-fr-feature', to: 'some-other-encoder' })
   })
