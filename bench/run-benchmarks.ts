@@ -10,9 +10,10 @@ import { priorSamples } from './prior-samples'
 import { queueThroughput } from './queue-throughput'
 import { remoteEngine } from './remote-engine'
 import { dfdQuality, gaPriorQuality, gaQuality } from './reconstruction-quality'
+import { vec2faceAblation } from './vec2face-ablation'
 
 const only = process.argv[2]
-const benches: Record<string, () => Promise<string>> = { encoder: encoderSpeed, pipeline: pipelineThroughput, quality: gaQuality, dfd: dfdQuality, prior: priorSamples, 'prior-ga': gaPriorQuality, gradients: gradientSpeed, alsuv: alsuvAblation, 'case-verify': caseVerify, fuzz, remote: remoteEngine, equivariance, queue: queueThroughput }
+const benches: Record<string, () => Promise<string>> = { encoder: encoderSpeed, pipeline: pipelineThroughput, quality: gaQuality, dfd: dfdQuality, prior: priorSamples, 'prior-ga': gaPriorQuality, gradients: gradientSpeed, alsuv: alsuvAblation, 'case-verify': caseVerify, fuzz, remote: remoteEngine, equivariance, queue: queueThroughput, vec2face: vec2faceAblation }
 if (only && !(only in benches)) {
   console.error(`unknown benchmark '${only}'; one of: ${Object.keys(benches).join(', ')}`)
   process.exit(2)

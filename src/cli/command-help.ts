@@ -114,18 +114,21 @@ export const COMMANDS: Record<string, CommandHelp> = {
   'audit log': { usage: 'unveil audit log --case DIR [--format json|csv]', summary: "print a case's audit log", options: [['--case DIR', 'the case folder'], ['--format F', 'json (default) or csv']], example: 'unveil audit log --case cases/leak-2026 --format csv' },
   invert: {
     usage:
-      'unveil invert (--template FILE | --case DIR --template-id ID) --method ga|random|dfd|alsuv [--seed N] [--encoder ID] [--generator ID] [--decoder ID]\n' +
+      'unveil invert (--template FILE | --case DIR --template-id ID) --method ga|random|dfd|alsuv|dibigan|dabgan [--seed N] [--encoder ID] [--generator ID] [--decoder ID]\n' +
       '              [--population N --generations N --patience N --threads N --budget N] [--truth PHOTO] [--same-person PHOTO]… [--out DIR]\n' +
-      '              alsuv: [--validation-encoder ID | --no-validation] [--latents N --steps N --avg-window K --top-k K --flip --gradients exact|zo --queries-per-step Q]',
+      '              alsuv: [--validation-encoder ID | --no-validation] [--latents N --steps N --avg-window K --top-k K --flip --gradients exact|zo --queries-per-step Q]\n' +
+      '              dibigan|dabgan: [--variations K] [--allow-other-encoder]',
     summary:
-      'reconstruct a face from a template and score it under every registered encoder; writes best.png, comparison.png (with a truth photo), trace.csv, result.json and, for alsuv, candidate-N.png of the top-k latents',
+      'reconstruct a face from a template and score it under every registered encoder; writes best.png, comparison.png (with a truth photo), trace.csv, result.json and, for alsuv, candidate-N.png of the top-k latents (dibigan/dabgan: of the K variations)',
     options: [
       ['--template FILE', 'a template file; its own encoder (id or sha256) is used when registered'],
       ['--case DIR --template-id ID', "a case's template: the run, its result and audit entries are stored in the case, as the app does"],
-      ['--method M', 'ga (genetic latent search), random (best of N prior samples), dfd (one decoder pass) or alsuv (gradient latent search, averaging, validation pick)'],
+      ['--method M', 'ga (genetic latent search), random (best of N prior samples), dfd (one decoder pass), alsuv (gradient latent search, averaging, validation pick), dibigan or dabgan (Vec2Face generators: one pass per noise variation)'],
       ['--seed N', 'the random seed (default: a fresh one, printed and recorded)'],
       ['--encoder ID', "the template file's encoder (default: the one it records, else faceplugin-fr-feature)"],
-      ['--generator ID', 'ga/random: the face prior (default: eigenface-celeba-utk-128)'],
+      ['--generator ID', 'ga/random: the face prior (default: eigenface-celeba-utk-128); dibigan/dabgan: the generator (default: the one trained for the encoder)'],
+      ['--variations K', 'dibigan/dabgan: K faces, one pass each with a seeded noise vector; the best by the seen encoder is the result (default 4)'],
+      ['--allow-other-encoder', "dibigan/dabgan: run a generator trained on another encoder's templates (transfer; recorded in result.json)"],
       ['--decoder ID', 'dfd: the decoder (default: the one trained for the encoder)'],
       ['--population N', 'ga: population (default 256)'],
       ['--generations N', 'ga: at most N generations (default 1000)'],

@@ -36,6 +36,12 @@ export interface ModelManifest {
   outputRange?: [number, number]
   /** Decoders: the encoder whose templates the decoder was trained to invert. */
   targetEncoder?: { id: string; sha256: string }
+  /**
+   * Feature-conditional generators (Vec2Face: DiBiGAN, DAB-GAN), a kind of decoder: the method that
+   * runs the model and the input row's layout, the template's templateDim values then noiseDim
+   * standard-normal values. A decoder without it is a plain template decoder (DFD).
+   */
+  conditional?: { method: string; templateDim: number; noiseDim: number }
   /** Encoders and decoders: the face alignment the model expects (5 points, image coordinates). */
   alignment?: { size: [number, number]; points: [number, number][] }
   licence: string
@@ -384,6 +390,8 @@ export interface MethodParameterSpec {
   min?: number
   max?: number
   role?: ModelRole
+  /** For role 'decoder': the method whose decoders fit (see decoderMethod; default 'dfd'). */
+  decoderMethod?: string
   help?: string
   /** A closed set of values (the form offers a choice; core still checks the value). */
   choices?: { value: number | string; label: string }[]

@@ -203,6 +203,19 @@ export function validateManifest(v: unknown): ModelManifest {
     const t = requireObject(o.targetEncoder, 'manifest.targetEncoder')
     manifest.targetEncoder = { id: requireId(t.id, 'manifest.targetEncoder.id'), sha256: requireSha256(t.sha256, 'manifest.targetEncoder.sha256') }
   }
+  if (o.conditional !== undefined) {
+    const c = requireObject(o.conditional, 'manifest.conditional')
+    if (role !== 'decoder') throw new ValidationError('manifest.conditional applies to decoders only')
+    manifest.conditional = {
+      method: requireId(c.method, 'manifest.conditional.method'),
+      templateDim: requireInteger(c.templateDim, 'manifest.conditional.templateDim', 2, 65536),
+      noiseDim: requireInteger(c.noiseDim, 'manifest.conditional.noiseDim', 0, 65536)
+    }
+    const width = manifest.input.shape[1]
+    if (width > 0 && width !== manifest.conditional.templateDim + manifest.conditional.noiseDim) {
+      throw new ValidationError(`manifest.input.shape[1] (${width}) must be conditional.templateDim + conditional.noiseDim`)
+    }
+  }
   if (o.alignment !== undefined) {
     const a = requireObject(o.alignment, 'manifest.alignment')
     const size = requireShape(a.size, 'manifest.alignment.size')
@@ -215,6 +228,12 @@ export function validateManifest(v: unknown): ModelManifest {
     manifest.alignment = { size: [size[0], size[1]], points }
   }
   return manifest
+}
+
+/** The method that runs a decoder: 'dfd' for a plain template decoder, else its conditional method (Vec2Face generators). */
+export function decoderMethod(manifest: Pick<ModelManifest, 'role' | 'conditional'>): string | null {
+  if (manifest.role !== 'decoder') return null
+  return manifest.conditional?.method ?? 'dfd'
 }
 
 export function validateCaseCreate(v: unknown): CaseCreateInput {

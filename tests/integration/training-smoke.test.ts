@@ -53,8 +53,9 @@ describe.skipIf(reason !== null)('training package (pytest smoke tests)', () => 
       expect(m.output.shape).toEqual([-1, 3, 112, 112])
       expect(m.outputRange).toEqual([0, 1])
       expect(readFileSync(join(out, f.replace(/\.json$/, '.md')), 'utf8')).toContain('Research use only')
-      return m.role
+      return m.conditional ? `${m.role}:${m.conditional.method}` : m.role
     })
-    expect(roles.sort()).toEqual(['decoder', 'generator'])
+    // DFD decoder, GAN prior, and the two Vec2Face generators (conditional decoders).
+    expect(roles.sort()).toEqual(['decoder', 'decoder:dabgan', 'decoder:dibigan', 'generator'])
   })
 })

@@ -208,3 +208,25 @@ def save_grid(rows: list[np.ndarray], path: str | Path) -> None:
         tiles.append(np.concatenate(list(a), axis=1))
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.concatenate(tiles, axis=0)).save(path)
+
+
+def lfw_pairs(ds: AlignedDataset, pairs_file: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """pairsDevTrain.txt-style pairs as indices into an aligned LFW dataset (by each item's source
+    path); pairs whose photos were not aligned are dropped. Returns (a, b, same)."""
+    by_source = {it.get("source"): i for i, it in enumerate(ds.items)}
+    a, b, same = [], [], []
+    lines = Path(pairs_file).read_text().split("\n")[1:]
+    for line in lines:
+        f = line.split()
+        if len(f) == 3:
+            pa, pb, s = (f[0], int(f[1])), (f[0], int(f[2])), True
+        elif len(f) == 4:
+            pa, pb, s = (f[0], int(f[1])), (f[2], int(f[3])), False
+        else:
+            continue
+        ia, ib = (by_source.get(f"{n}/{n}_{k:04d}.jpg") for n, k in (pa, pb))
+        if ia is not None and ib is not None:
+            a.append(ia)
+            b.append(ib)
+            same.append(s)
+    return np.array(a, np.int64), np.array(b, np.int64), np.array(same, bool)

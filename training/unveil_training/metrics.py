@@ -73,3 +73,29 @@ def frechet_distance(x: np.ndarray, y: np.ndarray) -> float:
 def summary(values) -> dict:
     v = np.asarray(values, np.float64)
     return {"mean": float(v.mean()), "median": float(np.median(v)), "std": float(v.std()), "n": int(v.size)}
+
+
+def _best_threshold(scores: np.ndarray, same: np.ndarray) -> float:
+    """The threshold ("same" when score > threshold) with the most correct decisions."""
+    order = np.argsort(scores, kind="stable")
+    s, y = scores[order], same[order]
+    # correct[i]: threshold just above s[i] -> pairs 0..i called different.
+    correct = y.sum() - np.cumsum(y) + np.cumsum(~y)
+    last = np.r_[s[1:] != s[:-1], True]
+    i = int(np.argmax(np.where(last, correct, -1)))
+    below = y.sum()
+    if below >= correct[i]:
+        return float(s[0] - 1e-6)
+    return float((s[i] + s[i + 1]) / 2) if i + 1 < len(s) else float(s[i] + 1e-6)
+
+
+def verification_accuracy(scores, same, folds: int = 10) -> float:
+    """LFW protocol as the workbench computes it (evaluation/verification-accuracy.ts): 10
+    interleaved folds, each scored at the threshold that is best on the other nine."""
+    scores, same = np.asarray(scores, np.float64), np.asarray(same, bool)
+    correct = 0
+    for k in range(folds):
+        test = np.arange(len(scores)) % folds == k
+        t = _best_threshold(scores[~test], same[~test])
+        correct += int(((scores[test] > t) == same[test]).sum())
+    return correct / len(scores)

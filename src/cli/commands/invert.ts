@@ -7,7 +7,8 @@ import { inversionRecord, type Workbench } from '../../core/workbench/workbench'
 import { UsageError, followRun, inputFile, inputFileName, integer, parse, progressBar, required, seedOption, withWorkbench } from '../cli-support'
 
 const SEARCH_OPTIONS = ['population', 'generations', 'patience', 'threads', 'budget'] as const
-const METHODS = ['ga', 'random', 'dfd', 'alsuv']
+const METHODS = ['ga', 'random', 'dfd', 'alsuv', 'dibigan', 'dabgan']
+const VEC2FACE = ['dibigan', 'dabgan']
 
 /** `--method alsuv` options and the method parameters they set. */
 const ALSUV_CLI_OPTIONS = {
@@ -81,6 +82,15 @@ function methodParameters(v: Record<string, unknown>, method: string): Record<st
   } else if (v.decoder) {
     throw new UsageError('--decoder applies to --method dfd only')
   }
+  if (VEC2FACE.includes(method)) {
+    const other = Object.keys(parameters).find((k) => k !== 'generator')
+    if (other) throw new UsageError(`--method ${method} takes --generator, --variations and --allow-other-encoder only (one pass per variation, no search)`)
+    const k = integer(v, 'variations')
+    if (k !== undefined) parameters.variations = k
+    if (v['allow-other-encoder']) parameters.allowOtherEncoder = 1
+  } else if (v.variations !== undefined || v['allow-other-encoder']) {
+    throw new UsageError(`--${v.variations !== undefined ? 'variations' : 'allow-other-encoder'} applies to --method dibigan or dabgan only`)
+  }
   return parameters
 }
 
@@ -102,6 +112,8 @@ export async function invertCommand(argv: string[]): Promise<void> {
     truth: { type: 'string' },
     'same-person': { type: 'string', multiple: true },
     out: { type: 'string' },
+    variations: { type: 'string' },
+    'allow-other-encoder': { type: 'boolean' },
     ...ALSUV_CLI_OPTIONS
   })
   const method = required(v, 'method')

@@ -3,6 +3,7 @@ import { dfdMethod } from './dfd-method'
 import { gaMethod } from './ga-method'
 import { registerMethod } from './method-registry'
 import { randomSearchMethod } from './random-search-method'
+import { dabganMethod, dibiganMethod } from './vec2face-method'
 
 let registered = false
 
@@ -14,4 +15,6 @@ export function registerBuiltinMethods(): void {
   registerMethod(randomSearchMethod)
   registerMethod(dfdMethod)
   registerMethod(alsuvMethod)
+  registerMethod(dibiganMethod)
+  registerMethod(dabganMethod)
 }

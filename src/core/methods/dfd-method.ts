@@ -1,7 +1,7 @@
 import type { MethodInfo } from '../../shared/types'
-import { ValidationError } from '../../shared/validation'
 import { generateFaces } from '../models/face-generator'
 import type { ModelRegistry } from '../models/model-registry'
+import { chooseDecoder } from './decoder-choice'
 import type { ReconstructionMethod, TargetTemplate } from './reconstruction-method'
 import { TemplateOracle } from './template-oracle'
 import { cosine } from '../templates/vector-math'
@@ -13,28 +13,13 @@ const info: MethodInfo = {
   parameters: [{ key: 'decoder', label: 'Decoder', type: 'model', role: 'decoder', default: '' }]
 }
 
-/**
- * The decoder for a template: the one asked for, or the registered decoder trained on the
- * template's encoder; refused in one line when none fits (wrong encoder, wrong dimension).
- */
+/** The plain (DFD) decoder for a template: the one asked for, or the one trained on its encoder. */
 export function resolveDecoder(
   registry: ModelRegistry,
   template: Pick<TargetTemplate, 'encoderId' | 'encoderSha256'> & { vector: ArrayLike<number> },
   requested = ''
 ): string {
-  const decoders = registry.byRole('decoder')
-  const id = String(requested || decoders.find((d) => d.manifest.targetEncoder?.sha256 === template.encoderSha256)?.manifest.id || '')
-  if (!id) throw new ValidationError(`no decoder is registered for encoder '${template.encoderId}'`)
-  const entry = registry.getWithRole(id, 'decoder')
-  const target = entry.manifest.targetEncoder
-  if (target && target.sha256 !== template.encoderSha256) {
-    throw new ValidationError(`decoder '${id}' inverts templates of '${target.id}', but this template comes from '${template.encoderId}'`)
-  }
-  const dim = entry.manifest.input.shape[1]
-  if (dim > 0 && dim !== template.vector.length) {
-    throw new ValidationError(`decoder '${id}' takes ${dim}-d templates, this one has ${template.vector.length}`)
-  }
-  return id
+  return chooseDecoder(registry, template, requested, { method: 'dfd', noun: 'decoder' })
 }
 
 export const dfdMethod: ReconstructionMethod = {

@@ -300,6 +300,43 @@ describe('Runs panel', () => {
     expect(bridge.startRun).toHaveBeenCalledTimes(1)
   })
 
+  it('Vec2Face: offers only its own generators, and a generator of another encoder only with transfer allowed', async () => {
+    const dibigan: MethodInfo = {
+      id: 'dibigan',
+      name: 'Vec2Face DiBiGAN',
+      description: 'One pass per noise variation.',
+      parameters: [
+        { key: 'generator', label: 'Generator', type: 'model', role: 'decoder', decoderMethod: 'dibigan', default: '' },
+        { key: 'allowOtherEncoder', label: 'Transfer', type: 'integer', default: 0, min: 0, max: 1, choices: [{ value: 0, label: 'refuse' }, { value: 1, label: 'allow' }] }
+      ]
+    }
+    const decoderEntry = (id: string, targetSha: string, method?: string): ModelEntry => {
+      const e = encoderEntry(id)
+      const conditional = method ? { method, templateDim: 512, noiseDim: 32 } : undefined
+      return { ...e, manifest: { ...e.manifest, role: 'decoder', name: `Decoder ${id}`, targetEncoder: { id: 'enc-x', sha256: targetSha }, conditional } }
+    }
+    // A plain decoder and a DAB-GAN generator fit the template's encoder ('a' × 64) but not this method.
+    const models = [encoderEntry('enc-a'), decoderEntry('dfd-fit', 'a'.repeat(64)), decoderEntry('dab-fit', 'a'.repeat(64), 'dabgan'), decoderEntry('dibi-other', 'c'.repeat(64), 'dibigan')]
+    installFakeBridge({
+      getCase: async () => detail(),
+      listMethods: async () => [dibigan],
+      listModels: async () => models,
+      startRun: async () => ({ ...run, method: 'dibigan', status: 'queued' as const }),
+      listJobs: async () => []
+    })
+    const wrapper = await mountPanel()
+    const select = wrapper.find<HTMLSelectElement>('[data-testid="param-generator"]')
+    expect(select.findAll('option').map((o) => o.element.value)).toEqual(['', 'dibi-other'])
+    expect(select.findAll('option')[0].text()).toBe('Automatic: none fits this template')
+    expect(wrapper.find('[data-testid="run-blocked"]').text()).toBe(
+      'No registered dibigan generator inverts templates of enc-a: register one on the Models page, or allow another encoder.'
+    )
+    await wrapper.find<HTMLSelectElement>('[data-testid="param-allowOtherEncoder"]').setValue('1')
+    expect(select.findAll('option')[0].text()).toBe('Automatic: Decoder dibi-other')
+    expect(wrapper.find('[data-testid="run-blocked"]').exists()).toBe(false)
+    wrapper.unmount()
+  })
+
   it('ALSUV: choices as selects, the automatic validation encoder by name, and Start blocked without a second encoder', async () => {
     const alsuv: MethodInfo = {
       id: 'alsuv',
