@@ -44,7 +44,11 @@ describe.skipIf(!built)('unveil CLI', () => {
   })
 
   it.skipIf(!data)('scores two photos of one person above two different people', () => {
-    const files = [['Aaron_Peirsol', 1], ['Aaron_Peirsol', 2], ['Alejandro_Toledo', 1]] as const
+    const files = [
+      ['Aaron_Peirsol', 1],
+      ['Aaron_Peirsol', 2],
+      ['Alejandro_Toledo', 1]
+    ] as const
     const v = files.map(([p, i], k) => {
       const out = join(tmp, `lfw${k}.json`)
       expect(unveil('enroll', '--image', lfwImage(data!, p, i), '--out', out).code).toBe(0)
@@ -65,14 +69,14 @@ describe.skipIf(!built)('unveil CLI', () => {
     const db = new Database(join(dir, 'case.db'))
     db.exec('DROP TRIGGER IF EXISTS audit_log_no_update')
     for (const t of db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'").all() as { name: string }[]) db.exec(`DROP TRIGGER ${t.name}`)
-    db.prepare("UPDATE audit_log SET details = '{\"tampered\":true}' WHERE seq = 2").run()
+    db.prepare('UPDATE audit_log SET details = \'{"tampered":true}\' WHERE seq = 2').run()
     db.close()
     const r = unveil('audit', 'verify', '--case', dir)
     expect(r.code).not.toBe(0)
     expect(r.err).toMatch(/audit chain broken at entry 2/)
   })
 
-  it("samples the eigenface prior: the detector finds faces, and the contact sheet is a grid of its samples", async () => {
+  it('samples the eigenface prior: the detector finds faces, and the contact sheet is a grid of its samples', async () => {
     const sheet = join(tmp, 'sheet.png')
     const r = unveil('prior', 'inspect', '--generator', 'eigenface-celeba-utk-128', '--samples', '16', '--sheet', sheet, '--json')
     expect(r.code, r.err).toBe(0)
@@ -99,7 +103,7 @@ describe.skipIf(!built)('unveil CLI', () => {
     for (const [args, msg] of cases) {
       const r = unveil(...args)
       expect(r.code, args.join(' ')).not.toBe(0)
-      expect(r.err.trim().split('\n')).toHaveLength(1)
+      expect(r.err.trim().split('\n'), `${args.join(' ')}: ${r.err}`).toHaveLength(1)
       expect(r.err).toMatch(msg)
     }
   })
