@@ -185,6 +185,20 @@ def lfw_agreement(student: StudentEncoder, encoder: OnnxEncoder, lfw_root: str, 
             "studentAccuracy": verification_accuracy(cosine_rows(student_t[ia], student_t[ib]), same)}
 
 
+def _start_loop(args, argv, run_dir, train_idx, log, wall_start, states):
+    """Sampler, augmentation stream, run state and budget of one training loop; on --resume the
+    checkpoint's entries are loaded into `states` (name -> module or optimizer)."""
+    sampler = IndexSampler(train_idx, args.batch_size, args.seed)
+    aug_rng = np.random.default_rng(args.seed + 1)
+    run = RunState(MODULE, argv, run_dir, sampler, aug_rng, log, wall_start)
+    if args.resume:
+        ck = run.resume()
+        for name, obj in states.items():
+            obj.load_state_dict(ck[name])
+    budget = run.start_budget(args.minutes, args.max_steps, args.log_every, args.checkpoint_minutes)
+    return sampler, aug_rng, run, budget
+
+
 def train_student(args, argv) -> dict:
     wall_start, device, run_dir, log = begin(MODULE, argv, args, TRAINING_DIR)
     encoder = OnnxEncoder(args.encoder, find_manifest(args.encoder, args.encoder_manifest), args.threads)
@@ -197,14 +211,7 @@ def train_student(args, argv) -> dict:
     cfg = StudentConfig(encoder.dim, tuple(int(w) for w in args.widths.split(",")))
     model = StudentEncoder(cfg).to(device, memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
-    sampler = IndexSampler(train_idx, args.batch_size, args.seed)
-    aug_rng = np.random.default_rng(args.seed + 1)
-    run = RunState(MODULE, argv, run_dir, sampler, aug_rng, log, wall_start)
-    if args.resume:
-        ck = run.resume()
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-    budget = run.start_budget(args.minutes, args.max_steps, args.log_every, args.checkpoint_minutes)
+    sampler, aug_rng, run, budget = _start_loop(args, argv, run_dir, train_idx, log, wall_start, {"model": model, "optimizer": opt})
 
     def checkpoint(step):
         run.save(step, model=model.state_dict(), optimizer=opt.state_dict(), config=cfg.as_dict(), args=vars(args))
@@ -262,14 +269,7 @@ def train_flow(args, argv) -> dict:
     with torch.no_grad():  # ActNorm's data-dependent initialisation
         flow(to_tensor(data.gather(FLOW_SIZE, train_idx[:256]), device))
     opt = torch.optim.Adam(flow.parameters(), lr=args.lr)
-    sampler = IndexSampler(train_idx, args.batch_size, args.seed)
-    aug_rng = np.random.default_rng(args.seed + 1)
-    run = RunState(MODULE, argv, run_dir, sampler, aug_rng, log, wall_start)
-    if args.resume:
-        ck = run.resume()
-        flow.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-    budget = run.start_budget(args.minutes, args.max_steps, args.log_every, args.checkpoint_minutes)
+    sampler, aug_rng, run, budget = _start_loop(args, argv, run_dir, train_idx, log, wall_start, {"model": flow, "optimizer": opt})
 
     def checkpoint(step):
         run.save(step, model=flow.state_dict(), optimizer=opt.state_dict(), config=cfg.as_dict(), args=vars(args))
@@ -346,17 +346,8 @@ def train_generator(args, argv) -> dict:
     betas = (0.5, 0.99)
     opt_g = torch.optim.Adam(gen.parameters(), lr=args.lr, betas=betas)
     opt_d = torch.optim.Adam(critic.parameters(), lr=args.lr, betas=betas) if critic else None
-    sampler = IndexSampler(train_idx, args.batch_size, args.seed)
-    aug_rng = np.random.default_rng(args.seed + 1)
-    run = RunState(MODULE, argv, run_dir, sampler, aug_rng, log, wall_start)
-    if args.resume:
-        ck = run.resume()
-        gen.load_state_dict(ck["generator"])
-        opt_g.load_state_dict(ck["opt_g"])
-        if critic:
-            critic.load_state_dict(ck["critic"])
-            opt_d.load_state_dict(ck["opt_d"])
-    budget = run.start_budget(args.minutes, args.max_steps, args.log_every, args.checkpoint_minutes)
+    states = {"generator": gen, "opt_g": opt_g, **({"critic": critic, "opt_d": opt_d} if critic else {})}
+    sampler, aug_rng, run, budget = _start_loop(args, argv, run_dir, train_idx, log, wall_start, states)
 
     def checkpoint(step):
         run.save(step, generator=gen.state_dict(), opt_g=opt_g.state_dict(),
