@@ -9,7 +9,10 @@ if (!report || !existsSync(report)) {
 }
 const r = JSON.parse(readFileSync(report, 'utf8'))
 const passed = r.numPassedTests ?? 0
-const failed = (r.numFailedTests ?? 0) + (r.numFailedTestSuites ?? 0)
+// A file that failed without a failing test (an import or hook error) counts once; a failing
+// test counts once, not again for each suite around it.
+const brokenFiles = (r.testResults ?? []).filter((f) => f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed')).length
+const failed = (r.numFailedTests ?? 0) + brokenFiles
 const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0)
 const commandFailed = status !== '0' && failed === 0
 console.log(`${passed} passed, ${failed + (commandFailed ? 1 : 0)} failed, ${skipped} skipped`)

@@ -22,6 +22,8 @@ export type EngineRequest =
 
 export type EngineResponse =
   | { id: number; ok: true; type: 'load'; info: LoadedModelInfo }
+  /** Sent once, unasked (id 0), when the worker has loaded ONNX Runtime and listens. */
+  | { id: 0; ok: true; type: 'ready' }
   | { id: number; ok: true; type: 'run'; outputs: Record<string, WireTensor>; ms: number }
   | { id: number; ok: true; type: 'release' | 'cancel' }
   | { id: number; ok: false; error: string; cancelled?: boolean }

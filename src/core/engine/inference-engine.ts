@@ -117,6 +117,9 @@ export function resolveWorkerPath(): string {
  * Client side of the inference worker: loads models once per content hash, runs them with
  * cancellation, and splits large batches into the model's batch limit.
  */
+/** How long close() waits for a starting worker to load ONNX Runtime before terminating it anyway. */
+const READY_WAIT_MS = 30_000
+
 export class InferenceEngine {
   private readonly worker: WorkerHost
   private readonly pending = new Map<number, Pending>()
@@ -135,6 +138,8 @@ export class InferenceEngine {
   private readonly laneMismatch = new Set<string>()
   private readonly laneChecked = new Map<string, Promise<boolean>>()
   private lanePool: LanePool | null = null
+  /** Settles when the worker has said 'ready' or has exited. */
+  private readonly started: Promise<void>
   private readonly chooser = new ScheduleChooser()
   private readonly dataParallel: DataParallelSetting
   private readonly laneCount: number
@@ -151,7 +156,10 @@ export class InferenceEngine {
     const workerPath = options.workerPath ?? resolveWorkerPath()
     this.isolated = options.isolated ?? false
     this.worker = this.isolated ? (options.isolatedHost ?? forkHost)(workerPath, this.settings) : new Worker(workerPath, { workerData: this.settings })
+    let started!: () => void
+    this.started = new Promise<void>((resolve) => (started = resolve))
     this.worker.on('message', (msg: EngineResponse) => {
+      if (msg.ok && msg.type === 'ready') return started()
       this.answered(msg.id)
       const p = this.pending.get(msg.id)
       if (!p) return
@@ -161,6 +169,7 @@ export class InferenceEngine {
     })
     this.worker.on('error', (err) => this.failAll(err))
     this.worker.on('exit', (code) => {
+      started()
       if (!this.closed) this.failAll(new Error(`inference worker exited with code ${code}`))
     })
     // An idle worker must not keep a CLI process alive, but a busy one must: a process that
@@ -375,7 +384,8 @@ export class InferenceEngine {
 
   /**
    * Waits for the worker to finish what it was sent (a cancelled run still completes inside
-   * ONNX Runtime), then stops it: terminating a worker mid-run aborts the process natively.
+   * ONNX Runtime), then stops it: terminating a worker mid-run, or one still loading ONNX
+   * Runtime (a command that fails in its first milliseconds), aborts the process natively.
    */
   async close(): Promise<void> {
     if (this.closed) return
@@ -383,6 +393,11 @@ export class InferenceEngine {
     if (this.inFlight.size > 0) await new Promise<void>((resolve) => (this.drained = resolve))
     this.failAll(new Error('inference engine is closed'))
     await this.lanePool?.close()
+    // A separate process (isolated) can be killed at any point; a thread cannot.
+    if (!this.isolated) {
+      this.worker.ref()
+      await Promise.race([this.started, new Promise((resolve) => setTimeout(resolve, READY_WAIT_MS).unref())])
+    }
     await this.worker.terminate()
   }
 

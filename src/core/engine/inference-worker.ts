@@ -115,3 +115,6 @@ onRequest((req) => {
     handle(req).catch((err: Error) => reply({ id: req.id, ok: false, error: err.message }))
   )
 })
+// The host waits for this before it terminates the worker: terminating a thread still loading
+// the ONNX Runtime addon aborts the whole process natively (a Napi::Error in std::terminate).
+reply({ id: 0, ok: true, type: 'ready' })
