@@ -29,9 +29,13 @@ import { machineLine, markdownTable, median } from './bench-support'
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3)
 const PYTHON = process.env.BENCH_PYTHON ?? 'python3'
-/** Optional restriction for short runs under load: BENCH_BATCHES=16,64; BENCH_SECTIONS=profile (skips PRelu forms and session settings). */
+/**
+ * Optional restriction for short runs under load: BENCH_BATCHES=16,64; BENCH_SECTIONS=profile
+ * (skips PRelu forms and session settings) or BENCH_SECTIONS=ga (the paper-budget GA run only).
+ */
 const BATCHES = process.env.BENCH_BATCHES?.split(',').map(Number)
-const ALL_SECTIONS = process.env.BENCH_SECTIONS !== 'profile'
+const ALL_SECTIONS = process.env.BENCH_SECTIONS === undefined
+const GA_ONLY = process.env.BENCH_SECTIONS === 'ga'
 /** The paper's GA budget is up to 1000 generations per thread; a smaller cap gives a short run. */
 const GA_GENERATIONS = Number(process.env.BENCH_GA_GENERATIONS ?? GA_DEFAULTS.generations)
 
@@ -178,6 +182,7 @@ export async function pipelineThroughput(): Promise<string> {
     }
   }
   const lines: string[] = ['### Search pipeline throughput (generator + encoder), before and after the graph rewrites (issue 10)', '', machineLine()]
+  if (GA_ONLY) return [...lines, '', await paperBudgetGa(registry)].join('\n')
   const torch = TorchReference.available() ? new TorchReference() : null
 
   // Peak: the best of an FMA probe, PyTorch's (MKL) sgemm and ONNX Runtime's MatMul, all 2 threads.
@@ -427,7 +432,11 @@ async function paperBudgetGa(registry: ModelRegistry): Promise<string> {
     const oracle = new TemplateOracle(engine, encoder)
     oracle.acceptLatentsOf(await loader.prepareFused('eigenface-celeba-utk-128', DEFAULT_ENCODER_ID))
     const t0 = performance.now()
-    const out = await gaSearch({ generate: (z, signal) => generateFaces(engine, generator, z, signal), oracle, target, latentDim: 128, seed: 11 }, params)
+    // A full-budget run takes many minutes: a line every 50 generations says where it is.
+    const onGeneration = (r: { thread: number; generation: number; best: number; queries: number; seconds: number }): void => {
+      if (r.generation % 50 === 0) console.error(`pipeline: GA ${label}: thread ${r.thread} generation ${r.generation}, best ${r.best.toFixed(4)}, ${r.queries} queries, ${r.seconds.toFixed(0)} s`)
+    }
+    const out = await gaSearch({ generate: (z, signal) => generateFaces(engine, generator, z, signal), oracle, target, latentDim: 128, seed: 11, onGeneration }, params)
     const seconds = (performance.now() - t0) / 1000
     await engine.close()
     const generations = out.trace.length

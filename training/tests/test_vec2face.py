@@ -91,6 +91,27 @@ def test_generator_trains_exports_and_runs(world, aux, arch):
     assert np.abs(sess.run(None, {"template": other})[0] - img).max() > 0
 
 
+def test_student_on_a_backbone_learns_the_head_and_drives_a_generator(world):
+    """A frozen backbone (another network than the engine) + a head: the least-squares start and
+    the cosine steps reproduce the engine's templates on the training crops better than chance,
+    the saved student holds only the head, and it feeds the generator's distillation loss."""
+    s = train_vec2face.main(["student", *_common(world, "student-bb", 20), "--id", "st-bb", "--encoder", str(world["target"]),
+                             "--backbone", str(world["other"]), "--val-fraction", "0"])
+    assert s["step"] == 20 and s["metrics"]["heldOutCosine"]["mean"] > 0.5
+    saved = torch.load(s["path"], weights_only=False)
+    assert set(saved["model"]) == {"head.weight", "head.bias"}
+    assert saved["config"]["backbone"]["sha256"] == sha256_file(world["other"])
+    result = train_vec2face.main(["generator", *_common(world, "gen-bb", 2), "--id", "bb-smoke", "--arch", "dibigan",
+                                  "--encoder", str(world["target"]), "--student", s["path"], "--losses", "adv,l1,distill",
+                                  "--widths", "8,8,8,8,8", "--noise-dim", "4", "--critic-width", "4",
+                                  "--out", str(world["base"] / "bb"), "--val-limit", "4"])
+    assert result["step"] == 2
+    assert "frozen" in (world["base"] / "bb" / "bb-smoke.md").read_text()
+    with pytest.raises(SystemExit, match="another network"):
+        train_vec2face.main(["student", *_common(world, "student-self"), "--id", "st-self", "--encoder", str(world["target"]),
+                             "--backbone", str(world["target"])])
+
+
 def test_loss_switches_are_checked(world):
     with pytest.raises(SystemExit):
         train_vec2face.main(["generator", *_common(world, "bad"), "--id", "x", "--arch", "dibigan", "--encoder",

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -101,6 +102,10 @@ def parse_args(argv):
     common_args(s)
     encoder_args(s)
     s.add_argument("--widths", default="32,64,128,256")
+    s.add_argument("--backbone", help="a public face network (ONNX, not the engine): frozen, with a trained head onto "
+                                      "the engine's templates, instead of the CNN from scratch")
+    s.add_argument("--backbone-manifest")
+    s.add_argument("--ridge", type=float, default=1e-2, help="ridge of the backbone head's least-squares start")
     s.add_argument("--lfw", help="aligned LFW folder: agreement and verification accuracy on its pairs")
     s.add_argument("--lfw-pairs", help="pair list (default <research data>/datasets/lfw/pairsDevTrain.txt)")
     s.add_argument("--lfw-limit", type=int, default=600,
@@ -166,7 +171,7 @@ def lfw_agreement(student: StudentEncoder, encoder: OnnxEncoder, lfw_root: str, 
                            for s in (True, False)])
     a, b, same = a[keep], b[keep], same[keep]
     used = np.unique(np.concatenate([a, b]))
-    data = FaceData([lfw_root], (STUDENT_SIZE, 112), cache_dir, log)
+    data = FaceData([lfw_root], (112,), cache_dir, log)
     cache = Path(cache_dir) / "templates" / f"{encoder.sha256[:16]}-{ds.key}-{Path(pairs_file).stem}-{len(a)}.npy"
     if cache.is_file():
         engine_t = np.load(cache)
@@ -175,7 +180,7 @@ def lfw_agreement(student: StudentEncoder, encoder: OnnxEncoder, lfw_root: str, 
         cache.parent.mkdir(parents=True, exist_ok=True)
         np.save(cache, engine_t)
     with torch.no_grad():
-        student_t = np.concatenate([student(to_tensor(data.gather(STUDENT_SIZE, used[i:i + 128]), device)).cpu().numpy()
+        student_t = np.concatenate([student(to_tensor(data.gather(112, used[i:i + 128]), device)).cpu().numpy()
                                     for i in range(0, len(used), 128)])
     pos = {int(k): i for i, k in enumerate(used)}
     ia, ib = np.array([pos[int(k)] for k in a]), np.array([pos[int(k)] for k in b])
@@ -199,6 +204,16 @@ def _start_loop(args, argv, run_dir, train_idx, log, wall_start, states):
     return sampler, aug_rng, run, budget
 
 
+def ridge_head(features: np.ndarray, targets: np.ndarray, ridge: float) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares start of the backbone head: W, b minimising |F W + b - T|^2 + ridge n |W|^2
+    with T the unit-length templates (the cosine loss then refines it)."""
+    t = targets / np.linalg.norm(targets, axis=1, keepdims=True).clip(1e-12)
+    mu_f, mu_t = features.mean(0), t.mean(0)
+    f = (features - mu_f).astype(np.float64)
+    w = np.linalg.solve(f.T @ f + ridge * len(f) * np.eye(f.shape[1]), f.T @ (t - mu_t))
+    return w.astype(np.float32), (mu_t - mu_f @ w).astype(np.float32)
+
+
 def train_student(args, argv) -> dict:
     wall_start, device, run_dir, log = begin(MODULE, argv, args, TRAINING_DIR)
     encoder = OnnxEncoder(args.encoder, find_manifest(args.encoder, args.encoder_manifest), args.threads)
@@ -206,33 +221,63 @@ def train_student(args, argv) -> dict:
     data = FaceData(args.data.split(","), (STUDENT_SIZE, 112), args.cache_dir, log)
     templates = data.templates(encoder, args.cache_dir, log=log)
     train_idx, val_idx = data.split(args.val_fraction, args.seed)
+    backbone = None
+    if args.backbone:
+        backbone = OnnxEncoder(args.backbone, find_manifest(args.backbone, args.backbone_manifest), args.threads)
+        if backbone.sha256 == encoder.sha256:
+            raise SystemExit("the student's backbone must be another network than the engine it stands in for")
+        # The head learns from the backbone's embeddings of the crops and their mirror images, with
+        # the engine's templates of the same: both only computed (queried), once, and cached.
+        feats = np.concatenate([data.templates(backbone, args.cache_dir, log=log),
+                                data.templates(backbone, args.cache_dir, flip=True, log=log)])
+        targets = np.concatenate([templates, data.templates(encoder, args.cache_dir, flip=True, log=log)])
+        rows = np.concatenate([train_idx, train_idx + data.count])
     prep_seconds = time.time() - prep
     log("data", images=data.count, train=len(train_idx), val=len(val_idx), prep_seconds=round(prep_seconds, 1))
-    cfg = StudentConfig(encoder.dim, tuple(int(w) for w in args.widths.split(",")))
+    cfg = StudentConfig(encoder.dim, tuple(int(w) for w in args.widths.split(",")),
+                        {"path": str(backbone.path), "sha256": backbone.sha256, "manifest": backbone.manifest,
+                         "dim": backbone.dim, "id": backbone.id} if backbone else None)
     model = StudentEncoder(cfg).to(device, memory_format=torch.channels_last)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
-    sampler, aug_rng, run, budget = _start_loop(args, argv, run_dir, train_idx, log, wall_start, {"model": model, "optimizer": opt})
+    if backbone:
+        w, b = ridge_head(feats[rows], targets[rows], args.ridge)
+        with torch.no_grad():
+            model.head.weight.copy_(torch.from_numpy(w.T))
+            model.head.bias.copy_(torch.from_numpy(b))
+        feats_t, targets_t = torch.from_numpy(feats).to(device), torch.from_numpy(targets).to(device)
+    trainable = model.head.parameters() if backbone else model.parameters()
+    opt = torch.optim.AdamW(trainable, lr=args.lr, weight_decay=1e-4)
+    sampler, aug_rng, run, budget = _start_loop(args, argv, run_dir, rows if backbone else train_idx, log, wall_start,
+                                                {"model": model, "optimizer": opt})
+
+    def own_state():
+        # A backbone's weights are its ONNX file's; the student stores its head.
+        return {k: v for k, v in model.state_dict().items() if not k.startswith("backbone.")}
 
     def checkpoint(step):
-        run.save(step, model=model.state_dict(), optimizer=opt.state_dict(), config=cfg.as_dict(), args=vars(args))
+        run.save(step, model=own_state(), optimizer=opt.state_dict(), config=cfg.as_dict(), args=vars(args))
 
     def train_step(step):
         idx = sampler.next()
-        x = to_tensor(data.gather(STUDENT_SIZE, idx), device)
-        t = torch.from_numpy(templates[idx]).to(device)
         set_lr([opt], cosine_lr(args.lr, budget.fraction(step)))
-        loss = cosine_loss(model(x), t)
+        if backbone:
+            loss = cosine_loss(model.head(feats_t[idx]), targets_t[idx])
+        else:
+            x = to_tensor(data.gather(STUDENT_SIZE, idx), device)
+            loss = cosine_loss(model(x), torch.from_numpy(templates[idx]).to(device))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         return len(idx), lambda: {"loss": float(loss.detach()), "lr": opt.param_groups[0]["lr"]}
 
     model.train()
+    if backbone:
+        model.backbone.eval()
     step, train_seconds = run.train(train_step, checkpoint)
     model.eval()
     pool = val_idx if len(val_idx) else train_idx
     with torch.no_grad():
-        pred = np.concatenate([model(to_tensor(data.gather(STUDENT_SIZE, pool[i:i + 128]), device)).cpu().numpy()
+        # Through the whole student (the torch-converted backbone too), as the generator will use it.
+        pred = np.concatenate([model(to_tensor(data.gather(model.input_size, pool[i:i + 128]), device)).cpu().numpy()
                                for i in range(0, len(pool), 128)])
     metrics = {"heldOutImages": int(len(pool)), "heldOutCosine": summary(cosine_rows(pred, templates[pool]))}
     if args.lfw:
@@ -241,7 +286,7 @@ def train_student(args, argv) -> dict:
     log("validation", **{"held_out_cosine": metrics["heldOutCosine"]["mean"]},
         **({"lfw_student_acc": metrics["lfw"]["studentAccuracy"], "lfw_engine_acc": metrics["lfw"]["engineAccuracy"],
             "lfw_cosine": metrics["lfw"]["cosineToEngine"]["mean"]} if "lfw" in metrics else {}))
-    info = {"config": cfg.as_dict(), "model": model.state_dict(), "encoder": encoder.describe(), "data": data.describe(),
+    info = {"config": cfg.as_dict(), "model": own_state(), "encoder": encoder.describe(), "data": data.describe(),
             "metrics": metrics, "steps": step, "trainSeconds": train_seconds, "wallSeconds": run.wall_seconds(),
             "command": run.command(), "seed": args.seed, "hardware": hardware_description(device)}
     path = run_dir / "student.pt"
@@ -400,6 +445,7 @@ def train_generator(args, argv) -> dict:
 
     gen.train()
     step, train_seconds = run.train(train_step, checkpoint)
+    load_after = os.getloadavg()[0]  # the card says whether the run had the machine to itself
     gen.eval()
 
     pool = val_idx if len(val_idx) else train_idx
@@ -443,7 +489,11 @@ def train_generator(args, argv) -> dict:
     wall = run.wall_seconds()
     loss_text = ", ".join(losses.losses)
     used = [("student", args.student, student_info), ("flow", args.flow, flow_info)]
-    aux = "; ".join(f"{name} `{display_path(Path(p))}` (sha256 `{sha256_of(Path(p))[:16]}…`, {info['steps']} steps, "
+    def backbone_of(info):
+        b = info["config"].get("backbone")
+        return f"frozen `{b['id']}` backbone + a trained head, " if b else ""
+
+    aux = "; ".join(f"{name} `{display_path(Path(p))}` (sha256 `{sha256_of(Path(p))[:16]}…`, {backbone_of(info)}{info['steps']} steps, "
                     f"command `{info['command']}`)" for name, p, info in used if info)
     arch_text = (
         "CNN: template -> mapping MLP -> style w; [w | v] -> 4x4 map; styled 3x3 convolutions (AdaIN from w at every scale) "
@@ -487,7 +537,7 @@ def train_generator(args, argv) -> dict:
             ("optimiser", f"Adam lr {args.lr:g} (betas 0.5, 0.99; warm-up, cosine decay to 0.1x), batch {args.batch_size}"),
             ("training", f"{step} steps, {step * args.batch_size} images seen, {train_seconds / 60:.1f} min training loop, "
                          f"{prep_seconds / 60:.1f} min data and template caching, {wall / 60:.1f} min in all"),
-            ("hardware", hardware_description(device) + " (shared with other jobs: the machine was busy)"),
+            ("hardware", hardware_description(device) + f" (1-minute load average {load_after:.1f} when the training loop ended)"),
             ("software", ", ".join(f"{k} {v}" for k, v in software_versions().items()) + f", unveil_training {__version__}"),
             ("licence", f"**{licence}**: the model inherits the training data's terms"),
             ("rebuild", f"`{run.command()}` (seed {args.seed}; bit-identical only with --max-steps as the binding budget, "
