@@ -32,6 +32,12 @@ export interface JobSpec<S extends JobSummary = JobSummary> extends RunCreateInp
    */
   caseStore: CaseStore | null
   totalSteps: number
+  /**
+   * The work runs on other machines (a queued evaluation's workers) and this process only
+   * collects results: the job starts at once and takes no local slot, so local jobs are not held
+   * up behind it for as long as the workers take.
+   */
+  elsewhere?: boolean
   /** Does the work; resolves with the run summary that is stored with the run. */
   run: (ctx: JobContext) => Promise<S | null | void>
 }
@@ -209,11 +215,15 @@ export class JobQueue extends EventEmitter<JobQueueEvents> {
   }
 
   private pump(): void {
+    for (const job of this.waiting.filter((j) => j.spec.elsewhere)) {
+      this.waiting.splice(this.waiting.indexOf(job), 1)
+      this.start(job)
+    }
     while (this.active < this.concurrency && this.waiting.length > 0) this.start(this.waiting.shift() as Job)
   }
 
   private start(job: Job): void {
-    this.active++
+    if (!job.spec.elsewhere) this.active++
     job.status = 'running'
     job.startedAtMs = this.clock()
     try {
@@ -309,7 +319,7 @@ export class JobQueue extends EventEmitter<JobQueueEvents> {
     this.jobs.delete(job.runId)
     this.recent.set(job.runId, job.done)
     if (this.recent.size > RECENT_LIMIT) this.recent.delete(this.recent.keys().next().value as string)
-    if (wasRunning) this.active--
+    if (wasRunning && !job.spec.elsewhere) this.active--
 
     this.emitProgress(job)
     if (record) {

@@ -211,6 +211,7 @@ export class EvaluationService {
       softwareVersion: this.version,
       templateId: null,
       totalSteps: pending.length + 1,
+      elsewhere: Boolean(input.queueUrl),
       run: (ctx) => this.finish(ctx, run, runner)
     })
     this.active.set(evaluation.id, runId)

@@ -208,6 +208,33 @@ describe('JobQueue', () => {
     expect(store.listRuns().map((r) => r.status)).toEqual(Array(5).fill('succeeded'))
   })
 
+  it('starts a job whose work runs elsewhere (queue workers) at once, without taking the local slot', async () => {
+    const store = newCase()
+    const queue = new JobQueue()
+    let releaseLocal!: () => void
+    let releaseRemote!: () => void
+    const local = queue.enqueue(spec(store, () => new Promise((resolve) => (releaseLocal = () => resolve({})))))
+    const remote = queue.enqueue(spec(store, () => new Promise((resolve) => (releaseRemote = () => resolve({}))), { elsewhere: true }))
+    let nextRan = false
+    const next = queue.enqueue(
+      spec(store, async () => {
+        nextRan = true
+        return {}
+      })
+    )
+    await sleep(5)
+    // The remote job runs beside the local one; the next local job still waits for the slot.
+    expect(queue.list().map((p) => p.status)).toEqual(['running', 'running', 'queued'])
+    releaseLocal()
+    expect(await queue.wait(next)).toMatchObject({ status: 'succeeded' })
+    expect(nextRan).toBe(true)
+    expect(queue.list().map((p) => [p.runId, p.status])).toEqual([[remote, 'running']])
+    releaseRemote()
+    await queue.idle()
+    expect(store.getRun(local)?.status).toBe('succeeded')
+    expect(store.getRun(remote)?.status).toBe('succeeded')
+  })
+
   it('refuses bad jobs without storing a run', () => {
     const store = newCase()
     const queue = new JobQueue()
