@@ -15,12 +15,11 @@ import { sha256Hex } from '../../src/core/fs/sha256'
 process.env.UNVEIL_DATA = join(tmpdir(), 'unveil-no-data')
 const shipped = new ModelRegistry(mkdtempSync(join(tmpdir(), 'unveil-probe-'))).byRole('decoder').filter((d) => d.bundled && d.manifest.conditional)
 /**
- * How far above the random-face baseline the mean own similarity must be. The shipped generators
- * are undertrained (CPU-starved budgets, see their cards): on 200 LFW people their similarity to
- * the target is 0.06-0.07 against an impostor mean of about 0.02, so only "above" is asserted, not
- * the issue's "clearly above"; raise this when better-trained generators ship.
+ * How far above the random-face baseline the mean own similarity must be. On 200 LFW people the
+ * shipped generators reach 0.56 to the target against an impostor mean of about 0.02 (their
+ * cards); 0.2 leaves room for the sample photos' group-photo faces, smaller than LFW's.
  */
-const MARGIN = 0
+const MARGIN = 0.2
 if (shipped.length === 0) console.log('SKIP shipped Vec2Face test: no DiBiGAN/DAB-GAN generator is shipped in resources/models yet')
 
 describe.skipIf(shipped.length === 0)('the shipped Vec2Face generators', () => {
