@@ -8,8 +8,8 @@ differentiable stand-in for the engine (Eqn. 11).
 Two forms: a small CNN on 64x64 crops trained from scratch, or (``backbone``) a frozen public
 face network, converted from ONNX, with a trained head onto the engine's template space. Why the
 second: on a 2-core CPU a from-scratch student reached cosine 0.16 to the engine in the minutes
-it could be given, too weak for its features to carry identity; a face network's features do
-from the start, and only the head has to be learned.
+it could be given, too weak for its features to carry identity; a face network's features carry
+it at once, and only the head has to be learned.
 """
 
 from __future__ import annotations
