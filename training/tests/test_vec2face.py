@@ -112,6 +112,15 @@ def test_student_on_a_backbone_learns_the_head_and_drives_a_generator(world):
                              "--backbone", str(world["target"])])
 
 
+def test_student_on_a_backbone_resumes_from_its_checkpoint(world):
+    """Checkpoints of a backbone student hold its head; --resume restores it and carries on."""
+    args = ["student", *_common(world, "student-bb-resume", 4), "--id", "st-bb-rs", "--encoder", str(world["target"]),
+            "--backbone", str(world["other"]), "--val-fraction", "0", "--checkpoint-minutes", "0"]
+    train_vec2face.main(args)
+    args[args.index("--max-steps") + 1] = "8"
+    assert train_vec2face.main([*args, "--resume"])["step"] == 8
+
+
 def test_loss_switches_are_checked(world):
     with pytest.raises(SystemExit):
         train_vec2face.main(["generator", *_common(world, "bad"), "--id", "x", "--arch", "dibigan", "--encoder",

@@ -244,17 +244,18 @@ def train_student(args, argv) -> dict:
             model.head.weight.copy_(torch.from_numpy(w.T))
             model.head.bias.copy_(torch.from_numpy(b))
         feats_t, targets_t = torch.from_numpy(feats).to(device), torch.from_numpy(targets).to(device)
-    trainable = model.head.parameters() if backbone else model.parameters()
-    opt = torch.optim.AdamW(trainable, lr=args.lr, weight_decay=1e-4)
+    # With a backbone only the head trains: it is what checkpoints hold and --resume restores.
+    trained = model.head if backbone else model
+    opt = torch.optim.AdamW(trained.parameters(), lr=args.lr, weight_decay=1e-4)
     sampler, aug_rng, run, budget = _start_loop(args, argv, run_dir, rows if backbone else train_idx, log, wall_start,
-                                                {"model": model, "optimizer": opt})
+                                                {"model": trained, "optimizer": opt})
 
     def own_state():
         # A backbone's weights are its ONNX file's; the student stores its head.
         return {k: v for k, v in model.state_dict().items() if not k.startswith("backbone.")}
 
     def checkpoint(step):
-        run.save(step, model=own_state(), optimizer=opt.state_dict(), config=cfg.as_dict(), args=vars(args))
+        run.save(step, model=trained.state_dict(), optimizer=opt.state_dict(), config=cfg.as_dict(), args=vars(args))
 
     def train_step(step):
         idx = sampler.next()
